@@ -1,0 +1,42 @@
+# EraDiff-lite. The two commands of the README:
+#   make course   run every notebook in order (default profile) into runs/<timestamp>/
+#   make test     the whole test suite (unit tests, papermill smoke runs, nbval); CI runs exactly this
+# Both create .venv and install everything on a fresh machine.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Installed only when the environment has no torch yet; a torch that is already there is never touched.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.eradiff-installed
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
+.PHONY: course test lint lab setup clean-runs
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -r requirements.txt
+	@# pymatting compiles its numba kernels on first import (about 30 s); do it once here.
+	$(PY) -c "import pymatting, eradiff_lite; print('eradiff_lite', eradiff_lite.__version__, 'installed')"
+	@touch $(STAMP)
+
+course: $(STAMP)
+	$(PY) -m eradiff_lite course
+
+test: $(STAMP)
+	$(PY) -m ruff check eradiff_lite tests
+	ERADIFF_PROFILE=smoke OMP_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile \
+		--nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests $(NOTEBOOKS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check eradiff_lite tests
+
+lab: $(STAMP)
+	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install -q "jupyterlab>=4.0"
+	$(VENV)/bin/jupyter lab notebooks
+
+clean-runs:
+	rm -rf runs

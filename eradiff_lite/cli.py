@@ -1,0 +1,99 @@
+"""Command line: ``python -m eradiff_lite COMMAND --help``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _bench_data(args) -> None:
+    from .data.benchmark import benchmark_scenes
+
+    benchmark_scenes(size=args.size, count=args.count)
+
+
+def _build_assets(args) -> None:
+    from .data.assets import build_assets
+
+    index = build_assets(args.out)
+    print(f"wrote {len(index)} cut-outs and their photos/textures under {args.out}")
+
+
+def _course(args) -> None:
+    from .course import run_course
+
+    run_course(profile=args.profile, only=args.only)
+
+
+def _profile(args) -> None:
+    import json
+
+    from .profiles import describe_device, get_profile
+
+    print(json.dumps({**get_profile(args.name).to_dict(), "device": describe_device()}, indent=1))
+
+
+# Commands whose module parses its own arguments: name -> ("module:function(argv)", help).
+DELEGATED = {
+    "train": ("eradiff_lite.train.cli:main", "train a lite model variant (baseline, paired, cro, cro_sra, ...)"),
+    "erase": ("eradiff_lite.pipeline.cli:main", "erase the masked object from an image with a trained model"),
+    "evaluate": ("eradiff_lite.metrics.cli:main", "evaluate trained models on the held-out benchmark"),
+    "bench-sra": ("eradiff_lite.sra.benchmark:main", "time and memory of SRA vs plain attention"),
+    "bench-train": ("eradiff_lite.train.benchmark:main", "training images/s of baseline vs cro_sra"),
+    "bench-cro": ("eradiff_lite.cro_benchmark:main", "time of the CRO loss vs the epsilon loss"),
+}
+
+
+def _delegate(name: str, argv: list[str]) -> int:
+    import importlib
+
+    target, _ = DELEGATED[name]
+    module_name, func = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name and module_name.startswith(err.name):
+            raise SystemExit(f"'{name}' is not available in this version of eradiff_lite "
+                             f"({module_name} missing)") from err
+        raise
+    return getattr(module, func)(argv) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m eradiff_lite", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("bench-data", help="procedural triplets per second on one core")
+    p.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
+    p.add_argument("--count", type=int, default=2000, help="scenes to make (default 2000)")
+    p.set_defaults(func=_bench_data)
+
+    p = sub.add_parser("build-assets", help="rebuild data/photos, data/textures and data/cutouts")
+    p.add_argument("--out", default="data", help="destination folder (default data)")
+    p.set_defaults(func=_build_assets)
+
+    p = sub.add_parser("course", help="run every notebook in order into runs/<timestamp>/")
+    p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: ERADIFF_PROFILE, else by device)")
+    p.add_argument("--only", nargs="*", default=None, help="notebook name prefixes to run, e.g. 01 02")
+    p.set_defaults(func=_course)
+
+    for name, (_, help_text) in DELEGATED.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+
+    p = sub.add_parser("profile", help="print a profile's sizes and the device")
+    p.add_argument("name", nargs="?", default=None)
+    p.set_defaults(func=_profile)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DELEGATED:
+        return _delegate(argv[0], argv[1:])
+    args = build_parser().parse_args(argv)
+    args.func(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

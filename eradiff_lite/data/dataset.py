@@ -1,0 +1,127 @@
+"""`torch.utils.data.Dataset`s of triplets, and saving/loading a triplet folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from .compose import Triplet, make_triplet
+from .io import load_image, load_mask, mask_to_tensor, save_image, to_tensor
+from .procedural import FAMILIES, make_scene
+
+
+def triplet_to_tensors(triplet: Triplet) -> dict[str, torch.Tensor]:
+    """``x_obj``, ``x_ori``: ``3 x H x W`` in [-1, 1]; ``mask``: ``1 x H x W`` in {0, 1} (1 = erase)."""
+    return {"x_obj": to_tensor(triplet.x_obj), "x_ori": to_tensor(triplet.x_ori), "mask": mask_to_tensor(triplet.mask)}
+
+
+class SceneDataset(Dataset):
+    """``length`` procedural scenes of ``split``; item ``i`` is scene ``first_seed + i``.
+
+    Items are dicts of tensors (see `triplet_to_tensors`) plus ``family`` (an index into
+    `FAMILIES`) and ``box`` (x0, y0, x1, y1 of the object to erase).
+    """
+
+    def __init__(self, length: int, size: int = 64, *, split: str = "train", first_seed: int = 0,
+                 family: str | None = None):
+        if length < 1:
+            raise ValueError(f"a dataset needs at least one scene, got length={length}")
+        self.length, self.size, self.split, self.first_seed, self.family = length, size, split, first_seed, family
+
+    def __len__(self) -> int:
+        return self.length
+
+    def scene(self, index: int):
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        return make_scene(self.first_seed + index, self.size, split=self.split, family=self.family)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        scene = self.scene(index)
+        item = triplet_to_tensors(scene.triplet)
+        item["family"] = torch.tensor(FAMILIES.index(scene.family))
+        item["box"] = torch.tensor(scene.box)
+        return item
+
+
+class PhotoTripletDataset(Dataset):
+    """Triplets from real photos: each photo gets a transformed copy of its own cut-out pasted on it.
+
+    ``photos`` and ``cutouts`` are paired lists (the cut-out of photo k is ``cutouts[k]``, made by
+    `matte` + `cut_out`); ``avoid`` masks (optional) keep the copy off the original object. Photos are
+    resized to ``size`` first; item ``i`` uses photo ``i % len(photos)`` and its own random stream.
+    """
+
+    def __init__(self, photos: Sequence[np.ndarray], cutouts: Sequence[np.ndarray], length: int,
+                 size: int = 64, *, seed: int = 0, avoid: Sequence[np.ndarray | None] | None = None,
+                 object_scale: float = 0.35):
+        if len(photos) != len(cutouts) or not photos:
+            raise ValueError("photos and cutouts must be non-empty lists of the same length")
+        self.size, self.length, self.seed, self.object_scale = size, length, seed, object_scale
+        self.photos = [_resize(p, size) for p in photos]
+        self.cutouts = list(cutouts)
+        self.avoid = [None if a is None else np.asarray(Image.fromarray(a).resize((size, size), Image.NEAREST))
+                      for a in (avoid or [None] * len(photos))]
+
+    def __len__(self) -> int:
+        return self.length
+
+    def triplet(self, index: int) -> Triplet:
+        k = index % len(self.photos)
+        rng = np.random.default_rng([2, self.seed, index])
+        cut = self.cutouts[k]
+        base = self.object_scale * self.size / max(cut.shape[:2])
+        return make_triplet(self.photos[k], cut, rng, scale=(0.7 * base, 1.1 * base), avoid=self.avoid[k])
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return triplet_to_tensors(self.triplet(index))
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    pil = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).resize((size, size), Image.LANCZOS)
+    return np.asarray(pil, dtype=np.float32) / 255.0
+
+
+def save_triplets(triplets: Sequence[Triplet], folder: str | os.PathLike, meta: dict | None = None) -> Path:
+    """Write ``NNNN_obj.png``, ``NNNN_ori.png``, ``NNNN_mask.png`` and ``index.json``; returns the folder.
+
+    Files are written to a temporary folder first and moved into place, so an interrupted save
+    leaves nothing half-written.
+    """
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".partial")
+    tmp.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for i, t in enumerate(triplets):
+        names = {k: f"{i:04d}_{k}.png" for k in ("obj", "ori", "mask")}
+        save_image(t.x_obj, tmp / names["obj"])
+        save_image(t.x_ori, tmp / names["ori"])
+        save_image(t.mask, tmp / names["mask"])
+        entries.append(names)
+    (tmp / "index.json").write_text(json.dumps({"meta": meta or {}, "triplets": entries}, indent=1))
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    tmp.rename(folder)
+    return folder
+
+
+def load_triplets(folder: str | os.PathLike) -> list[Triplet]:
+    """Read a folder written by `save_triplets`."""
+    folder = Path(folder)
+    index = folder / "index.json"
+    if not index.is_file():
+        raise FileNotFoundError(f"{index} not found: is {folder} a folder written by save_triplets?")
+    out = []
+    for e in json.loads(index.read_text())["triplets"]:
+        x_ori = load_image(folder / e["ori"])
+        out.append(Triplet(load_image(folder / e["obj"]), x_ori, load_mask(folder / e["mask"], image=x_ori)))
+    return out

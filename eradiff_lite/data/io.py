@@ -1,0 +1,190 @@
+"""Loading images, cut-outs and masks, and checking them early.
+
+Conventions used everywhere in the course:
+
+- an image is a float32 array ``H x W x 3`` in ``[0, 1]`` (``to_tensor`` gives ``3 x H x W`` in ``[-1, 1]``);
+- a cut-out is a float32 array ``H x W x 4`` (RGB plus alpha);
+- a mask is a bool array ``H x W`` with **True (white, 1) = erase**, the diffusers convention and the
+  only reading under which the paper's equations work (see PAPER.md).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ImageSource = str | os.PathLike | Image.Image | np.ndarray
+
+
+class ImageError(ValueError):
+    """An image that cannot be used, with the fix in its message."""
+
+
+class MaskError(ValueError):
+    """A mask that cannot be used, with the fix in its message."""
+
+
+def _describe(source: ImageSource, name: str | None) -> str:
+    if name:
+        return name
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return f"<{type(source).__name__}>"
+
+
+def _open(source: ImageSource, name: str | None) -> Image.Image | np.ndarray:
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"image file {path} not found")
+        try:
+            with Image.open(path) as im:
+                im.load()
+                return im.copy()
+        except OSError as err:
+            raise ImageError(f"{path} is not an image PIL can read ({err})") from err
+    if isinstance(source, (Image.Image, np.ndarray)):
+        return source
+    raise TypeError(f"{_describe(source, name)}: expected a path, a PIL image or a numpy array")
+
+
+def _array_to_float(arr: np.ndarray, what: str) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) / 65535.0
+    if arr.dtype == bool:
+        return arr.astype(np.float32)
+    arr = arr.astype(np.float32)
+    if arr.size and (arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
+        raise ImageError(f"{what}: float pixel values must lie in [0, 1], found [{arr.min():.3g}, {arr.max():.3g}]")
+    return np.clip(arr, 0.0, 1.0)
+
+
+def _pil_to_rgba(im: Image.Image) -> np.ndarray:
+    """Any PIL mode (L, LA, P, RGB, RGBA, I;16, ...) as float RGBA in [0, 1]."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float32)
+        arr = arr / (65535.0 if arr.max() > 255 else 255.0)
+        return np.dstack([arr, arr, arr, np.ones_like(arr)])
+    if im.mode == "F":
+        arr = _array_to_float(np.asarray(im), "float image")
+        return np.dstack([arr, arr, arr, np.ones_like(arr)])
+    return np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+
+
+def _to_rgba(source: ImageSource, name: str | None) -> np.ndarray:
+    obj = _open(source, name)
+    what = _describe(source, name)
+    if isinstance(obj, Image.Image):
+        return _pil_to_rgba(obj)
+    arr = _array_to_float(np.asarray(obj), what)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+        raise ImageError(f"{what}: expected H x W, H x W x 3 or H x W x 4 pixels, got shape {arr.shape}")
+    if arr.shape[2] == 1:
+        arr = np.dstack([arr, arr, arr, np.ones_like(arr)])
+    elif arr.shape[2] == 2:  # grey + alpha
+        arr = np.dstack([arr[..., 0], arr[..., 0], arr[..., 0], arr[..., 1]])
+    elif arr.shape[2] == 3:
+        arr = np.dstack([arr, np.ones_like(arr[..., 0])])
+    return arr.astype(np.float32)
+
+
+def load_image(source: ImageSource, *, background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+               name: str | None = None) -> np.ndarray:
+    """An RGB float image ``H x W x 3`` in [0, 1] from any mode and any size.
+
+    Grayscale and palette images become RGB; transparent pixels (RGBA, LA, palette with transparency)
+    are composited over ``background`` (white by default), so a cut-out loads as it would print.
+    """
+    rgba = _to_rgba(source, name)
+    if min(rgba.shape[:2]) < 1:
+        raise ImageError(f"{_describe(source, name)} is empty (shape {rgba.shape[:2]})")
+    alpha = rgba[..., 3:4]
+    return (rgba[..., :3] * alpha + np.asarray(background, np.float32) * (1 - alpha)).astype(np.float32)
+
+
+def load_cutout(source: ImageSource, *, name: str | None = None) -> np.ndarray:
+    """An RGBA cut-out ``H x W x 4``; refuses an image whose alpha is fully opaque."""
+    rgba = _to_rgba(source, name)
+    if rgba[..., 3].min() >= 1.0:
+        raise ImageError(
+            f"{_describe(source, name)} has no transparent pixel, so it is not a cut-out: make one with "
+            f"eradiff_lite.data.matte(image) and eradiff_lite.data.cut_out(image, alpha)"
+        )
+    return rgba
+
+
+def load_mask(source: ImageSource, *, threshold: float = 0.5, image: np.ndarray | None = None,
+              name: str | None = None) -> np.ndarray:
+    """A boolean mask, True (white) = erase, from any image mode.
+
+    The mask's grey level (or its alpha, when the file is transparent somewhere) is compared with an
+    explicit ``threshold`` in [0, 1]: values above it are erased. With ``image`` given, the mask is
+    checked against it (`check_mask`).
+    """
+    if not 0.0 <= threshold < 1.0:
+        raise ValueError(f"threshold must lie in [0, 1), got {threshold}")
+    rgba = _to_rgba(source, name)
+    if rgba[..., 3].min() < 1.0:
+        level = rgba[..., 3]
+    else:
+        level = rgba[..., :3].mean(axis=2)
+    mask = level > threshold
+    check_mask(mask, image_shape=None if image is None else image.shape[:2], name=_describe(source, name))
+    return mask
+
+
+def check_mask(mask: np.ndarray | torch.Tensor, image_shape: tuple[int, int] | None = None,
+               name: str = "mask") -> None:
+    """Refuse a mask that does not fit its image, is empty, or covers everything."""
+    arr = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    arr = np.squeeze(arr)
+    if arr.ndim != 2:
+        raise MaskError(f"{name}: a mask must be H x W (one channel), got shape {tuple(np.shape(mask))}")
+    if image_shape is not None and tuple(arr.shape) != tuple(image_shape[:2]):
+        h, w = arr.shape
+        raise MaskError(
+            f"{name} is {w}x{h} pixels but its image is {image_shape[1]}x{image_shape[0]}: resize the mask "
+            f"to the image with nearest-neighbour interpolation, or pass the mask made for this image"
+        )
+    arr = arr.astype(bool)
+    if not arr.any():
+        raise MaskError(
+            f"{name} is empty (nothing to erase): white/1 marks the region to erase; check the threshold "
+            f"or whether the mask is inverted"
+        )
+    if arr.all():
+        raise MaskError(
+            f"{name} covers the whole image, so nothing is left to fill the hole from: mask only the "
+            f"object (white/1 = erase), or check whether the mask is inverted"
+        )
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """``H x W x 3`` in [0, 1] to ``3 x H x W`` in [-1, 1] (float32)."""
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float() * 2 - 1
+
+
+def mask_to_tensor(mask: np.ndarray) -> torch.Tensor:
+    """``H x W`` bool to ``1 x H x W`` float {0, 1}."""
+    return torch.from_numpy(np.ascontiguousarray(mask)).float()[None]
+
+
+def to_image(tensor: torch.Tensor) -> np.ndarray:
+    """``3 x H x W`` in [-1, 1] back to ``H x W x 3`` in [0, 1]."""
+    return ((tensor.detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
+
+
+def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
+    """Save an ``H x W x 3`` / ``H x W x 4`` float image or an ``H x W`` bool mask as PNG."""
+    arr = np.asarray(image)
+    if arr.dtype == bool:
+        arr = arr.astype(np.float32)
+    Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8)).save(path)

@@ -1,0 +1,36 @@
+"""Where shipped data live and where runs are written.
+
+`ERADIFF_DATA` and `ERADIFF_RUNS` override both; otherwise the repository's `data/` and `runs/`
+(the package is installed editable from a checkout, locally and on Colab).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+
+
+def data_dir() -> Path:
+    """The shipped assets (photos, cut-outs, checkpoints, results)."""
+    path = Path(os.environ.get("ERADIFF_DATA", REPO_DIR / "data"))
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"shipped data folder {path} not found: install eradiff_lite editable from a clone of the "
+            f"repository (pip install -e .) or point ERADIFF_DATA at its data/ folder"
+        )
+    return path
+
+
+def runs_dir() -> Path:
+    """Where notebooks and commands write what they make (git-ignored)."""
+    return Path(os.environ.get("ERADIFF_RUNS", REPO_DIR / "runs"))
+
+
+def run_dir(name: str, out_dir: str | os.PathLike | None = None) -> Path:
+    """`out_dir` if given, else `runs_dir()/name`; created."""
+    path = Path(out_dir) if out_dir else runs_dir() / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,77 @@
+"""Pictures for the notebooks: rows and grids of images, masks drawn as overlays."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+
+def as_image(x) -> np.ndarray:
+    """A displayable ``H x W x 3`` float array from an image array, a bool mask, or a [-1, 1] tensor."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().float().cpu()
+        if x.ndim == 3 and x.shape[0] in (1, 3):
+            x = (x.clamp(-1, 1) + 1) / 2 if x.min() < 0 else x
+            x = x.permute(1, 2, 0)
+        x = x.numpy()
+    x = np.asarray(x)
+    if x.dtype == bool:
+        x = x.astype(np.float32)
+    if x.ndim == 3 and x.shape[2] == 1:
+        x = x[..., 0]
+    if x.ndim == 2:
+        x = np.dstack([x] * 3)
+    if x.shape[2] == 4:  # RGBA over a checkerboard, so transparency shows
+        yy, xx = np.mgrid[0:x.shape[0], 0:x.shape[1]]
+        board = np.where(((yy // 8 + xx // 8) % 2)[..., None] == 0, 0.8, 0.6)
+        x = x[..., :3] * x[..., 3:] + board * (1 - x[..., 3:])
+    return np.clip(x, 0, 1)
+
+
+def overlay_mask(image, mask, color=(1.0, 0.1, 0.1), opacity: float = 0.45) -> np.ndarray:
+    """``image`` with ``mask`` (True = erase) tinted in ``color``."""
+    img = as_image(image)
+    m = as_image(mask)[..., :1] > 0.5
+    return np.where(m, (1 - opacity) * img + opacity * np.asarray(color), img)
+
+
+def show_row(images: Sequence, titles: Sequence[str] | None = None, size: float = 2.4, suptitle: str | None = None):
+    """One row of images with titles; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size * 1.05), squeeze=False)
+    for i, (ax, img) in enumerate(zip(axes[0], images)):
+        ax.imshow(as_image(img), interpolation="nearest")
+        ax.set_axis_off()
+        if titles:
+            ax.set_title(titles[i], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def show_grid(rows: Sequence[Sequence], col_titles: Sequence[str] | None = None,
+              row_titles: Sequence[str] | None = None, size: float = 1.6):
+    """A grid of images (a list of rows); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows), squeeze=False)
+    for r, row in enumerate(rows):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(row):
+                ax.imshow(as_image(row[c]), interpolation="nearest")
+            else:
+                ax.set_axis_off()
+            if r == 0 and col_titles:
+                ax.set_title(col_titles[c], fontsize=9)
+            if c == 0 and row_titles:
+                ax.set_ylabel(row_titles[r], fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,65 @@
+"""Every notebook in notebooks/ runs end to end with papermill in the smoke profile, in a fresh kernel.
+
+New notebooks (``notebooks/NN_*.ipynb``) are picked up automatically. Besides "no exception", each run
+must write ``summary.json`` with the smoke profile and artifacts that exist and are non-empty, and the
+committed notebook must follow the course's conventions (Colab cell, parameters cell, real outputs).
+"""
+
+import json
+import time
+
+import nbformat
+import papermill as pm
+import pytest
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+CELL_TIMEOUT_S = 600
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks found"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_notebook_follows_conventions(path):
+    nb = nbformat.read(path, as_version=4)
+    code = _code_cells(nb)
+    assert "google.colab" in code[0].source, "first code cell must be the Colab install cell"
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, "exactly one cell tagged 'parameters'"
+    for name in ("profile_name", "out_dir"):
+        assert name in params[0].source, f"parameters cell must define {name}"
+    assert all(c.outputs or not c.source.strip() for c in code[1:]), "committed without outputs"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, "committed notebook holds error outputs"
+    run = nb.metadata.get("eradiff", {})
+    assert run.get("profile") in ("cpu", "gpu") and run.get("device"), \
+        "metadata.eradiff must name the profile and device of the committed outputs (cpu or gpu run)"
+    assert nb.cells[-1].cell_type == "markdown" and "summary" in nb.cells[-1].source.lower()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_smoke(path, tmp_path):
+    out_dir = tmp_path / "out"
+    start = time.perf_counter()
+    executed = pm.execute_notebook(
+        str(path), str(tmp_path / path.name), cwd=str(path.parent), kernel_name="python3",
+        parameters={"profile_name": "smoke", "out_dir": str(out_dir)}, progress_bar=False,
+        execution_timeout=CELL_TIMEOUT_S,
+    )
+    seconds = time.perf_counter() - start
+    print(f"{path.name}: {seconds:.1f} s in smoke")
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["notebook"] == path.stem
+    assert summary["profile"] == "smoke"
+    assert summary["facts"], "the summary must state what the notebook found"
+    for artifact in summary["artifacts"]:
+        target = out_dir / artifact
+        assert target.exists(), f"{artifact} listed but not written"
+        assert target.is_dir() or target.stat().st_size > 0, f"{artifact} is empty"
+    assert not [o for c in _code_cells(executed) for o in c.get("outputs", []) if o.get("output_type") == "error"]

@@ -1,0 +1,94 @@
+"""Build a course notebook from a percent-format script, or run one to commit its outputs.
+
+    python tools/nbbuild.py build SCRIPT.py notebooks/NN_topic.ipynb
+    python tools/nbbuild.py execute notebooks/NN_topic.ipynb --profile cpu
+
+Script format: cells start with ``# %%`` (code) or ``# %% [markdown]`` (Markdown, each line prefixed
+with ``# ``); ``# %% tags=["parameters"]`` tags a cell. ``execute`` runs the notebook in place with
+papermill (fresh kernel, the given profile) and records the profile and device in
+``metadata.eradiff``, so the committed outputs say where they came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+
+
+def build(script: Path, target: Path) -> None:
+    cells, kind, tags, lines = [], None, [], []
+
+    def flush():
+        if kind is None:
+            return
+        text = "\n".join(lines).strip("\n")
+        if kind == "markdown":
+            text = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in text.splitlines())
+            cell = nbformat.v4.new_markdown_cell(text)
+        else:
+            cell = nbformat.v4.new_code_cell(text)
+        if tags:
+            cell.metadata["tags"] = tags
+        cells.append(cell)
+
+    for line in script.read_text().splitlines():
+        m = CELL.match(line)
+        if m:
+            flush()
+            kind = "markdown" if m.group("md") else "code"
+            tags = json.loads(m.group("tags")) if m.group("tags") else []
+            lines = []
+        elif kind is not None:
+            lines.append(line)
+    flush()
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, target)
+    print(f"wrote {target} ({len(cells)} cells)")
+
+
+def execute(path: Path, profile: str) -> None:
+    import papermill as pm
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from eradiff_lite.profiles import describe_device
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / path.name
+        start = time.perf_counter()
+        pm.execute_notebook(str(path), str(out), cwd=str(path.parent), kernel_name="python3",
+                            parameters={"profile_name": profile}, progress_bar=False)
+        seconds = time.perf_counter() - start
+        nb = nbformat.read(out, as_version=4)
+    # keep the committed parameters cell as written (papermill adds an injected copy)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    nb.metadata.pop("papermill", None)
+    for c in nb.cells:
+        c.metadata.pop("papermill", None)
+        c.metadata.pop("execution", None)
+    nb.metadata["eradiff"] = {"profile": profile, "device": describe_device(), "seconds": round(seconds, 1)}
+    nbformat.write(nb, path)
+    print(f"executed {path} in profile {profile} ({seconds:.1f} s); outputs committed in place")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("script", type=Path)
+    b.add_argument("target", type=Path)
+    e = sub.add_parser("execute")
+    e.add_argument("notebook", type=Path)
+    e.add_argument("--profile", default="cpu")
+    args = parser.parse_args()
+    build(args.script, args.target) if args.cmd == "build" else execute(args.notebook, args.profile)
