@@ -121,5 +121,7 @@ def make_triplet(x_ori: np.ndarray, cutout: np.ndarray, rng: np.random.Generator
         obj = transform_cutout(obj, scale=fit)
     pos = choose_position((h, w), obj.shape[:2], rng, avoid=avoid)
     x_obj, alpha = paste(x_ori, obj, pos)
-    return Triplet(x_obj=x_obj, x_ori=x_ori.astype(np.float32), mask=mask_from_alpha(alpha, threshold=threshold,
-                                                                                      dilate=dilate))
+    mask = mask_from_alpha(alpha, threshold=threshold, dilate=dilate)
+    # faint edge pixels outside the mask are dropped: outside the mask, x_obj is exactly x_ori
+    x_obj = np.where(mask[..., None], x_obj, x_ori).astype(np.float32)
+    return Triplet(x_obj=x_obj, x_ori=x_ori.astype(np.float32), mask=mask)

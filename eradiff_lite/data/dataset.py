@@ -56,15 +56,19 @@ class PhotoTripletDataset(Dataset):
 
     ``photos`` and ``cutouts`` are paired lists (the cut-out of photo k is ``cutouts[k]``, made by
     `matte` + `cut_out`); ``avoid`` masks (optional) keep the copy off the original object. Photos are
-    resized to ``size`` first; item ``i`` uses photo ``i % len(photos)`` and its own random stream.
+    resized to ``size`` first and the copy keeps its natural size in the photo times a random factor in
+    ``scale``, capped at ``max_fraction`` of the image side. Item ``i`` uses photo ``i % len(photos)``
+    and its own random stream.
     """
 
     def __init__(self, photos: Sequence[np.ndarray], cutouts: Sequence[np.ndarray], length: int,
                  size: int = 64, *, seed: int = 0, avoid: Sequence[np.ndarray | None] | None = None,
-                 object_scale: float = 0.35):
+                 scale: tuple[float, float] = (0.6, 1.0), max_fraction: float = 0.45):
         if len(photos) != len(cutouts) or not photos:
             raise ValueError("photos and cutouts must be non-empty lists of the same length")
-        self.size, self.length, self.seed, self.object_scale = size, length, seed, object_scale
+        self.size, self.length, self.seed = size, length, seed
+        self.scale, self.max_fraction = scale, max_fraction
+        self.natural = [size / (0.5 * (p.shape[0] + p.shape[1])) for p in photos]
         self.photos = [_resize(p, size) for p in photos]
         self.cutouts = list(cutouts)
         self.avoid = [None if a is None else np.asarray(Image.fromarray(a).resize((size, size), Image.NEAREST))
@@ -77,8 +81,9 @@ class PhotoTripletDataset(Dataset):
         k = index % len(self.photos)
         rng = np.random.default_rng([2, self.seed, index])
         cut = self.cutouts[k]
-        base = self.object_scale * self.size / max(cut.shape[:2])
-        return make_triplet(self.photos[k], cut, rng, scale=(0.7 * base, 1.1 * base), avoid=self.avoid[k])
+        base = min(self.natural[k], self.max_fraction * self.size / max(cut.shape[:2]) / self.scale[1])
+        return make_triplet(self.photos[k], cut, rng, scale=(self.scale[0] * base, self.scale[1] * base),
+                            avoid=self.avoid[k])
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return triplet_to_tensors(self.triplet(index))

@@ -47,7 +47,12 @@ def rembg_session(model: str = "u2net", model_path: str | None = None):
     """A cached rembg session: ``model`` by name, or a local u2net-style ONNX file (``model_path``)."""
     from rembg import new_session
 
-    quiet = logging.getLogger("pooch")
+    try:  # rembg downloads through pooch, whose logger is not registered with logging.getLogger
+        from pooch import get_logger as pooch_logger
+
+        quiet = pooch_logger()
+    except ImportError:
+        quiet = logging.getLogger("pooch")
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
@@ -55,6 +60,10 @@ def rembg_session(model: str = "u2net", model_path: str | None = None):
             if model_path is not None:
                 if not os.path.isfile(model_path):
                     raise FileNotFoundError(f"ONNX model {model_path} not found")
+                home = os.path.abspath(os.path.expanduser(os.environ.get("U2NET_HOME", "~/.u2net")))
+                if not os.path.abspath(model_path).startswith(home + os.sep):
+                    raise ValueError(f"rembg loads custom models only from inside U2NET_HOME ({home}): copy "
+                                     f"{model_path} there or set U2NET_HOME to its folder")
                 return new_session("u2net_custom", model_path=str(model_path))
             return new_session(model)
     finally:
@@ -167,7 +176,8 @@ def matte(source: ImageSource | np.ndarray, *, backend: str = "auto", box: Box |
         except Exception as err:  # noqa: BLE001 - any failure to get the model means: fall back
             if backend == "rembg":
                 raise
-            reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            reason = reason if len(reason) <= 90 else reason[:87] + "..."
             note = f"rembg could not load {model_path or model} ({type(err).__name__}: {reason}); " \
                    f"using classical matting instead"
             print(note, file=sys.stderr)

@@ -297,6 +297,7 @@ def make_scene(seed: int, size: int = 64, *, split: str = "train", family: str |
     y, x = _place(rng, allowed, occupied, patch.shape[0], size, tries=24)
     alpha = _stamp(img, patch, y, x)
     mask = mask_from_alpha(alpha, dilate=dilate)
+    img = np.where(mask[..., None], img, x_ori)  # outside the mask, x_obj is exactly x_ori
     ys, xs = np.nonzero(mask)
     box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     return Scene(Triplet(x_obj=img, x_ori=x_ori, mask=mask), family, bg_kind, box, split, int(seed))

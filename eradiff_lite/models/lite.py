@@ -46,3 +46,20 @@ def unet_input(x_t: torch.Tensor, mask: torch.Tensor, masked: torch.Tensor) -> t
         raise ValueError(f"spatial sizes differ: x_t {tuple(x_t.shape)}, mask {tuple(mask.shape)}, "
                          f"masked {tuple(masked.shape)}")
     return torch.cat([x_t, mask.to(x_t.dtype), masked.to(x_t.dtype)], dim=1)
+
+
+def build_scheduler(num_train_timesteps: int = 1000):
+    """The DDIM scheduler shared by training (its ``alphas_cumprod``) and erasing (its steps).
+
+    Linear betas as in DDPM, epsilon prediction, ``set_alpha_to_one=True`` (the step before t = 0 is the
+    clean image, as PAPER.md asks for s < 0), samples clipped to [-1, 1] (pixel space).
+    """
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(num_train_timesteps=num_train_timesteps, beta_schedule="linear", prediction_type="epsilon",
+                         set_alpha_to_one=True, clip_sample=True)
+
+
+def unet_levels(unet: UNet2DModel) -> int:
+    """Resolution levels of a UNet: its input side must be divisible by ``2 ** (levels - 1)``."""
+    return len(unet.config.block_out_channels)

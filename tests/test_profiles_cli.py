@@ -1,0 +1,49 @@
+"""Profiles, paths and the command line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from eradiff_lite.cli import main
+from eradiff_lite.data.benchmark import benchmark_scenes
+from eradiff_lite.profiles import PROFILE_NAMES, default_profile_name, get_profile
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("ERADIFF_PROFILE", "cpu")
+    assert default_profile_name() == "cpu" and get_profile().name == "cpu"
+    monkeypatch.delenv("ERADIFF_PROFILE")
+    import torch
+
+    assert default_profile_name() == ("gpu" if torch.cuda.is_available() else "cpu")
+
+
+def test_profiles_grow_and_overrides_apply():
+    smoke, cpu, gpu = (get_profile(n) for n in PROFILE_NAMES)
+    assert smoke.base_steps < cpu.base_steps < gpu.base_steps
+    assert smoke.eval_scenes < cpu.eval_scenes < gpu.eval_scenes
+    assert get_profile("smoke", image_size=48).image_size == 48
+    with pytest.raises(ValueError, match="unknown profile"):
+        get_profile("tpu")
+    with pytest.raises(ValueError, match="unknown profile field"):
+        get_profile("smoke", imagesize=3)
+
+
+def test_cli_profile_prints_json(capsys):
+    main(["profile", "smoke"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["name"] == "smoke" and "device" in out
+
+
+def test_bench_data_reports_a_rate(capsys):
+    rate = benchmark_scenes(size=32, count=20)
+    assert rate > 0
+    assert "triplets/s" in capsys.readouterr().out
+
+
+def test_cli_help_runs_as_module():
+    out = subprocess.run([sys.executable, "-m", "eradiff_lite", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "bench-data" in out and "course" in out
