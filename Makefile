@@ -28,8 +28,8 @@ course: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check eradiff_lite tests
-	ERADIFF_PROFILE=smoke OMP_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile \
-		--nbval-lax --sanitize-with tests/nbval_sanitize.cfg tests $(NOTEBOOKS)
+	ERADIFF_PROFILE=smoke OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile \
+		--nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg tests $(NOTEBOOKS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check eradiff_lite tests
