@@ -51,6 +51,8 @@ def build(script: Path, target: Path) -> None:
             lines.append(line)
     flush()
     nb = nbformat.v4.new_notebook(cells=cells)
+    if target.exists():  # keep what the notebook declares about itself (e.g. Colab's GPU runtime)
+        nb.metadata.update(nbformat.read(target, as_version=4).metadata)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nbformat.write(nb, target)

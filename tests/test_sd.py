@@ -1,0 +1,146 @@
+"""SD2-Inpaint on tiny components built from config: SRA erasing, one CRO LoRA step, LoRA files, the loader."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ROOT
+from eradiff_lite.data import MaskError, to_image
+from eradiff_lite.models.sd_inpaint import build_tiny_sd_inpaint, build_tiny_tokenizer, native_size
+from eradiff_lite.sd import (
+    add_cro_lora,
+    encode_triplet,
+    erase_with_sd,
+    latent_hw,
+    load_cro_lora,
+    photo_triplets,
+    save_cro_lora,
+    train_cro_lora,
+)
+from eradiff_lite.sd.cro_lora import cro_latent_loss
+from eradiff_lite.sra import SelfRectifyingAttnProcessor
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return photo_triplets(SIZE, 4, seed=0)
+
+
+@pytest.fixture(scope="module")
+def image_and_mask(pairs):
+    item = pairs[0]
+    return to_image(item["x_obj"]), item["mask"][0].numpy() > 0.5
+
+
+def test_tiny_pipeline_has_sd2_inpaint_shapes():
+    pipe = build_tiny_sd_inpaint(seed=0, image_size=SIZE)
+    assert pipe.unet.config.in_channels == 9 and pipe.vae.config.latent_channels == 4
+    assert native_size(pipe) == SIZE and latent_hw(pipe, SIZE) == (SIZE // 2, SIZE // 2)
+    ids = build_tiny_tokenizer()("remove the cup").input_ids
+    assert ids[0] == pipe.tokenizer.bos_token_id and ids[-1] == pipe.tokenizer.eos_token_id and len(ids) > 3
+    same = build_tiny_sd_inpaint(seed=0, image_size=SIZE)
+    assert all(torch.equal(a, b) for a, b in zip(pipe.unet.parameters(), same.unet.parameters()))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        build_tiny_sd_inpaint(image_size=30)
+
+
+def test_sra_changes_the_erase_only_through_self_attention(image_and_mask):
+    pipe = build_tiny_sd_inpaint(seed=0, image_size=SIZE)
+    image, mask = image_and_mask
+    before = dict(pipe.unet.attn_processors)
+    seen = {}
+
+    def spy(p, step, t, kwargs):  # the processors in place while the pipeline runs
+        seen.update(p.unet.attn_processors)
+        return {}
+
+    plain = erase_with_sd(pipe, image, mask, sra=False, num_inference_steps=3, seed=1)
+    again = erase_with_sd(pipe, image, mask, sra=False, num_inference_steps=3, seed=1)
+    rectified = erase_with_sd(pipe, image, mask, sra=True, num_inference_steps=3, seed=1)
+    assert plain.shape == (SIZE, SIZE, 3) and np.isfinite(rectified).all()
+    assert np.array_equal(plain, again), "the same seed must give the same picture"
+    assert np.abs(rectified - plain).max() > 1e-5, "SRA with a non-empty mask must change the result"
+    assert dict(pipe.unet.attn_processors) == before, "processors must be restored after the call"
+
+    # inside the call: SRA on every attn1, cross-attention (attn2) untouched; CFG doubles the batch
+    from eradiff_lite.sra import self_rectifying_attention
+    from eradiff_lite.sra.masks import mask_at
+    latent_mask = mask_at(torch.from_numpy(mask).float()[None, None], latent_hw(pipe, SIZE))
+    with self_rectifying_attention(pipe.unet, latent_mask):
+        pipe(prompt="background", image=image, mask_image=mask.astype(np.float32), height=SIZE, width=SIZE,
+             num_inference_steps=2, guidance_scale=7.5, output_type="np", callback_on_step_end=spy)
+    self_attn = [n for n in seen if ".attn1." in n]
+    assert self_attn and all(isinstance(seen[n], SelfRectifyingAttnProcessor) for n in self_attn)
+    assert all(seen[n] is before[n] for n in seen if ".attn2." in n)
+
+
+def test_erase_refuses_bad_masks(image_and_mask):
+    pipe = build_tiny_sd_inpaint(seed=0, image_size=SIZE)
+    image, mask = image_and_mask
+    with pytest.raises(MaskError, match="empty"):
+        erase_with_sd(pipe, image, np.zeros_like(mask), num_inference_steps=1)
+    with pytest.raises(MaskError, match="resize the mask"):
+        erase_with_sd(pipe, image, mask[:-2], num_inference_steps=1)
+    with pytest.raises(ValueError, match="multiple of"):
+        erase_with_sd(pipe, image, mask, size=SIZE + 2, num_inference_steps=1)
+
+
+def test_one_cro_lora_step_trains_only_the_adapter_and_round_trips(pairs, image_and_mask, tmp_path):
+    pipe = build_tiny_sd_inpaint(seed=0, image_size=SIZE)
+    base = {n: p.detach().clone() for n, p in pipe.unet.named_parameters()}
+    params = add_cro_lora(pipe.unet, rank=4)
+    lora = {n: p.detach().clone() for n, p in pipe.unet.named_parameters() if p.requires_grad}
+    assert lora and all("lora_" in n for n in lora) and len(params) == len(lora)
+
+    stats = train_cro_lora(pipe, pairs, steps=1, batch_size=2, learning_rate=1e-3, gamma_max=100)
+    assert len(stats.losses) == 1 and np.isfinite(stats.losses[0]) and stats.losses[0] > 0
+    assert stats.precision == "fp32" and stats.trainable_params == sum(p.numel() for p in params)
+    now = dict(pipe.unet.named_parameters())
+    assert any(not torch.equal(lora[n], now[n]) for n in lora), "the LoRA weights must change"
+    for name, value in now.items():
+        if "lora_" not in name:
+            assert not value.requires_grad
+            assert torch.equal(value, base[name.replace(".base_layer", "")]), f"{name} (frozen) changed"
+
+    # the diffusers LoRA file reproduces the fine-tuned UNet in a fresh pipeline
+    file = save_cro_lora(pipe, tmp_path / "lora")
+    assert file.suffix == ".safetensors" and file.stat().st_size > 0
+    fresh = load_cro_lora(build_tiny_sd_inpaint(seed=0, image_size=SIZE), tmp_path / "lora")
+    image, mask = image_and_mask
+    kwargs = dict(num_inference_steps=2, seed=3)
+    assert np.array_equal(erase_with_sd(pipe, image, mask, **kwargs), erase_with_sd(fresh, image, mask, **kwargs))
+    assert not np.array_equal(erase_with_sd(pipe, image, mask, **kwargs),
+                              erase_with_sd(build_tiny_sd_inpaint(seed=0, image_size=SIZE), image, mask, **kwargs))
+
+
+def test_cro_latent_loss_is_the_pixel_loss_on_latents(pairs):
+    """With x_obj == x_ori the CRO loss is exactly the DDIM jump error of the plain noised latent."""
+    pipe = build_tiny_sd_inpaint(seed=0, image_size=SIZE)
+    batch = {k: torch.stack([pairs[i][k] for i in range(2)]) for k in ("x_obj", "x_ori", "mask")}
+    latents = encode_triplet(pipe, batch, torch.Generator().manual_seed(0))
+    assert latents.z_ori.shape == (2, 4, SIZE // 2, SIZE // 2) and latents.mask.shape == (2, 1, SIZE // 2, SIZE // 2)
+    assert set(latents.mask.unique().tolist()) == {0.0, 1.0}
+    t, gamma = torch.tensor([500, 20]), torch.tensor([30, 50])
+    noise = torch.randn(latents.z_ori.shape, generator=torch.Generator().manual_seed(1))
+    acp = pipe.scheduler.alphas_cumprod
+    with torch.no_grad():
+        loss = cro_latent_loss(pipe.unet, latents, t, gamma, acp, noise)
+        latents.z_obj = latents.z_ori
+        same = cro_latent_loss(pipe.unet, latents, t, gamma, acp, noise)
+    assert torch.isfinite(loss) and loss > same > 0, "the object's latents must enter the loss through the mix"
+
+
+def test_loader_says_what_to_do_when_weights_cannot_be_downloaded(tmp_path):
+    code = ("from eradiff_lite.models.sd_inpaint import load_sd_inpaint\n"
+            "try:\n    load_sd_inpaint('eradiff-lite/no-such-model', revision='main')\n"
+            "except RuntimeError as err:\n    print('MESSAGE', err)\n")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    message = next(line for line in out.stdout.splitlines() if line.startswith("MESSAGE"))
+    assert "eradiff-lite/no-such-model" in message and "Colab" in message and "tiny=True" in message
