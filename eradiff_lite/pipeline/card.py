@@ -1,0 +1,37 @@
+"""The model card (README.md) written beside a saved pipeline: what was trained, how long, on what."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CARD_JSON = "card.json"
+
+
+def render_card(card: dict) -> str:
+    """Markdown for a card dict (keys from `train.loop.result_card`, plus anything else as a table row)."""
+    name = card.get("variant", "unknown")
+    lines = [f"# EraDiff-lite `{name}` checkpoint", "",
+             "An `EraseDiffusionPipeline` (a lite pixel-space inpainting UNet + DDIM scheduler) from the EraDiff-lite "
+             "course. Load it with `EraseDiffusionPipeline.from_pretrained(folder)`, or the UNet alone with "
+             "`UNet2DModel.from_pretrained(folder / 'unet')`.", ""]
+    if "seconds" in card:
+        lines += [f"Trained by `eradiff_lite.train` for **{card.get('steps')} steps** (planned "
+                  f"{card.get('steps_planned')}) with the `{card.get('profile')}` profile on {card.get('device')} in "
+                  f"{card['seconds']:.0f} s, seed {card.get('seed')}; status: {card.get('status')}.", ""]
+    lines += ["| field | value |", "|---|---|"]
+    lines += [f"| {k} | {json.dumps(v) if isinstance(v, (dict, list)) else v} |" for k, v in card.items()]
+    lines += ["", "Weights: the EMA of the training weights, stored as float16 safetensors. The loss of every step is "
+              "in `loss_log.csv` (step, loss, lr, elapsed_s).", ""]
+    return "\n".join(lines)
+
+
+def write_card(folder: str | Path, card: dict) -> None:
+    folder = Path(folder)
+    (folder / CARD_JSON).write_text(json.dumps(card, indent=1) + "\n")
+    (folder / "README.md").write_text(render_card(card))
+
+
+def read_card(folder: str | Path) -> dict:
+    path = Path(folder) / CARD_JSON
+    return json.loads(path.read_text()) if path.is_file() else {}

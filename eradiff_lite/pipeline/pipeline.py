@@ -1,0 +1,112 @@
+"""`EraseDiffusionPipeline`: erase the masked object with a trained lite UNet and DDIM.
+
+Sampling (deterministic DDIM, eta = 0, ``n`` steps):
+
+- ``strength = 1``: start from pure noise ``x_T ~ N(0, I)``;
+- ``strength < 1``: keep the last ``round(n * strength)`` steps and start from the noised input
+  ``x_t = sqrt(a_t) x_obj + sqrt(1 - a_t) eps`` (the paper's Fig. 7 uses 0.6), so the object is still
+  visible at the start and must fade along the pathway;
+- each step: ``e = unet([x_t, mask, masked image], t)`` (with Self-Rectifying Attention when ``sra=True``),
+  then the DDIM update (Eq. 8 with s the next timestep).
+
+Known pixels: the UNet is conditioned on the masked image (as SD2-Inpaint is) and nothing is blended
+during sampling; at the END the pixels outside the mask are copied back from the input, so they are
+kept exactly (bit for bit, as floats in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import DDIMScheduler, DiffusionPipeline, UNet2DModel
+from diffusers.utils import BaseOutput
+from tqdm.auto import tqdm
+
+from ..data import to_image
+from ..models.lite import masked_image, unet_input
+from .card import read_card, write_card
+from .inputs import prepare_inputs
+
+
+@dataclass
+class EraseOutput(BaseOutput):
+    """``images``: erased ``H x W x 3`` float arrays in [0, 1]; ``trajectory``: x_t after each step
+    (B x 3 x H x W tensors in [-1, 1], the first entry the start) when asked for, else None."""
+
+    images: list[np.ndarray]
+    trajectory: list[torch.Tensor] | None = None
+    timesteps: list[int] | None = None
+
+
+class EraseDiffusionPipeline(DiffusionPipeline):
+    """A lite inpainting UNet (7 input channels) and a DDIM scheduler; ``save_pretrained`` writes a model card."""
+
+    def __init__(self, unet: UNet2DModel, scheduler: DDIMScheduler):
+        super().__init__()
+        self.register_modules(unet=unet, scheduler=scheduler)
+        self.card: dict = {}
+
+    # ------------------------------------------------------------------ saving and loading
+    def save_pretrained(self, save_directory, *args, card: dict | None = None, **kwargs):
+        """The standard diffusers save, plus ``README.md`` and ``card.json`` from ``card`` (or ``self.card``)."""
+        super().save_pretrained(save_directory, *args, **kwargs)
+        self.card = dict(card if card is not None else self.card)
+        write_card(save_directory, self.card)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """Load a saved folder (refuses clearly when it is missing); weights are cast to float32 unless
+        ``torch_dtype`` says otherwise."""
+        folder = Path(pretrained_model_name_or_path)
+        if not (folder / "model_index.json").is_file():
+            raise FileNotFoundError(f"no saved pipeline at {folder} (model_index.json missing): train one with "
+                                    f"`python -m eradiff_lite train --variant baseline --out DIR` or use a shipped "
+                                    f"folder such as data/checkpoints/baseline")
+        if "torch_dtype" not in kwargs:
+            kwargs.setdefault("dtype", torch.float32)
+        pipe = super().from_pretrained(folder, *args, **kwargs)
+        pipe.card = read_card(folder)
+        return pipe
+
+    # ------------------------------------------------------------------ erasing
+    def start_timesteps(self, num_inference_steps: int, strength: float) -> torch.Tensor:
+        """The DDIM timesteps actually run: the last ``round(n * strength)`` of ``n``."""
+        if not 0 < strength <= 1:
+            raise ValueError(f"strength must lie in (0, 1], got {strength}")
+        if num_inference_steps < 1:
+            raise ValueError(f"num_inference_steps must be >= 1, got {num_inference_steps}")
+        self.scheduler.set_timesteps(num_inference_steps)
+        keep = max(1, round(num_inference_steps * strength))
+        return self.scheduler.timesteps[num_inference_steps - keep:]
+
+    @torch.no_grad()
+    def __call__(self, image, mask, num_inference_steps: int = 25, strength: float = 1.0, sra: bool = False,
+                 sra_rule: str = "eq10", generator: torch.Generator | None = None, return_trajectory: bool = False,
+                 progress: bool = False) -> EraseOutput:
+        """Erase ``mask`` (white/True = erase) from ``image``; both single items or lists of the same length."""
+        images, masks, x_obj, mask_t = prepare_inputs(image, mask, self.unet)
+        device, dtype = self.unet.device, self.unet.dtype
+        x_obj, mask_t = x_obj.to(device, dtype), mask_t.to(device, dtype)
+        timesteps = self.start_timesteps(num_inference_steps, strength)
+        noise = torch.randn(x_obj.shape, generator=generator, dtype=torch.float32).to(device, dtype)
+        x = noise if strength >= 1 else self.scheduler.add_noise(x_obj, noise, timesteps[:1])
+        masked = masked_image(x_obj, mask_t)
+        trajectory = [x.float().cpu()] if return_trajectory else None
+        context = contextlib.nullcontext()
+        if sra:
+            from ..sra import self_rectifying_attention
+
+            context = self_rectifying_attention(self.unet, mask_t, rule=sra_rule)
+        with context:
+            for t in tqdm(timesteps, desc="erasing", disable=not progress, leave=False):
+                eps = self.unet(unet_input(x, mask_t, masked), t).sample
+                x = self.scheduler.step(eps, t, x, eta=0.0).prev_sample
+                if trajectory is not None:
+                    trajectory.append(x.float().cpu())
+        erased = [np.where(m[..., None], to_image(x[i]), im).astype(np.float32)
+                  for i, (im, m) in enumerate(zip(images, masks))]
+        return EraseOutput(images=erased, trajectory=trajectory, timesteps=[int(t) for t in timesteps])

@@ -1,0 +1,114 @@
+"""The whole ablation in one call: the baseline from scratch, then every variant fine-tuned from it.
+
+All variants share the scenes, batch size, seed and step counts of one profile. A variant whose loss
+diverges (``cro_const`` may) is recorded as "diverged at step k" and exported from its last finite
+checkpoint; the other variants still run. ``ship`` copies finished runs into ``data/checkpoints``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from diffusers import UNet2DModel
+
+from ..pipeline import export_pipeline, read_card, write_card
+from .checkpoint import list_checkpoints, load_ema_weights
+from .config import TRAINED_VARIANTS, make_config
+from .loop import TrainingDiverged, result_card, train
+
+SHIPPED_FILES = ("model_index.json", "unet", "scheduler", "README.md", "card.json", "loss_log.csv",
+                 "train_config.json", "training.json")
+
+
+def export_last_checkpoint(run_dir: Path, cfg, card: dict) -> None:
+    """Export the EMA weights of the newest checkpoint of ``run_dir`` (for a run that stopped early)."""
+    last = list_checkpoints(run_dir / "checkpoints")[-1]
+    unet = UNet2DModel.from_config(json.loads((run_dir / "unet_config.json").read_text()))
+    weights = load_ema_weights(last)
+    unet.load_state_dict(weights, strict=False)
+    export_pipeline(unet, run_dir, cfg, {**card, "weights_from": f"EMA at checkpoint {last.name}"})
+
+
+def run_ablation(out_root: str | Path, profile=None, variants=TRAINED_VARIANTS, *, base_budget_s: float | None = None,
+                 finetune_budget_s: float | None = None, progress: bool = True, **overrides) -> dict:
+    """Train ``variants`` (the baseline first) into ``out_root/<variant>``; returns ``{variant: status}``."""
+    out_root = Path(out_root)
+    results = {}
+    for variant in ("baseline",) + tuple(v for v in variants if v != "baseline"):
+        cfg = make_config(variant, profile, **overrides)
+        run_dir = out_root / variant
+        init = None if variant == "baseline" else out_root / "baseline"
+        if init is not None:
+            cfg.notes["init"] = "the baseline run's EMA weights (float16 export)"
+        budget = base_budget_s if variant == "baseline" else finetune_budget_s
+        try:
+            results[variant] = train(cfg, run_dir, init=init, time_budget_s=budget, progress=progress).status
+        except TrainingDiverged as err:
+            results[variant] = f"diverged at step {err.step}"
+            card = result_card(run_dir)
+            if list_checkpoints(run_dir / "checkpoints"):
+                export_last_checkpoint(run_dir, cfg, card)
+        (out_root / "ablation.json").write_text(json.dumps(results, indent=1) + "\n")
+    return results
+
+
+def ship(run_dir: str | Path, target: str | Path, notes: dict | None = None) -> Path:
+    """Copy a run's pipeline, model card and loss log (not its training checkpoints) to ``target``;
+    ``notes`` (e.g. how the run was launched) are added to the card's notes."""
+    run_dir, target = Path(run_dir), Path(target)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in SHIPPED_FILES:
+        src = run_dir / name
+        if src.is_dir():
+            shutil.copytree(src, target / name)
+        elif src.is_file():
+            shutil.copy2(src, target / name)
+    if (run_dir / "training.json").is_file():
+        card = {**read_card(run_dir), **result_card(run_dir)}
+        card["notes"] = {**card.get("notes", {}), **(notes or {})}
+        write_card(target, card)
+    return target
+
+
+def ship_ablation(out_root: str | Path, target_root: str | Path, notes: dict | None = None) -> list[str]:
+    """`ship` every run of an ablation into ``target_root/<variant>`` and add the ``sra`` pointer folder."""
+    out_root, target_root = Path(out_root), Path(target_root)
+    shipped = []
+    for run_dir in sorted(p for p in out_root.iterdir() if (p / "model_index.json").is_file()):
+        ship(run_dir, target_root / run_dir.name, notes)
+        shipped.append(run_dir.name)
+    if "baseline" in shipped:
+        pointer = target_root / "sra"
+        shutil.rmtree(pointer, ignore_errors=True)
+        pointer.mkdir(parents=True)
+        (pointer / "variant.json").write_text(json.dumps({"variant": "sra", "weights": "../baseline", "sra": True,
+                                                          "sra_rule": "eq10"}, indent=1) + "\n")
+        (pointer / "README.md").write_text(
+            "# EraDiff-lite `sra` (no weights of its own)\n\nThe `baseline` checkpoint erasing with Self-Rectifying "
+            "Attention on (rule eq10, all self-attention layers, every step): load it with "
+            "`eradiff_lite.pipeline.shipped.load_variant('sra')`, or `EraseDiffusionPipeline.from_pretrained("
+            "'data/checkpoints/baseline')` and call it with `sra=True`. No training was run for it.\n")
+        shipped.append("sra")
+    return shipped
+
+
+def write_index(target_root: str | Path) -> Path:
+    """``target_root/README.md``: one table row per shipped variant, from the model cards."""
+    target_root = Path(target_root)
+    lines = ["# Reference checkpoints", "",
+             "Trained by `eradiff_lite.train` (`run_ablation`, then `ship_ablation`); every number below is copied "
+             "from the folder's `card.json`. Each folder is an `EraseDiffusionPipeline` (`from_pretrained(folder)`) "
+             "with float16 EMA weights and its `loss_log.csv`; `sra` is `baseline` with SRA on when erasing.", "",
+             "| variant | status | steps (planned) | time (s) | images/s | final loss | profile | device | seed |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for folder in sorted(p for p in target_root.iterdir() if (p / "card.json").is_file()):
+        c = read_card(folder)
+        lines.append(f"| {c['variant']} | {c['status']} | {c['steps']} ({c['steps_planned']}) | {c['seconds']:.0f} | "
+                     f"{c['images_per_s']} | {c['final_loss']:.4g} | {c['profile']} | {c['device']} | {c['seed']} |")
+    lines.append("| sra | baseline weights, SRA on at inference (no training) | - | - | - | - | - | - | - |")
+    path = target_root / "README.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

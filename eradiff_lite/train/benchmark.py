@@ -1,0 +1,82 @@
+"""``python -m eradiff_lite bench-train``: training images/s of baseline vs cro_sra, in one process.
+
+Both variants run the same UNet, batch and optimizer; CRO calls the UNet once per example like the
+epsilon loss (the DDIM jump and the targets are a few element-wise operations), so without SRA the ratio
+should be near 1. ``cro_sra`` also runs SRA in the self-attention layers during training (a boolean
+attention mask per layer), which is the only expected extra cost; ``cro`` is timed too to separate the
+two. Rounds alternate between variants so that a busy shared machine slows them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from ..models.lite import build_lite_unet, build_scheduler
+from ..profiles import describe_device, get_profile
+from .config import get_variant
+from .data import TrainingScenes
+from .losses import variant_loss
+
+BENCH_VARIANTS = ("baseline", "cro", "cro_sra")
+
+
+def time_steps(variant: str, unet, optimizer, scenes: TrainingScenes, profile, alphas_cumprod, steps: int,
+               first_step: int, device: torch.device) -> float:
+    """Seconds for ``steps`` full training steps (loss, backward, optimizer) of ``variant``."""
+    spec, generator = get_variant(variant), torch.Generator().manual_seed(first_step)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for k in range(first_step, first_step + steps):
+        batch = scenes.batch(k, profile.batch_size, 0, random_masks=spec.target == "image")
+        batch = {name: v.to(device) for name, v in batch.items()}
+        loss = variant_loss(spec, unet, batch, alphas_cumprod, generator, profile.gamma_max)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def benchmark(profile_name: str | None = None, steps: int = 10, rounds: int = 3, warmup: int = 2) -> dict:
+    """{variant: images/s} for `BENCH_VARIANTS` plus ``ratio`` = cro_sra / baseline."""
+    profile = get_profile(profile_name)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    unet = build_lite_unet(profile).to(device)
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=profile.learning_rate)
+    alphas_cumprod = build_scheduler(profile.num_train_timesteps).alphas_cumprod.float().to(device)
+    scenes = TrainingScenes(max(64, profile.batch_size), profile.image_size, progress=False)
+    seconds = dict.fromkeys(BENCH_VARIANTS, 0.0)
+    for variant in BENCH_VARIANTS:
+        time_steps(variant, unet, optimizer, scenes, profile, alphas_cumprod, warmup, 0, device)
+    for r in range(rounds):
+        for variant in BENCH_VARIANTS:
+            seconds[variant] += time_steps(variant, unet, optimizer, scenes, profile, alphas_cumprod, steps,
+                                           1000 * (r + 1), device)
+    images = rounds * steps * profile.batch_size
+    rates = {v: images / s for v, s in seconds.items()}
+    return {"profile": profile.name, "device": describe_device(), "batch_size": profile.batch_size,
+            "steps_per_variant": rounds * steps, **{f"{v}_images_per_s": r for v, r in rates.items()},
+            "ratio_cro_sra_vs_baseline": rates["cro_sra"] / rates["baseline"],
+            "ratio_cro_vs_baseline": rates["cro"] / rates["baseline"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eradiff_lite bench-train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: ERADIFF_PROFILE, else by device)")
+    p.add_argument("--steps", type=int, default=10, help="timed steps per variant per round (default 10)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    args = p.parse_args(argv)
+    res = benchmark(args.profile, args.steps, args.rounds)
+    print(f"bench-train: profile {res['profile']}, batch {res['batch_size']}, {res['steps_per_variant']} steps per "
+          f"variant on {res['device']}, {torch.get_num_threads()} torch thread(s)")
+    for v in BENCH_VARIANTS:
+        print(f"  {v:9s} {res[f'{v}_images_per_s']:8.1f} images/s")
+    print(f"  ratio cro_sra / baseline: {res['ratio_cro_sra_vs_baseline']:.2f}  "
+          f"(cro / baseline: {res['ratio_cro_vs_baseline']:.2f}; 1.0 = same speed)")
+    return 0

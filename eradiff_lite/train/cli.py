@@ -1,0 +1,69 @@
+"""``python -m eradiff_lite train``: train one variant of the lite model (or the whole ablation)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .config import TRAINED_VARIANTS, VARIANTS, make_config
+
+EXAMPLES = """
+examples:
+  # 1. the baseline inpainter from scratch (base_steps of the profile)
+  python -m eradiff_lite train --variant baseline --profile cpu --out runs/baseline
+  # 2. EraDiff (CRO + SRA) fine-tuned from it (finetune_steps)
+  python -m eradiff_lite train --variant cro_sra --profile cpu --out runs/cro_sra --init runs/baseline
+  # 3. the connection dropped? continue exactly where the last checkpoint left off
+  python -m eradiff_lite train --variant cro_sra --profile cpu --out runs/cro_sra --init runs/baseline --resume
+  # 4. everything: baseline, then every variant fine-tuned from it, into runs/ablation/<variant>
+  python -m eradiff_lite train --variant all --profile gpu --out runs/ablation
+  # several GPUs: accelerate launch -m eradiff_lite train --variant baseline --profile gpu --out runs/b
+
+variants:
+""" + "\n".join(f"  {name:10s} {v.about}" for name, v in VARIANTS.items())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m eradiff_lite train", description=__doc__, epilog=EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--variant", required=True, choices=(*TRAINED_VARIANTS, "all"),
+                   help="what to train ('sra' needs no training: erase with the baseline and --sra)")
+    p.add_argument("--out", required=True, help="output folder: checkpoints, loss_log.csv and the saved pipeline")
+    p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: ERADIFF_PROFILE, else by device)")
+    p.add_argument("--init", default=None, help="baseline folder the fine-tuned variants start from")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("--steps", type=int, default=None, help="override the profile's number of steps")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights, batches, timesteps and noise (default 0)")
+    p.add_argument("--mixed-precision", default="no", choices=("no", "fp16", "bf16"), help="accelerate mixed precision")
+    p.add_argument("--time-budget", type=float, default=None,
+                   help="seconds; stop after the step that exceeds it and export (the card states the real steps)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    options = {"seed": args.seed, "mixed_precision": args.mixed_precision}
+    if args.variant == "all":
+        if args.init or args.resume:
+            raise SystemExit("--variant all trains the baseline itself; --init and --resume apply to one variant")
+        from .ablation import run_ablation
+
+        results = run_ablation(args.out, args.profile, base_budget_s=args.time_budget,
+                               finetune_budget_s=args.time_budget, progress=not args.no_progress, **options)
+        print(json.dumps(results, indent=1))
+        return 0
+    from .loop import TrainingDiverged, train
+
+    cfg = make_config(args.variant, args.profile, steps=args.steps, **options)
+    if args.init:
+        cfg.notes["init"] = str(args.init)
+    try:
+        result = train(cfg, args.out, init=args.init, resume=args.resume, time_budget_s=args.time_budget,
+                       progress=not args.no_progress)
+    except TrainingDiverged as err:
+        print(f"{err} (loss log: {args.out}/loss_log.csv)")
+        return 2
+    print(f"{result.variant}: {result.status} after {result.steps_done} steps, final loss {result.final_loss:.4f}, "
+          f"{result.images_per_s} images/s on {result.device}; pipeline saved in {args.out}")
+    return 0

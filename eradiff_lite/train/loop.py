@@ -1,0 +1,233 @@
+"""The training loop: accelerate for device, mixed precision and multi-GPU; EMA; exact resume.
+
+One step: the batch of step k (`TrainingScenes.batch`), the variant's loss (`variant_loss`), backward,
+gradient clipping, AdamW, the lr schedule (constant after a linear warm-up), and the EMA update
+``ema <- decay_k * ema + (1 - decay_k) * weights``. The loss of every step goes to ``loss_log.csv``;
+a non-finite loss stops the run with `TrainingDiverged` naming the step. At the end the EMA weights are
+exported as an `EraseDiffusionPipeline` into the output folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from diffusers import UNet2DModel
+from diffusers.optimization import get_scheduler
+from diffusers.training_utils import EMAModel
+from tqdm.auto import tqdm
+
+from ..models.lite import build_lite_unet, build_scheduler
+from .checkpoint import list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
+from .config import TrainConfig, get_variant
+from .data import TrainingScenes
+from .losses import variant_loss
+
+LOG_FIELDS = ("step", "loss", "lr", "elapsed_s")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; ``step`` is the (1-based) step that produced it."""
+
+    def __init__(self, variant: str, step: int, loss: float):
+        super().__init__(f"{variant}: the loss is {loss} at step {step}: training diverged and was stopped "
+                         f"(lower the learning rate, or this is the expected result of this ablation)")
+        self.variant, self.step, self.loss = variant, step, loss
+
+
+@dataclass
+class TrainResult:
+    """What a run did (also written to ``training.json``)."""
+
+    variant: str
+    status: str  # "finished", "stopped at step k" (stop_at) or "diverged at step k"
+    steps_done: int  # the run's step count at the end of this call
+    steps_planned: int
+    steps_run: int  # steps run in this call (fewer than steps_done after a resume)
+    final_loss: float | None
+    seconds: float  # wall time of the steps run in this call (no set-up)
+    images_per_s: float
+    peak_memory_mb: float
+    memory_kind: str
+    device: str
+    seed: int
+    profile: str
+    torch_threads: int = 0
+
+
+def load_init_unet(init: str | Path, image_size: int) -> UNet2DModel:
+    """The UNet of a saved pipeline folder (``init/unet``), in float32, checked against the image size."""
+    folder = Path(init)
+    unet_dir = folder / "unet"
+    if not (unet_dir / "config.json").is_file():
+        raise FileNotFoundError(f"--init {folder}: no saved pipeline there (expected {unet_dir}/config.json); "
+                                f"point it at a baseline run folder or data/checkpoints/baseline")
+    unet = UNet2DModel.from_pretrained(unet_dir, dtype=torch.float32).float()
+    if unet.config.sample_size != image_size:
+        raise ValueError(f"--init {folder} was trained at {unet.config.sample_size} px but this profile trains at "
+                         f"{image_size} px: use a checkpoint of the same profile")
+    return unet
+
+
+def _peak_memory(accelerator: Accelerator) -> tuple[float, str]:
+    if accelerator.device.type == "cuda":
+        return torch.cuda.max_memory_allocated(accelerator.device) / 2**20, "peak CUDA memory allocated"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak RSS of the process"
+
+
+def _read_log(path: Path, up_to: int) -> list[dict]:
+    if not path.is_file():
+        return []
+    with path.open() as f:
+        return [row for row in csv.DictReader(f) if int(row["step"]) <= up_to]
+
+
+def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = None, resume: bool = False,
+          stop_at: int | None = None, time_budget_s: float | None = None, progress: bool = True,
+          callback: Callable[[int, float, UNet2DModel], None] | None = None) -> TrainResult:
+    """Train ``cfg`` into ``out_dir``; ``stop_at`` ends early after that step (a simulated disconnect).
+
+    ``time_budget_s`` ends the run after the step that exhausts it and exports what it has: the card then
+    states the steps really run (used to fit the shipped cpu runs into a shared machine's time).
+    ``resume`` continues from the newest checkpoint in ``out_dir/checkpoints`` exactly (same weights,
+    optimizer, schedule, EMA, RNGs and batches). ``callback(step, loss, unet)`` runs after every step.
+    """
+    from ..pipeline.export import export_pipeline
+    from ..profiles import describe_device
+
+    out_dir = Path(out_dir)
+    ckpt_dir = out_dir / "checkpoints"
+    existing = list_checkpoints(ckpt_dir)
+    if existing and not resume:
+        raise FileExistsError(f"{out_dir} already holds checkpoints: pass resume=True (--resume) to continue "
+                              f"that run, or choose a new output folder")
+    if resume and not existing:
+        raise FileNotFoundError(f"nothing to resume: no checkpoint in {ckpt_dir}")
+    spec, prof = cfg.spec, cfg.model_profile
+    if spec.from_baseline and init is None and not resume:
+        raise ValueError(f"variant {cfg.variant!r} fine-tunes the baseline: pass init=<baseline folder> (--init)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg.save(out_dir / "train_config.json")
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    unet = load_init_unet(init, prof.image_size) if init is not None else build_lite_unet(prof)
+    unet.train()  # from_pretrained returns eval mode; a resumed run must compute exactly like the first session
+    (out_dir / "unet_config.json").write_text(json.dumps(dict(unet.config), indent=1, default=str) + "\n")
+    alphas_cumprod = build_scheduler(prof.num_train_timesteps).alphas_cumprod.float().to(accelerator.device)
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=cfg.adam_weight_decay)
+    lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=cfg.warmup_steps)
+    ema = EMAModel(unet.parameters(), decay=cfg.ema_max_decay, use_ema_warmup=True, power=cfg.ema_power,
+                   model_cls=UNet2DModel, model_config=unet.config)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    start = load_checkpoint(existing[-1], unet, optimizer, lr_scheduler, ema, generator) if resume else 0
+    log_path = out_dir / "loss_log.csv"
+    rows = _read_log(log_path, start)
+    model, optimizer = accelerator.prepare(unet, optimizer)
+    ema.to(accelerator.device)
+    scenes = TrainingScenes(cfg.train_scenes, prof.image_size, progress=progress)
+    stop = min(cfg.steps, stop_at or cfg.steps)
+    status, loss_value = "finished" if stop == cfg.steps else f"stopped at step {stop}", None
+    if accelerator.is_main_process:
+        with log_path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+    log_file = log_path.open("a", newline="") if accelerator.is_main_process else None
+    offset = float(rows[-1]["elapsed_s"]) if rows else 0.0
+    bar = tqdm(range(start, stop), desc=cfg.variant, disable=not (progress and accelerator.is_main_process))
+    started = time.perf_counter()
+    try:
+        for step in bar:
+            batch = {k: v.to(accelerator.device) for k, v in scenes.batch(
+                step, cfg.batch_size, cfg.seed, random_masks=spec.target == "image",
+                rank=accelerator.process_index, world=accelerator.num_processes).items()}
+            with accelerator.autocast():
+                loss = variant_loss(spec, model, batch, alphas_cumprod, generator, prof.gamma_max,
+                                    sra_unet=accelerator.unwrap_model(model), sra_rule=cfg.sra_rule)
+            loss_value = accelerator.gather(loss.detach()[None]).mean().item()
+            if log_file:
+                csv.writer(log_file).writerow([step + 1, f"{loss_value:.6g}", f"{lr_scheduler.get_last_lr()[0]:.3g}",
+                                               f"{offset + time.perf_counter() - started:.2f}"])
+                log_file.flush()
+            if not math.isfinite(loss_value):
+                status = f"diverged at step {step + 1}"
+                raise TrainingDiverged(cfg.variant, step + 1, loss_value)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients:
+                accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            lr_scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            ema.step(accelerator.unwrap_model(model).parameters())
+            bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+            done = step + 1
+            if accelerator.is_main_process and (done % cfg.checkpoint_every == 0 or done == stop):
+                save_checkpoint(ckpt_dir, done, accelerator.unwrap_model(model), optimizer.optimizer
+                                if hasattr(optimizer, "optimizer") else optimizer, lr_scheduler, ema, generator)
+                prune_checkpoints(ckpt_dir, cfg.keep_checkpoints)
+            if callback:
+                callback(done, loss_value, accelerator.unwrap_model(model))
+            if time_budget_s is not None and time.perf_counter() - started > time_budget_s and done < stop:
+                status = f"finished early at step {done} of {cfg.steps} (time budget {time_budget_s:.0f} s)"
+                if accelerator.is_main_process:
+                    save_checkpoint(ckpt_dir, done, accelerator.unwrap_model(model), optimizer.optimizer
+                                    if hasattr(optimizer, "optimizer") else optimizer, lr_scheduler, ema, generator)
+                stop = done
+                break
+    finally:
+        if log_file:
+            log_file.close()
+        seconds = time.perf_counter() - started
+        steps_run = (int(status.split()[-1]) - 1 if status.startswith("diverged") else stop) - start
+        memory, memory_kind = _peak_memory(accelerator)
+        result = TrainResult(cfg.variant, status, start + steps_run, cfg.steps, steps_run, loss_value,
+                             round(seconds, 2), round(steps_run * cfg.batch_size / max(seconds, 1e-9), 2),
+                             round(memory, 1), memory_kind, describe_device(), cfg.seed, prof.name,
+                             torch.get_num_threads())
+        if accelerator.is_main_process:
+            _write_result(out_dir, result, resumed=resume)
+    if accelerator.is_main_process and status.startswith("finished"):
+        ema_unet = UNet2DModel.from_config(accelerator.unwrap_model(model).config)
+        ema.copy_to(ema_unet.parameters())
+        export_pipeline(ema_unet, out_dir, cfg, result_card(out_dir))
+    accelerator.wait_for_everyone()
+    return result
+
+
+def _write_result(out_dir: Path, result: TrainResult, resumed: bool) -> None:
+    """``training.json``: the result of each session of this run (a resumed run appends a session)."""
+    path = out_dir / "training.json"
+    sessions = json.loads(path.read_text())["sessions"] if resumed and path.is_file() else []
+    sessions.append(asdict(result))
+    total = sum(s["seconds"] for s in sessions)
+    path.write_text(json.dumps({"result": asdict(result), "total_seconds": round(total, 2), "sessions": sessions},
+                               indent=1) + "\n")
+
+
+def result_card(out_dir: Path) -> dict:
+    """The facts a model card states, from ``training.json`` and ``train_config.json``."""
+    run = json.loads((Path(out_dir) / "training.json").read_text())
+    cfg = json.loads((Path(out_dir) / "train_config.json").read_text())
+    res = run["result"]
+    spec = get_variant(res["variant"])
+    return {"variant": res["variant"], "loss": spec.loss, "target": spec.target,
+            "sra_in_training": spec.sra_in_training, "sra_at_inference": spec.sra_at_inference,
+            "constant_lambda": spec.constant_lambda, "status": res["status"], "profile": res["profile"],
+            "device": res["device"],
+            "steps": res["steps_done"], "steps_planned": res["steps_planned"], "seconds": run["total_seconds"],
+            "images_per_s": res["images_per_s"], "peak_memory_mb": res["peak_memory_mb"],
+            "memory_kind": res["memory_kind"],
+            **({"torch_threads": res["torch_threads"]} if "torch_threads" in res else {}),
+            "final_loss": res["final_loss"], "seed": res["seed"],
+            "batch_size": cfg["batch_size"], "learning_rate": cfg["learning_rate"],
+            "train_scenes": cfg["train_scenes"], "sessions": len(run["sessions"]), "notes": cfg.get("notes", {})}

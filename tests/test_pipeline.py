@@ -1,0 +1,150 @@
+"""The erase pipeline: save/load, kept pixels, strength, SRA, bad inputs, and the CLI end to end (smoke sizes)."""
+
+import numpy as np
+import pytest
+import torch
+from diffusers import UNet2DModel
+from PIL import Image
+from safetensors.torch import load_file
+
+from eradiff_lite.data import ImageError, MaskError, make_scene, save_image
+from eradiff_lite.models.lite import build_lite_unet, build_scheduler
+from eradiff_lite.pipeline import EraseDiffusionPipeline
+from eradiff_lite.pipeline.cli import main as erase_main
+from eradiff_lite.profiles import get_profile
+from eradiff_lite.train.cli import main as train_main
+
+SMOKE = get_profile("smoke")
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    torch.manual_seed(0)
+    return EraseDiffusionPipeline(unet=build_lite_unet(SMOKE), scheduler=build_scheduler(SMOKE.num_train_timesteps))
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return make_scene(3, SMOKE.image_size)
+
+
+def _erase(pipe, scene, **kwargs):
+    kwargs.setdefault("num_inference_steps", 3)
+    return pipe(scene.triplet.x_obj, scene.triplet.mask, generator=torch.Generator().manual_seed(0), **kwargs)
+
+
+def test_save_load_round_trip_gives_the_same_erasure(pipe, scene, tmp_path):
+    pipe.save_pretrained(tmp_path / "p", card={"variant": "test", "steps": 0})
+    loaded = EraseDiffusionPipeline.from_pretrained(tmp_path / "p")
+    assert loaded.card["variant"] == "test" and "test" in (tmp_path / "p" / "README.md").read_text()
+    assert isinstance(UNet2DModel.from_pretrained(tmp_path / "p" / "unet"), UNet2DModel)
+    # same weights bit for bit; the outputs agree to float32 rounding (kernels may differ after loading)
+    assert all(torch.equal(a, b) for a, b in zip(pipe.unet.state_dict().values(), loaded.unet.state_dict().values()))
+    np.testing.assert_allclose(_erase(pipe, scene).images[0], _erase(loaded, scene).images[0], atol=1e-4)
+
+
+def test_unmasked_pixels_are_kept_exactly_and_the_hole_changes(pipe, scene):
+    out = _erase(pipe, scene).images[0]
+    keep = ~scene.triplet.mask
+    np.testing.assert_array_equal(out[keep], scene.triplet.x_obj[keep])
+    assert np.abs(out[~keep] - scene.triplet.x_obj[~keep]).max() > 0.01
+    assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
+
+
+def test_strength_below_one_starts_from_the_noised_input(pipe, scene):
+    out = _erase(pipe, scene, num_inference_steps=10, strength=0.6, return_trajectory=True)
+    assert len(out.timesteps) == 6 and len(out.trajectory) == 7
+    x = torch.from_numpy(scene.triplet.x_obj.transpose(2, 0, 1))[None] * 2 - 1
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    expected = pipe.scheduler.add_noise(x, noise, torch.tensor(out.timesteps[:1]))
+    torch.testing.assert_close(out.trajectory[0], expected)
+    full = _erase(pipe, scene, num_inference_steps=10, return_trajectory=True)
+    assert len(full.timesteps) == 10 and full.timesteps[0] > out.timesteps[0]
+
+
+def test_sra_on_and_off_both_run_and_differ(pipe, scene):
+    plain, rectified = _erase(pipe, scene).images[0], _erase(pipe, scene, sra=True).images[0]
+    keys = _erase(pipe, scene, sra=True, sra_rule="keys").images[0]
+    assert np.isfinite(rectified).all() and np.isfinite(keys).all()
+    assert not np.array_equal(plain, rectified)
+
+
+def test_batches_of_images_erase_each(pipe):
+    scenes = [make_scene(s, SMOKE.image_size) for s in (1, 2)]
+    out = pipe([s.triplet.x_obj for s in scenes], [s.triplet.mask for s in scenes], num_inference_steps=2)
+    assert len(out.images) == 2
+
+
+def test_grayscale_and_rgba_images_are_converted(pipe, scene):
+    grey = Image.fromarray((scene.triplet.x_obj.mean(2) * 255).astype(np.uint8), mode="L")
+    rgba = Image.fromarray((scene.triplet.x_obj * 255).astype(np.uint8)).convert("RGBA")
+    for image in (grey, rgba):
+        assert pipe(image, scene.triplet.mask, num_inference_steps=2).images[0].shape == (32, 32, 3)
+
+
+def test_bad_inputs_are_clear_errors(pipe, scene, tmp_path):
+    img, mask = scene.triplet.x_obj, scene.triplet.mask
+    with pytest.raises(MaskError, match="resize the mask"):
+        pipe(img, np.ones((16, 16), bool), num_inference_steps=2)
+    with pytest.raises(MaskError, match="empty"):
+        pipe(img, np.zeros_like(mask), num_inference_steps=2)
+    with pytest.raises(MaskError, match="whole image"):
+        pipe(img, np.ones_like(mask), num_inference_steps=2)
+    odd = make_scene(0, 31)
+    with pytest.raises(ImageError, match="divisible by 2"):
+        pipe(odd.triplet.x_obj, odd.triplet.mask, num_inference_steps=2)
+    big = make_scene(0, 64)
+    with pytest.raises(ImageError, match="trained at 32x32"):
+        pipe(big.triplet.x_obj, big.triplet.mask, num_inference_steps=2)
+    with pytest.raises(ValueError, match="strength"):
+        pipe(img, mask, strength=0.0)
+    with pytest.raises(ValueError, match="one mask per image"):
+        pipe([img, img], [mask])
+    with pytest.raises(FileNotFoundError, match="no saved pipeline"):
+        EraseDiffusionPipeline.from_pretrained(tmp_path / "missing")
+
+
+def test_cli_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        erase_main(["--help"])
+    assert exit_info.value.code == 0 and "--strength" in capsys.readouterr().out
+
+
+def test_cli_train_then_erase_end_to_end(tmp_path, scene):
+    model = tmp_path / "model"
+    assert train_main(["--variant", "baseline", "--profile", "smoke", "--out", str(model), "--steps", "2",
+                       "--no-progress"]) == 0
+    assert train_main(["--variant", "cro_sra", "--profile", "smoke", "--out", str(tmp_path / "eradiff"),
+                       "--init", str(model), "--steps", "1", "--no-progress"]) == 0
+    save_image(scene.triplet.x_obj, tmp_path / "scene.png")
+    save_image(scene.triplet.mask, tmp_path / "mask.png")
+    out = tmp_path / "erased.png"
+    assert erase_main(["--model", str(tmp_path / "eradiff"), "--image", str(tmp_path / "scene.png"), "--mask",
+                       str(tmp_path / "mask.png"), "--out", str(out), "--steps", "2", "--sra"]) == 0
+    erased = np.asarray(Image.open(out))
+    original = np.asarray(Image.open(tmp_path / "scene.png"))
+    assert erased.shape == (32, 32, 3)
+    np.testing.assert_array_equal(erased[~scene.triplet.mask], original[~scene.triplet.mask])
+
+
+def test_shipped_reference_checkpoints_load_are_small_and_state_their_training():
+    from eradiff_lite.pipeline.shipped import checkpoints_dir, load_variant, shipped_variants
+
+    assert {"baseline", "paired", "cro", "sra", "cro_sra", "cro_const"} <= set(shipped_variants())
+    scene = make_scene(0, 32, split="heldout")
+    for name in ("baseline", "cro_sra"):
+        pipe, sra = load_variant(name)
+        out = pipe(scene.triplet.x_obj, scene.triplet.mask, num_inference_steps=2, sra=sra)
+        assert np.isfinite(out.images[0]).all()
+    assert load_variant("sra")[1] and not load_variant("baseline")[1]
+    for name in ("baseline", "paired", "cro", "cro_sra", "cro_const"):
+        folder = checkpoints_dir() / name
+        weights = folder / "unet" / "diffusion_pytorch_model.safetensors"
+        assert weights.stat().st_size < 4 * 2**20
+        assert isinstance(UNet2DModel.from_pretrained(folder / "unet"), UNet2DModel)
+        assert {t.dtype for t in load_file(weights).values()} == {torch.float16}
+        card = EraseDiffusionPipeline.from_pretrained(folder).card
+        assert card["variant"] == name and card["profile"] == "cpu" and card["steps"] >= 1
+        assert {"device", "seconds", "seed", "status"} <= set(card)
+        logged = (folder / "loss_log.csv").read_text().count("\n") - 1
+        assert logged in (card["steps"], card["steps"] + 1)  # a diverged run also logs its NaN step

@@ -1,0 +1,165 @@
+"""Training: every variant's loss, exact resume, the divergence stop, checkpoints, masks, the CLI (smoke sizes)."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from diffusers.optimization import get_scheduler
+from diffusers.training_utils import EMAModel
+from safetensors.torch import load_file
+
+from eradiff_lite.models.lite import build_lite_unet, build_scheduler
+from eradiff_lite.profiles import get_profile
+from eradiff_lite.train import TRAINED_VARIANTS, TrainingDiverged, get_variant, make_config, train
+from eradiff_lite.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from eradiff_lite.train.cli import main as train_main
+from eradiff_lite.train.data import TrainingScenes
+from eradiff_lite.train.losses import variant_loss
+from eradiff_lite.train.masks import MASK_KINDS, box_mask, object_mask, random_mask, stroke_mask
+
+SMOKE = get_profile("smoke")
+
+
+def _log(path):
+    with open(path) as f:
+        return [(int(r["step"]), float(r["loss"])) for r in csv.DictReader(f)]
+
+
+@pytest.fixture(scope="module")
+def baseline_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "baseline"
+    result = train(make_config("baseline", SMOKE, steps=2), out, progress=False)
+    assert result.status == "finished" and result.steps_done == 2
+    return out
+
+
+@pytest.mark.parametrize("variant", TRAINED_VARIANTS)
+def test_each_variant_trains_with_finite_loss(variant, baseline_dir, tmp_path):
+    init = None if variant == "baseline" else baseline_dir
+    result = train(make_config(variant, SMOKE, steps=2), tmp_path / variant, init=init, progress=False)
+    losses = [loss for _, loss in _log(tmp_path / variant / "loss_log.csv")]
+    assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
+    assert result.final_loss == pytest.approx(losses[-1], rel=1e-4)
+    assert (tmp_path / variant / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    card = json.loads((tmp_path / variant / "card.json").read_text())
+    assert card["variant"] == variant and card["steps"] == 2 and card["profile"] == "smoke"
+
+
+def test_variant_losses_differ_on_the_same_batch():
+    unet = build_lite_unet(SMOKE)
+    scenes = TrainingScenes(8, SMOKE.image_size, progress=False)
+    ac = build_scheduler(SMOKE.num_train_timesteps).alphas_cumprod.float()
+    losses = {}
+    for name in ("paired", "cro", "cro_sra", "cro_const"):
+        batch = scenes.batch(0, 4, seed=0, random_masks=False)
+        losses[name] = variant_loss(get_variant(name), unet, batch, ac, torch.Generator().manual_seed(0),
+                                    SMOKE.gamma_max).item()
+    assert all(math.isfinite(v) for v in losses.values())
+    assert losses["cro"] != losses["paired"] and losses["cro"] != losses["cro_const"]
+    assert losses["cro_sra"] != losses["cro"]  # SRA changes the attention of the hole's queries
+
+
+@pytest.mark.parametrize("variant", ["baseline", "cro_sra"])
+def test_resume_continues_exactly(variant, baseline_dir, tmp_path):
+    init = None if variant == "baseline" else baseline_dir  # a fine-tune starts from a loaded (eval-mode) UNet
+    cfg = make_config(variant, SMOKE, steps=4, checkpoint_every=2)
+    train(cfg, tmp_path / "straight", init=init, progress=False)
+    stopped = train(cfg, tmp_path / "split", init=init, stop_at=2, progress=False)
+    assert stopped.status == "stopped at step 2" and not (tmp_path / "split" / "unet").exists()
+    train(cfg, tmp_path / "split", resume=True, progress=False)
+    a, b = (list_checkpoints(tmp_path / run / "checkpoints")[-1] for run in ("straight", "split"))
+    assert a.name == b.name == "step_000004"
+    for name in ("model.safetensors", "ema.safetensors", "optimizer.safetensors"):
+        ta, tb = load_file(a / name), load_file(b / name)
+        assert ta.keys() == tb.keys()
+        assert all(torch.equal(ta[k], tb[k]) for k in ta), name
+    assert _log(tmp_path / "straight" / "loss_log.csv") == _log(tmp_path / "split" / "loss_log.csv")
+    sessions = json.loads((tmp_path / "split" / "training.json").read_text())["sessions"]
+    assert [s["status"] for s in sessions] == ["stopped at step 2", "finished"]
+
+
+def test_existing_run_needs_resume_and_resume_needs_a_checkpoint(tmp_path):
+    cfg = make_config("baseline", SMOKE, steps=2)
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        train(cfg, tmp_path / "r", resume=True, progress=False)
+    train(cfg, tmp_path / "r", progress=False)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(cfg, tmp_path / "r", progress=False)
+
+
+def test_non_finite_loss_stops_and_names_the_step(tmp_path):
+    cfg = make_config("baseline", SMOKE, steps=8, learning_rate=1e12, warmup_steps=1, max_grad_norm=1e30)
+    with pytest.raises(TrainingDiverged, match=r"at step \d+") as info:
+        train(cfg, tmp_path / "nan", progress=False)
+    log = _log(tmp_path / "nan" / "loss_log.csv")
+    assert log[-1][0] == info.value.step and not math.isfinite(log[-1][1])
+    status = json.loads((tmp_path / "nan" / "training.json").read_text())["result"]["status"]
+    assert status == f"diverged at step {info.value.step}"
+
+
+def test_finetune_without_init_and_untrainable_variant_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="--init"):
+        train(make_config("cro", SMOKE), tmp_path / "c", progress=False)
+    with pytest.raises(ValueError, match="not trained"):
+        make_config("sra", SMOKE)
+    with pytest.raises(ValueError, match="unknown variant"):
+        make_config("nope", SMOKE)
+
+
+def test_checkpoint_round_trip_restores_every_state(tmp_path):
+    torch.manual_seed(0)
+    unet = build_lite_unet(SMOKE)
+    opt = torch.optim.AdamW(unet.parameters(), lr=1e-3)
+    sched = get_scheduler("constant_with_warmup", opt, num_warmup_steps=3)
+    ema = EMAModel(unet.parameters(), decay=0.99, use_ema_warmup=True)
+    unet(torch.randn(1, 7, 32, 32), 5).sample.mean().backward()
+    opt.step()
+    sched.step()
+    ema.step(unet.parameters())
+    gen = torch.Generator().manual_seed(3)
+    path = save_checkpoint(tmp_path, 1, unet, opt, sched, ema, gen)
+    expected = (torch.rand(3), np.random.rand(), torch.rand(2, generator=gen))
+
+    torch.manual_seed(1)
+    unet2 = build_lite_unet(SMOKE)
+    opt2 = torch.optim.AdamW(unet2.parameters(), lr=1e-3)
+    sched2 = get_scheduler("constant_with_warmup", opt2, num_warmup_steps=3)
+    ema2 = EMAModel(unet2.parameters(), decay=0.99, use_ema_warmup=True)
+    gen2 = torch.Generator().manual_seed(99)
+    assert load_checkpoint(path, unet2, opt2, sched2, ema2, gen2) == 1
+    assert all(torch.equal(a, b) for a, b in zip(unet.state_dict().values(), unet2.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(ema.shadow_params, ema2.shadow_params))
+    assert ema2.optimization_step == ema.optimization_step
+    assert sched2.get_last_lr() == sched.get_last_lr()
+    s1, s2 = opt.state_dict()["state"], opt2.state_dict()["state"]
+    assert all(torch.equal(s1[i][k], s2[i][k]) for i in s1 for k in s1[i])
+    assert torch.equal(torch.rand(3), expected[0]) and np.random.rand() == expected[1]
+    assert torch.equal(torch.rand(2, generator=gen2), expected[2])
+
+
+def test_masks_are_never_empty_or_full(rng):
+    scenes = TrainingScenes(4, 32, progress=False)
+    for m in (stroke_mask(32, rng), box_mask(32, rng), object_mask(scenes.object_masks, rng)):
+        assert m.shape == (32, 32) and m.dtype == bool and m.any() and not m.all()
+    assert all(random_mask(32, rng, scenes.object_masks).any() for _ in range(30))
+    assert set(MASK_KINDS) == {"strokes", "box", "object"}
+
+
+def test_batches_are_a_function_of_the_step_and_split_across_processes():
+    scenes = TrainingScenes(16, 32, progress=False)
+    a, b = scenes.batch(7, 4, seed=0, random_masks=True), scenes.batch(7, 4, seed=0, random_masks=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["mask"], scenes.batch(8, 4, seed=0, random_masks=True)["mask"])
+    halves = [scenes.batch(7, 4, 0, True, rank=r, world=2) for r in (0, 1)]
+    assert torch.equal(torch.cat([halves[0]["x_obj"][:1], halves[1]["x_obj"][:1]]), a["x_obj"][:2])
+
+
+def test_cli_help_explains_variants(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "--variant" in text and "--resume" in text and "cro_sra" in text and "examples" in text
