@@ -1,0 +1,68 @@
+"""The held-out benchmark: a fixed, versioned list of procedural scenes no model trained on.
+
+``heldout-v1`` is scenes ``0 .. n-1`` of the ``heldout`` split of `eradiff_lite.data.make_scene` at the
+profile's image size, ``n = profile.eval_scenes`` (6 in smoke, 96 in cpu, 512 in gpu). The heldout split
+draws its seeds from another random stream than ``train`` and includes two families (button, egg) that
+training never shows, so a model cannot have memorised any scene. Changing what a scene looks like
+(procedural.py) or this definition means a new version string: results of two versions never mix.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data import Scene, make_scene, mask_to_tensor, to_tensor
+from ..profiles import Profile
+
+BENCHMARK_VERSION = "heldout-v1"
+BENCHMARK_SPLIT = "heldout"
+
+
+@dataclass
+class Benchmark:
+    """The scenes of one benchmark version at one size, and their tensors."""
+
+    version: str
+    size: int
+    scenes: list[Scene]
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    def describe(self) -> dict:
+        """Plain data for the results file: version, split, seeds, size, and how many scenes per family."""
+        return {"version": self.version, "split": BENCHMARK_SPLIT, "seeds": f"0..{len(self) - 1}",
+                "scenes": len(self), "image_size": self.size,
+                "families": dict(sorted(Counter(s.family for s in self.scenes).items()))}
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """``x_obj``, ``x_ori``: ``N x 3 x H x W`` in [-1, 1]; ``mask``: ``N x 1 x H x W`` in {0, 1}."""
+        return {"x_obj": torch.stack([to_tensor(s.triplet.x_obj) for s in self.scenes]),
+                "x_ori": torch.stack([to_tensor(s.triplet.x_ori) for s in self.scenes]),
+                "mask": torch.stack([mask_to_tensor(s.triplet.mask) for s in self.scenes])}
+
+    @property
+    def boxes(self) -> list[tuple[int, int, int, int]]:
+        return [s.box for s in self.scenes]
+
+    @property
+    def masks(self) -> np.ndarray:
+        return np.stack([s.triplet.mask for s in self.scenes])
+
+
+def load_benchmark(profile: Profile | None = None, *, scenes: int | None = None, size: int | None = None,
+                   version: str = BENCHMARK_VERSION) -> Benchmark:
+    """The benchmark for ``profile`` (or explicit ``scenes``/``size``): heldout seeds ``0 .. scenes-1``."""
+    if version != BENCHMARK_VERSION:
+        raise ValueError(f"unknown benchmark version {version!r}; this code defines {BENCHMARK_VERSION!r}")
+    if profile is None and (scenes is None or size is None):
+        raise ValueError("pass a profile, or both scenes= and size=")
+    n = int(scenes if scenes is not None else profile.eval_scenes)
+    side = int(size if size is not None else profile.image_size)
+    if n < 2:
+        raise ValueError(f"the benchmark needs at least 2 scenes (FID needs two per set), got {n}")
+    return Benchmark(version, side, [make_scene(seed, side, split=BENCHMARK_SPLIT) for seed in range(n)])

@@ -1,0 +1,60 @@
+"""``python -m eradiff_lite evaluate``: the ablation on the held-out benchmark, written as JSON + CSV.
+
+Example (the shipped reference checkpoints, the cpu profile)::
+
+    python -m eradiff_lite evaluate --models data/checkpoints --out data/results --profile cpu
+
+Variants can be evaluated in groups (``--variants``, ``--no-classical``) into separate folders and joined
+afterwards with ``--merge A/ablation.json B/ablation.json --out DIR`` (same profile, benchmark and seeds).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..profiles import get_profile
+from .evaluate import ABLATION_ORDER, evaluate_profile
+from .results import format_table, merge_results, read_results, write_results
+from .scoring import load_metric_kit
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m eradiff_lite evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=None,
+                   help="folders of saved pipelines, or parents of one folder per variant (default data/checkpoints)")
+    p.add_argument("--out", required=True, help="folder for ablation.json and ablation.csv")
+    p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: ERADIFF_PROFILE, else by device)")
+    p.add_argument("--variants", nargs="+", default=list(ABLATION_ORDER), help="variants to evaluate")
+    p.add_argument("--seeds", type=int, default=None, help="sampling seeds (default profile.eval_seeds)")
+    p.add_argument("--scenes", type=int, default=None, help="benchmark scenes (default profile.eval_scenes)")
+    p.add_argument("--steps", type=int, default=None, help="DDIM steps (default profile.sample_steps)")
+    p.add_argument("--features", choices=("presence", "inception"), default="presence",
+                   help="FID features: the course's presence classifier (offline) or Inception-v3 (downloads)")
+    p.add_argument("--perceptual", choices=("presence", "lpips"), default="presence",
+                   help="perceptual distance: PresenceNet-PD (offline) or LPIPS (lpips package, downloads)")
+    p.add_argument("--no-classical", action="store_true", help="skip the biharmonic inpainting row")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
+    p.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                   help="instead of evaluating, join results files of disjoint variant groups into --out")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.merge:
+        results = merge_results([read_results(p) for p in args.merge], ABLATION_ORDER + ("classical",))
+        print(format_table(results))
+        print(f"wrote {write_results(results, args.out)}")
+        return 0
+    profile = get_profile(args.profile)
+    kit = load_metric_kit(args.features, args.perceptual)
+    results, _, _ = evaluate_profile(profile, args.models, args.variants, kit=kit, seeds=args.seeds,
+                                     scenes=args.scenes, steps=args.steps, device=args.device,
+                                     classical=not args.no_classical)
+    path = write_results(results, args.out)
+    print(format_table(results))
+    if results["missing_variants"]:
+        print(f"no checkpoint found for: {', '.join(results['missing_variants'])}")
+    print(f"wrote {path} and {path.with_suffix('.csv')}")
+    return 0

@@ -1,0 +1,185 @@
+"""Run the ablation: erase the benchmark with every variant and seed, score it, one row per variant.
+
+A variant (`eradiff_lite.train.config.VARIANTS`) is a checkpoint folder plus whether Self-Rectifying
+Attention is on when erasing; ``sra`` reuses the baseline's weights. For each sampling seed the whole
+benchmark is erased with the same DDIM steps and the same starting noise for every variant (a paired
+comparison), then scored by `scoring.score_outputs`; a row holds the mean and spread over seeds. The
+classical row (biharmonic inpainting) is deterministic, so it is scored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..data import to_tensor
+from ..paths import data_dir
+from ..train.config import VARIANTS
+from .benchmark import Benchmark
+from .classical import inpaint_classical
+from .results import METRICS, aggregate
+from .scoring import MetricKit, score_outputs
+
+CLASSICAL = "classical"
+ABLATION_ORDER = ("baseline", "paired", "cro", "sra", "cro_sra", "cro_const")
+
+
+def checkpoints_dir() -> Path:
+    return data_dir() / "checkpoints"
+
+
+def find_variants(model_dirs: Sequence[str | Path] | None = None, names: Sequence[str] = ABLATION_ORDER
+                  ) -> dict[str, dict]:
+    """``{variant: {"folder", "sra"}}`` for the variants whose checkpoint exists under ``model_dirs``.
+
+    Each entry of ``model_dirs`` (default: ``data/checkpoints``) is either a parent holding one folder per
+    trained variant or one saved pipeline (its folder name is the variant). Variants that do not train
+    (``sra``) use their base checkpoint (the baseline) with SRA switched on.
+    """
+    folders: dict[str, Path] = {}
+    for d in [Path(p) for p in (model_dirs or [checkpoints_dir()])]:
+        if (d / "model_index.json").is_file():
+            folders[d.name] = d
+        elif d.is_dir():
+            folders.update({c.name: c for c in sorted(d.iterdir()) if (c / "model_index.json").is_file()})
+        else:
+            raise FileNotFoundError(f"{d} is neither a saved pipeline nor a folder of them")
+    found = {}
+    order = {n: i for i, n in enumerate(ABLATION_ORDER)}
+    for name in sorted(names, key=lambda n: order.get(n, len(order))):  # table order, whatever the order asked
+        if name not in VARIANTS:
+            raise ValueError(f"unknown variant {name!r}: choose from {', '.join(VARIANTS)}")
+        v = VARIANTS[name]
+        folder = folders.get(name) if v.trains else folders.get(name, folders.get("baseline"))
+        if folder is not None:
+            found[name] = {"folder": folder, "sra": v.sra_at_inference}
+    return found
+
+
+def checkpoint_size(folder: str | Path) -> int:
+    """The image side a saved pipeline's UNet was built for (``unet/config.json``: sample_size)."""
+    return int(json.loads((Path(folder) / "unet" / "config.json").read_text())["sample_size"])
+
+
+def weights_digest(folder: str | Path) -> str:
+    """First 16 hex digits of the SHA-256 of the UNet weights: which checkpoint a results row came from."""
+    files = sorted((Path(folder) / "unet").glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"no UNet weights (*.safetensors) under {Path(folder) / 'unet'}")
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def load_pipeline(folder: str | Path, device: str | torch.device = "cpu"):
+    from ..pipeline import EraseDiffusionPipeline
+
+    pipe = EraseDiffusionPipeline.from_pretrained(folder)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+def erase_benchmark(pipe, bench: Benchmark, steps: int, seed: int, sra: bool = False, sra_rule: str = "eq10",
+                    strength: float = 1.0, batch_size: int = 128) -> torch.Tensor:
+    """All benchmark scenes erased by ``pipe`` (``N x 3 x H x W`` in [-1, 1]); noise from ``seed``."""
+    generator = torch.Generator().manual_seed(int(seed))
+    out = []
+    for i in range(0, len(bench), batch_size):
+        chunk = bench.scenes[i:i + batch_size]
+        result = pipe([s.triplet.x_obj for s in chunk], [s.triplet.mask for s in chunk], num_inference_steps=steps,
+                      strength=strength, sra=sra, sra_rule=sra_rule, generator=generator)
+        out += [to_tensor(im) for im in result.images]
+    return torch.stack(out)
+
+
+def erase_classical(bench: Benchmark) -> torch.Tensor:
+    """The benchmark filled by biharmonic inpainting (deterministic)."""
+    return torch.stack([to_tensor(inpaint_classical(s.triplet.x_obj, s.triplet.mask)) for s in bench.scenes])
+
+
+def run_ablation(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, seeds: Sequence[int], steps: int,
+                 device: str = "cpu", classical: bool = True, keep: Callable[[str, int], bool] | None = None,
+                 batch_size: int = 128) -> tuple[list[dict], dict]:
+    """Rows of the ablation table and, for the (variant, seed) pairs ``keep`` accepts (default: the first
+    seed), the scores with their erased images (for grids)."""
+    keep = keep or (lambda name, seed: seed == seeds[0])
+    tensors = bench.tensors()
+    jobs = [(name, seed) for name in variants for seed in seeds] + ([(CLASSICAL, seeds[0])] if classical else [])
+    scores: dict[str, list[dict]] = {}
+    kept, pipes = {}, {}
+    bar = tqdm(jobs, desc="evaluating")
+    for name, seed in bar:
+        bar.set_postfix(variant=name, seed=seed)
+        if name == CLASSICAL:
+            erased = erase_classical(bench)
+        else:
+            spec = variants[name]
+            key = str(spec["folder"])
+            if key not in pipes:
+                pipes[key] = load_pipeline(spec["folder"], device)
+            erased = erase_benchmark(pipes[key], bench, steps, seed, sra=spec["sra"], batch_size=batch_size)
+        score = score_outputs(bench, erased, kit, tensors)
+        scores.setdefault(name, []).append(score)
+        if keep(name, seed):
+            kept[(name, seed)] = score
+    rows = []
+    for name, per_seed in scores.items():
+        spec = variants.get(name, {})
+        extra = {"checkpoint": Path(spec["folder"]).name if spec else None,
+                 "weights_sha256": weights_digest(spec["folder"]) if spec else None,
+                 "sra": bool(spec.get("sra", False)),
+                 "sampling_steps": steps if spec else None,
+                 "seed_values": [int(s) for s in seeds] if spec else [int(seeds[0])]}
+        rows.append(aggregate(name, per_seed, **extra))
+        for m in METRICS:  # per-seed values: seeds share their noise across variants, so differences pair up
+            rows[-1][f"{m}_per_seed"] = [round((100 if m == "elimination" else 1) * s[m], 4) for s in per_seed]
+    return rows, kept
+
+
+def best_and_worst(score: dict, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ``k`` most and least object-free scenes (by p(present), ties broken by masked PSNR)."""
+    order = np.lexsort((-score["per_scene"]["masked_psnr"], score["per_scene"]["p_present"]))
+    return order[:k], order[::-1][:k]
+
+
+def evaluate_profile(profile, model_dirs: Sequence[str | Path] | None = None, names: Sequence[str] = ABLATION_ORDER,
+                     kit: MetricKit | None = None, seeds: int | None = None, scenes: int | None = None,
+                     steps: int | None = None, device: str | None = None, classical: bool = True,
+                     ) -> tuple[dict, dict, Benchmark]:
+    """The whole evaluation at ``profile``'s sizes: (results dict for `results.write_results`, kept scores,
+    benchmark). ``seeds``/``scenes``/``steps`` override the profile's eval_seeds/eval_scenes/sample_steps."""
+    from ..profiles import describe_device
+    from .benchmark import load_benchmark
+    from .scoring import load_metric_kit
+
+    variants = find_variants(model_dirs, names)
+    if not variants and not classical:
+        raise FileNotFoundError(f"no checkpoints of {list(names)} under {model_dirs or checkpoints_dir()}")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    kit = kit or load_metric_kit()
+    sizes = {checkpoint_size(spec["folder"]) for spec in variants.values()}
+    if len(sizes) > 1:
+        raise ValueError(f"the checkpoints were trained at different sizes {sorted(sizes)}: evaluate them separately")
+    size = sizes.pop() if sizes else profile.image_size
+    if size != profile.image_size:
+        print(f"note: the checkpoints were trained at {size} px, the {profile.name} profile uses "
+              f"{profile.image_size} px: the benchmark is drawn at {size} px")
+    bench = load_benchmark(profile, scenes=scenes, size=size)
+    seed_list = list(range(int(seeds or profile.eval_seeds)))
+    steps = int(steps or profile.sample_steps)
+    rows, kept = run_ablation(variants, bench, kit, seed_list, steps, device=device, classical=classical)
+    on_default = device.startswith("cuda") == torch.cuda.is_available()  # describe_device names the default one
+    results = {"profile": profile.name, "device": describe_device() if on_default else device,
+               "benchmark": bench.describe(), "feature_extractors": kit.names(),
+               "sampling": {"scheduler": "DDIM, eta 0", "steps": steps, "strength": 1.0, "seeds": seed_list,
+                            "sra_rule": "eq10", "composited": "mask * erased + (1 - mask) * x_obj"},
+               "missing_variants": [n for n in names if n not in variants], "rows": rows}
+    return results, kept, bench
+

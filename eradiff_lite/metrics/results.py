@@ -1,0 +1,143 @@
+"""The results file of the ablation (``data/results/ablation.json`` + a CSV twin) and the paper's numbers.
+
+Schema (checked by `check_results`)::
+
+    {"profile": str, "device": str, "benchmark": {version, split, seeds, scenes, image_size, families},
+     "feature_extractors": {"fid": ..., "local_fid": ..., "lpips": ..., "elimination": ...},
+     "units": {...}, "rows": [{"variant", "seeds", "elimination", "elimination_std", "masked_psnr", ...}]}
+
+Each number is the mean over sampling seeds and ``*_std`` its standard deviation (population, ddof 0; 0 for
+one seed or a deterministic method). ``elimination`` is a percentage, like the paper's GPT-4o score.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..paths import data_dir
+
+METRICS = ("elimination", "masked_psnr", "masked_ssim", "lpips", "fid", "local_fid")
+ROW_KEYS = ("variant", "seeds", *[k for m in METRICS for k in (m, f"{m}_std")])
+TOP_KEYS = ("profile", "device", "benchmark", "feature_extractors", "rows")
+UNITS = {"elimination": "% of scenes the presence classifier calls object-free (higher is better)",
+         "masked_psnr": "dB inside the mask vs x_ori, capped at 100 (higher is better)",
+         "masked_ssim": "masked average of the SSIM map vs x_ori (higher is better)",
+         "lpips": "perceptual distance to x_ori on whole images (lower is better)",
+         "fid": "Frechet distance, whole images vs x_ori (lower is better)",
+         "local_fid": "Frechet distance, crops around the box vs x_ori crops (lower is better)"}
+
+#: The paper's Table 3 (OpenImages V5, SD2-Inpaint base): local FID (Inception) / GPT-4o elimination (%).
+PAPER_TABLE3 = {"baseline": (8.852, 27.80), "sra": (5.713, 72.96), "cro": (4.950, 78.54), "cro_sra": (3.799, 83.43)}
+
+
+def results_dir() -> Path:
+    return data_dir() / "results"
+
+
+def aggregate(variant: str, per_seed: list[dict], **extra) -> dict:
+    """One table row: mean and standard deviation over seeds of every metric in ``per_seed``."""
+    if not per_seed:
+        raise ValueError(f"no scores for variant {variant!r}")
+    row = {"variant": variant, "seeds": len(per_seed)}
+    for m in METRICS:
+        values = np.array([s[m] for s in per_seed], np.float64) * (100.0 if m == "elimination" else 1.0)
+        row[m], row[f"{m}_std"] = float(values.mean()), float(values.std())
+    paper = PAPER_TABLE3.get(variant)
+    row["paper_local_fid"], row["paper_elimination"] = paper if paper else (None, None)
+    return {**row, **extra}
+
+
+def check_results(results: dict) -> dict:
+    """Raise ValueError if ``results`` does not follow the schema; return it."""
+    missing = [k for k in TOP_KEYS if k not in results]
+    if missing:
+        raise ValueError(f"results lack {missing}")
+    if not results["rows"]:
+        raise ValueError("results have no rows")
+    for row in results["rows"]:
+        lacking = [k for k in ROW_KEYS if k not in row]
+        if lacking:
+            raise ValueError(f"row {row.get('variant')!r} lacks {lacking}")
+        bad = [k for k in ROW_KEYS[2:] if not isinstance(row[k], (int, float)) or not np.isfinite(row[k])]
+        if bad:
+            raise ValueError(f"row {row['variant']!r} has non-finite or non-numeric {bad}")
+    return results
+
+
+def write_results(results: dict, folder: str | Path | None = None, name: str = "ablation") -> Path:
+    """Write ``name.json`` and ``name.csv`` (one line per row) into ``folder`` (default data/results)."""
+    check_results(results)
+    folder = Path(folder) if folder else results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps({**results, "units": UNITS}, indent=1) + "\n")
+    keys = list(dict.fromkeys(k for row in results["rows"] for k in row))
+    with open(folder / f"{name}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(results["rows"])
+    return path
+
+
+def read_results(path: str | Path | None = None) -> dict:
+    """Load and check a results file (default: the shipped ``data/results/ablation.json``)."""
+    path = Path(path) if path else results_dir() / "ablation.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `python -m eradiff_lite evaluate` or notebook 06 first")
+    return check_results(json.loads(path.read_text()))
+
+
+def format_table(results: dict) -> str:
+    """The ablation as a Markdown table, ours beside the paper's Table 3."""
+    head = ("| variant | seeds | elimination % | masked PSNR | masked SSIM | LPIPS* | FID* | local FID* "
+            "| paper local FID | paper elim. % |")
+    lines = [head, "|" + "---|" * 10]
+    fmt = lambda r, m, d: f"{r[m]:.{d}f} ± {r[m + '_std']:.{d}f}"  # noqa: E731
+    for r in results["rows"]:
+        paper = [f"{r[k]:.3f}" if k == "paper_local_fid" and r.get(k) is not None else
+                 (f"{r[k]:.2f}" if r.get(k) is not None else "-") for k in ("paper_local_fid", "paper_elimination")]
+        lines.append(f"| {r['variant']} | {r['seeds']} | {fmt(r, 'elimination', 1)} | {fmt(r, 'masked_psnr', 2)} | "
+                     f"{fmt(r, 'masked_ssim', 3)} | {fmt(r, 'lpips', 3)} | {fmt(r, 'fid', 2)} | "
+                     f"{fmt(r, 'local_fid', 2)} | {paper[0]} | {paper[1]} |")
+    fe = results["feature_extractors"]
+    lines.append(f"\n*FID/local FID features: {fe.get('fid')}; LPIPS column: {fe.get('lpips')}. "
+                 f"Profile {results['profile']}, device {results['device']}, benchmark "
+                 f"{results['benchmark'].get('version')} ({results['benchmark'].get('scenes')} scenes).")
+    return "\n".join(lines)
+
+
+def paired_difference(results: dict, variant: str, reference: str, metric: str) -> tuple[float, float, int, int]:
+    """``variant - reference`` for ``metric`` seed by seed (same seeds, same starting noise): mean, standard
+    deviation, the number of seeds where it is positive, and the number of seeds."""
+    rows = {r["variant"]: r for r in results["rows"]}
+    if variant not in rows or reference not in rows:
+        raise ValueError(f"results lack {variant!r} or {reference!r}: have {sorted(rows)}")
+    a, b = (np.array(rows[v][f"{metric}_per_seed"], np.float64) for v in (variant, reference))
+    if a.shape != b.shape:
+        raise ValueError(f"{variant} and {reference} were scored on different numbers of seeds")
+    d = a - b
+    return float(d.mean()), float(d.std()), int((d > 0).sum()), len(d)
+
+
+def merge_results(parts: list[dict], order: tuple[str, ...] = ()) -> dict:
+    """One results dict from runs over disjoint groups of variants (same profile, benchmark, metrics and
+    sampling; refused otherwise), rows in ``order`` (then the rest)."""
+    if not parts:
+        raise ValueError("nothing to merge")
+    same = ("profile", "benchmark", "feature_extractors", "sampling")
+    for part in parts[1:]:
+        differ = [k for k in same if part.get(k) != parts[0].get(k)]
+        if differ:
+            raise ValueError(f"cannot merge results that differ in {differ}")
+    rows = [r for part in parts for r in check_results(part)["rows"]]
+    names = [r["variant"] for r in rows]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a variant appears twice: {names}")
+    rank = {n: i for i, n in enumerate(order)}
+    rows.sort(key=lambda r: rank.get(r["variant"], len(rank)))
+    missing = sorted(set.intersection(*[set(p.get("missing_variants", [])) for p in parts]) - set(names))
+    return {**parts[0], "rows": rows, "missing_variants": missing, "merged_from": len(parts)}

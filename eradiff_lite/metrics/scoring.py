@@ -1,0 +1,89 @@
+"""Score one set of erased images on the benchmark: coherence, realism and elimination together.
+
+`MetricKit` holds the networks behind the learned metrics and their names (the tables print them);
+`score_outputs` turns ``N`` erased images into per-scene numbers and the set's summary:
+
+- ``masked_psnr``, ``masked_ssim``: against ``x_ori`` inside the mask (`coherence.py`), mean over scenes;
+- ``lpips``: the perceptual distance to ``x_ori`` on whole images (`perceptual.py`), mean over scenes;
+- ``fid`` (whole images) and ``local_fid`` (crops around the box), erased vs ``x_ori`` (`frechet.py`);
+- ``elimination``: the share of scenes whose crop the presence classifier calls object-free (`presence.py`).
+
+Outputs are composited first, ``out = mask * erased + (1 - mask) * x_obj``, so only the hole is scored
+(the classical row and every model are treated alike).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data import to_image
+from .benchmark import Benchmark
+from .coherence import masked_psnr, masked_ssim
+from .crops import box_crops
+from .frechet import PresenceFeatures, fid_score
+from .perceptual import perceptual_distance
+from .presence import PresenceNet, load_presence_net
+
+PRESENCE_FEATURES_NAME = "PresenceNet-64 (penultimate layer of the course's presence classifier, data/metrics)"
+INCEPTION_NAME = "Inception-v3 pool3 2048 (torchmetrics / torch-fidelity)"
+
+
+@dataclass
+class MetricKit:
+    """The learned parts of the metrics and what they are called."""
+
+    presence: PresenceNet
+    fid_features: str | nn.Module
+    perceptual: nn.Module
+    card: dict = field(default_factory=dict)
+
+    def names(self) -> dict:
+        fid = INCEPTION_NAME if self.fid_features == "inception" else PRESENCE_FEATURES_NAME
+        return {"fid": fid, "local_fid": fid, "lpips": self.perceptual.name,
+                "elimination": "presence classifier p(present) < 0.5 on the box crop (data/metrics/presence_net)",
+                "elimination_classifier_heldout_accuracy": self.card.get("heldout_accuracy", {}).get("all")}
+
+
+def load_metric_kit(fid_features: str = "presence", perceptual: str = "presence", folder=None) -> MetricKit:
+    """The shipped presence classifier plus FID features (``presence`` | ``inception``) and a perceptual
+    distance (``presence`` | ``lpips``). The defaults need no download; the others are for Colab."""
+    net, card = load_presence_net(folder)
+    if fid_features not in ("presence", "inception"):
+        raise ValueError(f"fid_features must be 'presence' or 'inception', got {fid_features!r}")
+    features = PresenceFeatures(net) if fid_features == "presence" else "inception"
+    return MetricKit(net, features, perceptual_distance(perceptual, net), card)
+
+
+def composite(erased: torch.Tensor, x_obj: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Keep the known pixels: ``mask * erased + (1 - mask) * x_obj`` (mask 1 = erase)."""
+    if erased.shape != x_obj.shape:
+        raise ValueError(f"erased images are {tuple(erased.shape)}, the scenes {tuple(x_obj.shape)}")
+    return mask * erased + (1 - mask) * x_obj
+
+
+@torch.no_grad()
+def score_outputs(bench: Benchmark, erased: torch.Tensor, kit: MetricKit, tensors: dict | None = None) -> dict:
+    """Per-scene arrays (``per_scene``) and set-level numbers for ``erased`` (``N x 3 x H x W`` in [-1, 1])."""
+    t = tensors or bench.tensors()
+    if erased.shape != t["x_ori"].shape:
+        raise ValueError(f"need one erased image per scene: {tuple(t['x_ori'].shape)}, got {tuple(erased.shape)}")
+    out = composite(erased.float().clamp(-1, 1), t["x_obj"], t["mask"])
+    images, refs, masks = [to_image(o) for o in out], [s.triplet.x_ori for s in bench.scenes], bench.masks
+    psnr = np.array([masked_psnr(a, b, m) for a, b, m in zip(images, refs, masks)])
+    ssim = np.array([masked_ssim(a, b, m) for a, b, m in zip(images, refs, masks)])
+    dist = kit.perceptual(out, t["x_ori"]).numpy()
+    crops, real_crops = box_crops(out, bench.boxes), box_crops(t["x_ori"], bench.boxes)
+    p_present = kit.presence.prob_present(crops).numpy()
+    to01 = lambda x: (x + 1) / 2  # noqa: E731 - FID metrics take [0, 1]
+    return {
+        "elimination": float((p_present < 0.5).mean()),
+        "masked_psnr": float(psnr.mean()), "masked_ssim": float(ssim.mean()), "lpips": float(dist.mean()),
+        "fid": fid_score(to01(t["x_ori"]), to01(out), kit.fid_features),
+        "local_fid": fid_score(to01(real_crops), to01(crops), kit.fid_features),
+        "per_scene": {"p_present": p_present, "masked_psnr": psnr, "masked_ssim": ssim, "lpips": dist},
+        "images": out,
+    }

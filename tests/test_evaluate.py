@@ -1,0 +1,124 @@
+"""The ablation runner and the evaluate command, on tiny real pipelines built from config, and the shipped
+results file."""
+
+import json
+
+import pytest
+import torch
+
+from eradiff_lite.metrics import evaluate as ev
+from eradiff_lite.metrics.benchmark import load_benchmark
+from eradiff_lite.metrics.cli import main as evaluate_main
+from eradiff_lite.metrics.results import check_results, read_results
+from eradiff_lite.metrics.scoring import composite, load_metric_kit, score_outputs
+from eradiff_lite.models.lite import build_lite_unet, build_scheduler
+from eradiff_lite.pipeline import EraseDiffusionPipeline
+from eradiff_lite.profiles import get_profile
+
+SMOKE = get_profile("smoke")
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """Untrained smoke-sized pipelines saved the standard way under ``baseline/`` and ``cro/``."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    for i, name in enumerate(("baseline", "cro")):
+        torch.manual_seed(i)
+        pipe = EraseDiffusionPipeline(unet=build_lite_unet(SMOKE), scheduler=build_scheduler())
+        pipe.save_pretrained(root / name, card={"variant": name})
+    return root
+
+
+@pytest.fixture(scope="module")
+def kit():
+    return load_metric_kit()
+
+
+def test_find_variants_maps_sra_to_the_baseline_weights(checkpoints):
+    found = ev.find_variants([checkpoints])
+    assert set(found) == {"baseline", "cro", "sra"}
+    assert found["sra"] == {"folder": checkpoints / "baseline", "sra": True}
+    assert found["cro"]["sra"] is False
+    assert set(ev.find_variants([checkpoints / "cro"])) == {"cro"}
+    digests = {ev.weights_digest(checkpoints / n) for n in ("baseline", "cro")}
+    assert len(digests) == 2 and all(len(d) == 16 for d in digests)
+    with pytest.raises(FileNotFoundError):
+        ev.find_variants([checkpoints / "nothing"])
+    with pytest.raises(ValueError, match="unknown variant"):
+        ev.find_variants([checkpoints], names=["bogus"])
+
+
+def test_erasing_is_reproducible_per_seed_and_keeps_known_pixels(checkpoints):
+    bench = load_benchmark(scenes=3, size=SMOKE.image_size)
+    pipe = ev.load_pipeline(checkpoints / "baseline")
+    a, b = (ev.erase_benchmark(pipe, bench, steps=2, seed=5, batch_size=2) for _ in range(2))
+    c = ev.erase_benchmark(pipe, bench, steps=2, seed=6, batch_size=2)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    t = bench.tensors()
+    outside = t["mask"].expand_as(a) == 0
+    assert torch.allclose(a[outside], t["x_obj"][outside], atol=1e-5)
+
+
+def test_scores_of_the_true_background_and_of_the_untouched_input(kit):
+    bench = load_benchmark(scenes=24, size=32)
+    t = bench.tensors()
+    truth = score_outputs(bench, t["x_ori"], kit, t)
+    assert truth["masked_psnr"] == 100.0 and truth["masked_ssim"] == pytest.approx(1.0)
+    assert truth["lpips"] == pytest.approx(0.0, abs=1e-6)
+    assert abs(truth["fid"]) < 1e-3 and abs(truth["local_fid"]) < 1e-3
+    untouched = score_outputs(bench, t["x_obj"], kit, t)
+    assert untouched["elimination"] < 0.4 < 0.7 < truth["elimination"]
+    assert untouched["local_fid"] > untouched["fid"] > 0
+    classical = score_outputs(bench, ev.erase_classical(bench), kit, t)
+    assert untouched["masked_psnr"] < classical["masked_psnr"] < 100
+    with pytest.raises(ValueError, match="one erased image per scene"):
+        score_outputs(bench, t["x_ori"][:3], kit, t)
+    with pytest.raises(ValueError):
+        composite(t["x_ori"][:, :1], t["x_obj"], t["mask"])
+
+
+def test_evaluate_command_writes_a_valid_results_file(checkpoints, tmp_path, capsys):
+    evaluate_main(["--models", str(checkpoints), "--out", str(tmp_path), "--profile", "smoke", "--scenes", "4",
+                   "--seeds", "2", "--steps", "2", "--variants", "baseline", "sra", "cro", "paired"])
+    results = read_results(tmp_path / "ablation.json")
+    rows = {r["variant"]: r for r in results["rows"]}
+    assert list(rows) == ["baseline", "cro", "sra", "classical"]
+    assert rows["baseline"]["seeds"] == 2 and rows["classical"]["seeds"] == 1 and rows["sra"]["sra"] is True
+    digest = ev.weights_digest(checkpoints / "baseline")
+    assert rows["sra"]["weights_sha256"] == rows["baseline"]["weights_sha256"] == digest
+    assert rows["baseline"]["paper_local_fid"] == 8.852 and rows["classical"]["paper_local_fid"] is None
+    assert results["missing_variants"] == ["paired"] and results["benchmark"]["version"] == "heldout-v1"
+    assert "PresenceNet" in results["feature_extractors"]["fid"]
+    assert (tmp_path / "ablation.csv").read_text().count("\n") == 5
+    assert "| baseline | 2 |" in capsys.readouterr().out
+
+
+def test_shipped_reference_results_follow_the_schema():
+    results = read_results()
+    check_results(results)
+    variants = [r["variant"] for r in results["rows"]]
+    assert {"baseline", "cro", "sra", "cro_sra", "classical"} <= set(variants)
+    assert results["profile"] in ("cpu", "gpu") and results["benchmark"]["scenes"] >= 96
+    assert all(r["seeds"] >= 3 for r in results["rows"] if r["variant"] != "classical")
+    assert json.loads(json.dumps(results))  # plain data only
+    for row in results["rows"]:  # the table belongs to the checkpoints that are shipped now
+        if row["checkpoint"]:
+            assert row["weights_sha256"] == ev.weights_digest(ev.checkpoints_dir() / row["checkpoint"]), \
+                f"data/checkpoints/{row['checkpoint']} changed since data/results/ablation.json was made: re-evaluate"
+
+
+def test_merge_joins_disjoint_variant_groups(checkpoints, tmp_path):
+    common = ["--models", str(checkpoints), "--profile", "smoke", "--scenes", "3", "--seeds", "1", "--steps", "1"]
+    evaluate_main(common + ["--out", str(tmp_path / "a"), "--variants", "cro"])
+    evaluate_main(common + ["--out", str(tmp_path / "b"), "--variants", "baseline", "--no-classical"])
+    evaluate_main(["--merge", str(tmp_path / "a" / "ablation.json"), str(tmp_path / "b" / "ablation.json"),
+                   "--out", str(tmp_path / "ab")])
+    merged = read_results(tmp_path / "ab" / "ablation.json")
+    assert [r["variant"] for r in merged["rows"]] == ["baseline", "cro", "classical"]
+    with pytest.raises(ValueError, match="twice"):
+        evaluate_main(["--merge", str(tmp_path / "a" / "ablation.json"), str(tmp_path / "a" / "ablation.json"),
+                       "--out", str(tmp_path / "aa")])
+    evaluate_main(common[:-2] + ["--steps", "2", "--out", str(tmp_path / "c"), "--variants", "cro", "--no-classical"])
+    with pytest.raises(ValueError, match="differ"):
+        evaluate_main(["--merge", str(tmp_path / "b" / "ablation.json"), str(tmp_path / "c" / "ablation.json"),
+                       "--out", str(tmp_path / "bc")])
