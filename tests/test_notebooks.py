@@ -7,12 +7,13 @@ committed notebook must follow the course's conventions (Colab cell, parameters 
 
 import json
 import time
+from pathlib import Path
 
 import nbformat
 import papermill as pm
 import pytest
-from conftest import ROOT
 
+ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CELL_TIMEOUT_S = 600
 
