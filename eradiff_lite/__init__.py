@@ -10,3 +10,13 @@ __version__ = "0.1.0"
 
 #: Where the course lives; the notebooks' Colab cell clones it from here.
 REPO_URL = "https://github.com/eradiff-lite/eradiff-lite"
+
+
+def __getattr__(name: str):
+    """``eradiff_lite.LiteUNet``, imported on first use: diffusers finds a saved pipeline's components by
+    top-level package and class name (``model_index.json``)."""
+    if name == "LiteUNet":
+        from .models.lite import LiteUNet
+
+        return LiteUNet
+    raise AttributeError(f"module 'eradiff_lite' has no attribute {name!r}")

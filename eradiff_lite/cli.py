@@ -38,6 +38,7 @@ DELEGATED = {
     "train": ("eradiff_lite.train.cli:main", "train a lite model variant (baseline, paired, cro, cro_sra, ...)"),
     "erase": ("eradiff_lite.pipeline.cli:main", "erase the masked object from an image with a trained model"),
     "evaluate": ("eradiff_lite.metrics.cli:main", "evaluate trained models on the held-out benchmark"),
+    "study": ("eradiff_lite.train.study:main", "the recipe study: short equal-budget runs, scored on held-out scenes"),
     "bench-sra": ("eradiff_lite.sra.benchmark:main", "time and memory of SRA vs plain attention"),
     "bench-train": ("eradiff_lite.train.benchmark:main", "training images/s of baseline vs cro_sra"),
     "bench-cro": ("eradiff_lite.cro_benchmark:main", "time of the CRO loss vs the epsilon loss"),

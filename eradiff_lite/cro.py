@@ -132,10 +132,25 @@ def cro_loss(eps_fn: EpsFn, x_ori: Tensor, x_obj: Tensor, t: Tensor, gamma: Tens
     return F.mse_loss(x_hat_s, x_s)  # Eq. 9
 
 
-def epsilon_loss(eps_fn: EpsFn, x0: Tensor, t: Tensor, alphas_cumprod: Tensor, noise: Tensor) -> Tensor:
-    """The standard loss of the baselines, a float32 scalar: ``|| eps - eps_fn(x_t, t) ||^2`` (mean), with
-    ``x_t = sqrt(a_t) x0 + sqrt(1 - a_t) eps`` (``x0`` the target: ``x_ori`` for the 'paired' variant)."""
+def denoising_loss(model_fn: EpsFn, x0: Tensor, t: Tensor, alphas_cumprod: Tensor, noise: Tensor,
+                   prediction_type: str = "epsilon", snr_gamma: float | None = None) -> Tensor:
+    """The standard diffusion loss of the baselines, a float32 scalar:
+
+    ``mean_b w(t_b) * mean || target_b - model_fn(x_t, t)_b ||^2`` with ``x_t = sqrt(a_t) x0 + sqrt(1 - a_t) eps``,
+    ``target`` the model's own (`targets.training_target`: eps, x0 or v) and ``w`` min-SNR-gamma
+    (`targets.min_snr_weight`; 1 when ``snr_gamma`` is None). ``x0`` is the image the model must rebuild.
+    """
+    from .targets import min_snr_weight, training_target
+
     noise, t, alphas_cumprod = _prepare(x0, noise, t, alphas_cumprod)
     x0 = x0.float()
+    a_t = per_item(alphas_cumprod[t], x0)
     x_t = noisy_mix(x0, x0, 0.0, alphas_cumprod[t], noise)  # Eq. 7 with lambda = 0: q(x_t | x0)
-    return F.mse_loss(_predict(eps_fn, x_t, t), noise)
+    error = (_predict(model_fn, x_t, t) - training_target(x0, noise, a_t, prediction_type)) ** 2
+    weight = min_snr_weight(alphas_cumprod[t], prediction_type, snr_gamma)
+    return (weight * error.flatten(1).mean(dim=1)).mean()
+
+
+def epsilon_loss(eps_fn: EpsFn, x0: Tensor, t: Tensor, alphas_cumprod: Tensor, noise: Tensor) -> Tensor:
+    """``|| eps - eps_fn(x_t, t) ||^2`` (mean): `denoising_loss` of an epsilon model, unweighted."""
+    return denoising_loss(eps_fn, x0, t, alphas_cumprod, noise, "epsilon", None)

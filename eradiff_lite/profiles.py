@@ -34,6 +34,7 @@ class Profile:
     gamma_max: int  # CRO's largest jump (100 for T = 1000)
     sample_steps: int  # DDIM steps when erasing
     # the lite UNet
+    space_to_depth: int  # the stem: pixel-unshuffle by this factor in, pixel-shuffle out (1 = none)
     unet_channels: tuple[int, ...]
     unet_layers_per_block: int
     unet_attention_levels: tuple[bool, ...]  # which resolution levels carry self-attention
@@ -54,21 +55,21 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke", image_size=32, preview_scenes=8, dataset_scenes=16, matting_max_side=96,
-        num_train_timesteps=1000, gamma_max=100, sample_steps=4,
+        num_train_timesteps=1000, gamma_max=100, sample_steps=4, space_to_depth=2,
         unet_channels=(16, 32), unet_layers_per_block=1, unet_attention_levels=(False, True),
         batch_size=4, base_steps=4, finetune_steps=2, learning_rate=2e-4, checkpoint_every=2,
         eval_scenes=6, eval_seeds=1,
     ),
     "cpu": Profile(
         name="cpu", image_size=32, preview_scenes=16, dataset_scenes=256, matting_max_side=240,
-        num_train_timesteps=1000, gamma_max=100, sample_steps=25,
+        num_train_timesteps=1000, gamma_max=100, sample_steps=25, space_to_depth=1,
         unet_channels=(32, 64, 96), unet_layers_per_block=1, unet_attention_levels=(False, True, True),
         batch_size=16, base_steps=1500, finetune_steps=500, learning_rate=3e-4, checkpoint_every=250,
         eval_scenes=96, eval_seeds=3,
     ),
     "gpu": Profile(
         name="gpu", image_size=64, preview_scenes=16, dataset_scenes=2048, matting_max_side=400,
-        num_train_timesteps=1000, gamma_max=100, sample_steps=50,
+        num_train_timesteps=1000, gamma_max=100, sample_steps=50, space_to_depth=1,
         unet_channels=(32, 64, 96), unet_layers_per_block=2, unet_attention_levels=(False, True, True),
         batch_size=64, base_steps=12000, finetune_steps=4000, learning_rate=2e-4, checkpoint_every=1000,
         eval_scenes=512, eval_seeds=3,

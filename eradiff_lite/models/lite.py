@@ -1,38 +1,69 @@
-"""The lite inpainting UNet: a small pixel-space diffusers `UNet2DModel`.
+"""The lite inpainting UNet: a small pixel-space diffusers `UNet2DModel` behind a space-to-depth stem.
 
 Like SD2-Inpaint's 9-channel latent input (4 noisy + 1 mask + 4 masked-image latents), its input is
 the noisy image, the mask and the masked image stacked on channels: 3 + 1 + 3 = 7 channels, in that
-order. It predicts the noise (epsilon), 3 channels. Sizes come from the profile.
+order. It predicts what its scheduler's ``prediction_type`` says (the course's recipe: x0, "sample").
+
+The stem (``space_to_depth = f``) folds each ``f x f`` block of pixels into channels before the UNet
+(``pixel_unshuffle``: 7 x 64 x 64 -> 28 x 32 x 32 for f = 2) and unfolds the output after it
+(``pixel_shuffle``: 12 x 32 x 32 -> 3 x 64 x 64). A 64 px model then costs what a 32 px one does (4.6x
+fewer seconds per image, docs/recipe_study.md), the way SD's VAE lets its UNet run at 1/8 of the image side.
+Sizes come from the profile; the diffusion recipe (schedule, target) from `RECIPE`.
 """
 
 from __future__ import annotations
 
 import torch
-from diffusers import UNet2DModel
+import torch.nn.functional as F
+from diffusers import ConfigMixin, ModelMixin, UNet2DModel
+from diffusers.configuration_utils import register_to_config
+from diffusers.models.unets.unet_2d import UNet2DOutput
 
 from ..profiles import Profile
 
 IN_CHANNELS = 7  # noisy image (3) + mask (1) + masked image (3)
 
+#: The frozen diffusion recipe of the course's lite model (chosen by the study in docs/recipe_study.md).
+RECIPE = {"beta_schedule": "squaredcos_cap_v2", "prediction_type": "sample", "clip_sample": True,
+          "timestep_spacing": "trailing", "rescale_betas_zero_snr": False}
 
-def build_lite_unet(profile: Profile) -> UNet2DModel:
+
+class LiteUNet(ModelMixin, ConfigMixin):
+    """``UNet2DModel`` wrapped in a pixel-unshuffle / pixel-shuffle stem; ``sample_size`` is the image side."""
+
+    @register_to_config
+    def __init__(self, sample_size: int = 64, space_to_depth: int = 2, in_channels: int = IN_CHANNELS,
+                 out_channels: int = 3, block_out_channels: tuple[int, ...] = (32, 64, 96),
+                 layers_per_block: int = 1, attention_levels: tuple[bool, ...] = (False, True, True),
+                 norm_num_groups: int = 8, attention_head_dim: int = 8):
+        super().__init__()
+        f = int(space_to_depth)
+        if f < 1 or sample_size % f:
+            raise ValueError(f"space_to_depth must be >= 1 and divide sample_size {sample_size}, got {f}")
+        if len(attention_levels) != len(block_out_channels):
+            raise ValueError("attention_levels needs one flag per entry of block_out_channels")
+        down = tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in attention_levels)
+        up = tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attention_levels))
+        self.unet = UNet2DModel(sample_size=sample_size // f, in_channels=in_channels * f * f,
+                                out_channels=out_channels * f * f, block_out_channels=tuple(block_out_channels),
+                                layers_per_block=layers_per_block, down_block_types=down, up_block_types=up,
+                                norm_num_groups=norm_num_groups, attention_head_dim=attention_head_dim)
+
+    def forward(self, sample: torch.Tensor, timestep, return_dict: bool = True):
+        f = self.config.space_to_depth
+        if sample.shape[-1] % f or sample.shape[-2] % f:
+            raise ValueError(f"the input's sides {tuple(sample.shape[-2:])} must be divisible by the stem's {f}")
+        inner = F.pixel_unshuffle(sample, f) if f > 1 else sample  # B x 7 x H x W -> B x 7 f^2 x H/f x W/f
+        out = self.unet(inner, timestep).sample
+        out = F.pixel_shuffle(out, f) if f > 1 else out  # B x 3 f^2 x H/f x W/f -> B x 3 x H x W
+        return UNet2DOutput(sample=out) if return_dict else (out,)
+
+
+def build_lite_unet(profile: Profile) -> LiteUNet:
     """A fresh lite UNet sized by ``profile`` (self-attention at the levels it marks)."""
-    levels = profile.unet_attention_levels
-    if len(levels) != len(profile.unet_channels):
-        raise ValueError("unet_attention_levels needs one flag per entry of unet_channels")
-    down = tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in levels)
-    up = tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(levels))
-    return UNet2DModel(
-        sample_size=profile.image_size,
-        in_channels=IN_CHANNELS,
-        out_channels=3,
-        block_out_channels=tuple(profile.unet_channels),
-        layers_per_block=profile.unet_layers_per_block,
-        down_block_types=down,
-        up_block_types=up,
-        norm_num_groups=8,
-        attention_head_dim=8,
-    )
+    return LiteUNet(sample_size=profile.image_size, space_to_depth=profile.space_to_depth,
+                    block_out_channels=tuple(profile.unet_channels), layers_per_block=profile.unet_layers_per_block,
+                    attention_levels=tuple(profile.unet_attention_levels))
 
 
 def masked_image(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -48,18 +79,22 @@ def unet_input(x_t: torch.Tensor, mask: torch.Tensor, masked: torch.Tensor) -> t
     return torch.cat([x_t, mask.to(x_t.dtype), masked.to(x_t.dtype)], dim=1)
 
 
-def build_scheduler(num_train_timesteps: int = 1000):
+def build_scheduler(num_train_timesteps: int = 1000, **recipe):
     """The DDIM scheduler shared by training (its ``alphas_cumprod``) and erasing (its steps).
 
-    Linear betas as in DDPM, epsilon prediction, ``set_alpha_to_one=True`` (the step before t = 0 is the
-    clean image, as PAPER.md asks for s < 0), samples clipped to [-1, 1] (pixel space).
+    `RECIPE` by default, any key overridden by ``recipe``; ``set_alpha_to_one=True`` always (the step
+    before t = 0 is the clean image, as PAPER.md asks for s < 0).
     """
     from diffusers import DDIMScheduler
 
-    return DDIMScheduler(num_train_timesteps=num_train_timesteps, beta_schedule="linear", prediction_type="epsilon",
-                         set_alpha_to_one=True, clip_sample=True)
+    unknown = set(recipe) - set(RECIPE)
+    if unknown:
+        raise ValueError(f"unknown scheduler setting(s) {sorted(unknown)}: choose among {sorted(RECIPE)}")
+    return DDIMScheduler(num_train_timesteps=num_train_timesteps, set_alpha_to_one=True, **{**RECIPE, **recipe})
 
 
-def unet_levels(unet: UNet2DModel) -> int:
-    """Resolution levels of a UNet: its input side must be divisible by ``2 ** (levels - 1)``."""
-    return len(unet.config.block_out_channels)
+def unet_levels(unet) -> int:
+    """Resolution levels of a UNet counting its stem: the input side must be divisible by ``2 ** (levels - 1)``
+    (a 2x stem counts as one level more)."""
+    f = int(getattr(unet.config, "space_to_depth", 1))
+    return len(unet.config.block_out_channels) + (f.bit_length() - 1)

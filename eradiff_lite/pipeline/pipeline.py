@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import DDIMScheduler, DiffusionPipeline, UNet2DModel
+from diffusers import DDIMScheduler, DiffusionPipeline
 from diffusers.utils import BaseOutput
 from tqdm.auto import tqdm
 
 from ..data import to_image
-from ..models.lite import masked_image, unet_input
+from ..models.lite import LiteUNet, masked_image, unet_input
 from .card import read_card, write_card
 from .inputs import prepare_inputs
 
@@ -45,7 +45,7 @@ class EraseOutput(BaseOutput):
 class EraseDiffusionPipeline(DiffusionPipeline):
     """A lite inpainting UNet (7 input channels) and a DDIM scheduler; ``save_pretrained`` writes a model card."""
 
-    def __init__(self, unet: UNet2DModel, scheduler: DDIMScheduler):
+    def __init__(self, unet: LiteUNet, scheduler: DDIMScheduler):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler)
         self.card: dict = {}

@@ -11,8 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from diffusers import UNet2DModel
-
+from ..models.lite import LiteUNet
 from ..pipeline import export_pipeline, read_card, write_card
 from .checkpoint import list_checkpoints, load_ema_weights
 from .config import TRAINED_VARIANTS, make_config
@@ -25,7 +24,7 @@ SHIPPED_FILES = ("model_index.json", "unet", "scheduler", "README.md", "card.jso
 def export_last_checkpoint(run_dir: Path, cfg, card: dict) -> None:
     """Export the EMA weights of the newest checkpoint of ``run_dir`` (for a run that stopped early)."""
     last = list_checkpoints(run_dir / "checkpoints")[-1]
-    unet = UNet2DModel.from_config(json.loads((run_dir / "unet_config.json").read_text()))
+    unet = LiteUNet.from_config(json.loads((run_dir / "unet_config.json").read_text()))
     weights = load_ema_weights(last)
     unet.load_state_dict(weights, strict=False)
     export_pipeline(unet, run_dir, cfg, {**card, "weights_from": f"EMA at checkpoint {last.name}"})

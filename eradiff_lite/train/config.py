@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..models.lite import RECIPE
 from ..profiles import Profile, get_profile
 
 
@@ -64,6 +65,13 @@ class TrainConfig:
     checkpoint_every: int
     train_scenes: int  # procedural training scenes held in memory (split "train", seeds 0..n-1)
     seed: int = 0
+    # the diffusion recipe (defaults: models.lite.RECIPE and the study in docs/recipe_study.md)
+    prediction_type: str = RECIPE["prediction_type"]  # "sample" (x0) | "v_prediction" | "epsilon"
+    beta_schedule: str = RECIPE["beta_schedule"]  # "squaredcos_cap_v2" (cosine) | "linear" | "scaled_linear"
+    rescale_betas_zero_snr: bool = RECIPE["rescale_betas_zero_snr"]
+    snr_gamma: float | None = 5.0  # min-SNR-gamma loss weighting of the standard loss (None: unweighted)
+    fresh_scenes: bool = True  # new procedural scenes every step (False: a fixed pool of train_scenes)
+    lr_schedule: str = "constant_with_warmup"  # a diffusers.optimization schedule name
     warmup_steps: int = 50
     max_grad_norm: float = 1.0
     adam_weight_decay: float = 1e-2
@@ -85,6 +93,11 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def scheduler_settings(self) -> dict:
+        """The settings of the run's DDIM scheduler (`models.lite.build_scheduler`)."""
+        return {**RECIPE, "prediction_type": self.prediction_type, "beta_schedule": self.beta_schedule,
+                "rescale_betas_zero_snr": self.rescale_betas_zero_snr}
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")

@@ -1,7 +1,7 @@
 """The training loop: accelerate for device, mixed precision and multi-GPU; EMA; exact resume.
 
 One step: the batch of step k (`TrainingScenes.batch`), the variant's loss (`variant_loss`), backward,
-gradient clipping, AdamW, the lr schedule (constant after a linear warm-up), and the EMA update
+gradient clipping, AdamW, the lr schedule (``cfg.lr_schedule`` after a linear warm-up), and the EMA update
 ``ema <- decay_k * ema + (1 - decay_k) * weights``. The loss of every step goes to ``loss_log.csv``;
 a non-finite loss stops the run with `TrainingDiverged` naming the step. At the end the EMA weights are
 exported as an `EraseDiffusionPipeline` into the output folder.
@@ -21,12 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
-from diffusers import UNet2DModel
 from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
-from ..models.lite import build_lite_unet, build_scheduler
+from ..models.lite import LiteUNet, build_lite_unet, build_scheduler
 from .checkpoint import list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
 from .config import TrainConfig, get_variant
 from .data import TrainingScenes
@@ -64,14 +63,21 @@ class TrainResult:
     torch_threads: int = 0
 
 
-def load_init_unet(init: str | Path, image_size: int) -> UNet2DModel:
-    """The UNet of a saved pipeline folder (``init/unet``), in float32, checked against the image size."""
+def load_init_unet(init: str | Path, image_size: int, cfg: TrainConfig | None = None) -> LiteUNet:
+    """The UNet of a saved pipeline folder (``init/unet``), in float32, checked against the image size and
+    (with ``cfg``) against the run's prediction target and noise schedule."""
     folder = Path(init)
     unet_dir = folder / "unet"
     if not (unet_dir / "config.json").is_file():
         raise FileNotFoundError(f"--init {folder}: no saved pipeline there (expected {unet_dir}/config.json); "
                                 f"point it at a baseline run folder or data/checkpoints/baseline")
-    unet = UNet2DModel.from_pretrained(unet_dir, dtype=torch.float32).float()
+    if cfg is not None and (folder / "scheduler" / "scheduler_config.json").is_file():
+        saved = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
+        for key, want in cfg.scheduler_settings().items():
+            if key in ("prediction_type", "beta_schedule", "rescale_betas_zero_snr") and saved.get(key) != want:
+                raise ValueError(f"--init {folder} was trained with {key}={saved.get(key)!r} but this run uses "
+                                 f"{want!r}: fine-tune with the baseline's own recipe")
+    unet = LiteUNet.from_pretrained(unet_dir, use_safetensors=True).float()
     if unet.config.sample_size != image_size:
         raise ValueError(f"--init {folder} was trained at {unet.config.sample_size} px but this profile trains at "
                          f"{image_size} px: use a checkpoint of the same profile")
@@ -93,7 +99,7 @@ def _read_log(path: Path, up_to: int) -> list[dict]:
 
 def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = None, resume: bool = False,
           stop_at: int | None = None, time_budget_s: float | None = None, progress: bool = True,
-          callback: Callable[[int, float, UNet2DModel], None] | None = None) -> TrainResult:
+          callback: Callable[[int, float, LiteUNet], None] | None = None) -> TrainResult:
     """Train ``cfg`` into ``out_dir``; ``stop_at`` ends early after that step (a simulated disconnect).
 
     ``time_budget_s`` ends the run after the step that exhausts it and exports what it has: the card then
@@ -120,21 +126,23 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
-    unet = load_init_unet(init, prof.image_size) if init is not None else build_lite_unet(prof)
+    unet = load_init_unet(init, prof.image_size, cfg) if init is not None else build_lite_unet(prof)
     unet.train()  # from_pretrained returns eval mode; a resumed run must compute exactly like the first session
     (out_dir / "unet_config.json").write_text(json.dumps(dict(unet.config), indent=1, default=str) + "\n")
-    alphas_cumprod = build_scheduler(prof.num_train_timesteps).alphas_cumprod.float().to(accelerator.device)
+    alphas_cumprod = build_scheduler(prof.num_train_timesteps, **cfg.scheduler_settings()).alphas_cumprod
+    alphas_cumprod = alphas_cumprod.float().to(accelerator.device)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=cfg.adam_weight_decay)
-    lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=cfg.warmup_steps)
+    lr_scheduler = get_scheduler(cfg.lr_schedule, optimizer, num_warmup_steps=cfg.warmup_steps,
+                                 num_training_steps=cfg.steps)
     ema = EMAModel(unet.parameters(), decay=cfg.ema_max_decay, use_ema_warmup=True, power=cfg.ema_power,
-                   model_cls=UNet2DModel, model_config=unet.config)
+                   model_cls=type(unet), model_config=unet.config)
     generator = torch.Generator().manual_seed(cfg.seed)
     start = load_checkpoint(existing[-1], unet, optimizer, lr_scheduler, ema, generator) if resume else 0
     log_path = out_dir / "loss_log.csv"
     rows = _read_log(log_path, start)
     model, optimizer = accelerator.prepare(unet, optimizer)
     ema.to(accelerator.device)
-    scenes = TrainingScenes(cfg.train_scenes, prof.image_size, progress=progress)
+    scenes = TrainingScenes(cfg.train_scenes, prof.image_size, progress=progress, fresh=cfg.fresh_scenes)
     stop = min(cfg.steps, stop_at or cfg.steps)
     status, loss_value = "finished" if stop == cfg.steps else f"stopped at step {stop}", None
     if accelerator.is_main_process:
@@ -153,7 +161,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
                 rank=accelerator.process_index, world=accelerator.num_processes).items()}
             with accelerator.autocast():
                 loss = variant_loss(spec, model, batch, alphas_cumprod, generator, prof.gamma_max,
-                                    sra_unet=accelerator.unwrap_model(model), sra_rule=cfg.sra_rule)
+                                    sra_unet=accelerator.unwrap_model(model), sra_rule=cfg.sra_rule,
+                                    prediction_type=cfg.prediction_type, snr_gamma=cfg.snr_gamma)
             loss_value = accelerator.gather(loss.detach()[None]).mean().item()
             if log_file:
                 csv.writer(log_file).writerow([step + 1, f"{loss_value:.6g}", f"{lr_scheduler.get_last_lr()[0]:.3g}",
@@ -197,7 +206,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
         if accelerator.is_main_process:
             _write_result(out_dir, result, resumed=resume)
     if accelerator.is_main_process and status.startswith("finished"):
-        ema_unet = UNet2DModel.from_config(accelerator.unwrap_model(model).config)
+        ema_unet = type(accelerator.unwrap_model(model)).from_config(accelerator.unwrap_model(model).config)
         ema.copy_to(ema_unet.parameters())
         export_pipeline(ema_unet, out_dir, cfg, result_card(out_dir))
     accelerator.wait_for_everyone()

@@ -1,12 +1,13 @@
 """The loss of each variant on one batch: the same UNet call, different targets and objectives.
 
-- ``baseline``: random mask over the scene picture ``x_obj``; epsilon loss towards the picture itself
-  (``x_t = sqrt(a_t) x_obj + sqrt(1 - a_t) eps``, loss ``|| eps - e ||^2``): it learns to reconstruct
-  whatever was under the mask, objects included, like SD2-Inpaint.
-- ``paired``: the pasted object's mask, condition ``x_obj``, epsilon loss towards the background ``x_ori``.
+- ``baseline``: random mask over the scene picture ``x_obj``; the standard loss towards the picture itself
+  (``x_t = sqrt(a_t) x_obj + sqrt(1 - a_t) eps``, `cro.denoising_loss` on the model's own target with
+  min-SNR weighting): it learns to reconstruct whatever was under the mask, objects included, like SD2-Inpaint.
+- ``paired``: the pasted object's mask, condition ``x_obj``, the same loss towards the background ``x_ori``.
 - ``cro`` / ``cro_sra`` / ``cro_const``: the same condition, CRO loss (Eq. 9) on the pathway from ``x_obj``
   to ``x_ori`` (`eradiff_lite.cro.cro_loss`); ``cro_sra`` calls the UNet with SRA on; ``cro_const`` holds
-  lambda constant.
+  lambda constant. CRO's DDIM jump needs a noise estimate: a model that predicts x0 or v is turned into
+  one by `targets.to_epsilon` (the algebra is in notebook 03).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import contextlib
 
 import torch
 
-from ..cro import cro_loss, epsilon_loss, sample_t_gamma
+from ..cro import cro_loss, denoising_loss, sample_t_gamma
 from ..models.lite import masked_image, unet_input
-from ..schedule import constant_lambdas
+from ..schedule import constant_lambdas, per_item
+from ..targets import to_epsilon
 from .config import Variant
 
 
@@ -28,7 +30,8 @@ def _sra_context(unet, mask: torch.Tensor, rule: str):
 
 
 def variant_loss(spec: Variant, model, batch: dict[str, torch.Tensor], alphas_cumprod: torch.Tensor,
-                 generator: torch.Generator, gamma_max: int, sra_unet=None, sra_rule: str = "eq10") -> torch.Tensor:
+                 generator: torch.Generator, gamma_max: int, sra_unet=None, sra_rule: str = "eq10",
+                 prediction_type: str = "epsilon", snr_gamma: float | None = None) -> torch.Tensor:
     """The float32 scalar loss of ``spec`` for ``batch``.
 
     ``model`` is what is called (it may be wrapped by accelerate); ``sra_unet`` is the unwrapped UNet
@@ -42,14 +45,18 @@ def variant_loss(spec: Variant, model, batch: dict[str, torch.Tensor], alphas_cu
     t, gamma = t.to(device), gamma.to(device)
     masked = masked_image(x_obj, mask)  # the condition: the picture with the hole blanked
 
-    def eps_fn(x_t: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+    def model_fn(x_t: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
         return model(unet_input(x_t, mask, masked), steps).sample
+
+    def eps_fn(x_t: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+        a_t = per_item(alphas_cumprod[steps], x_t)
+        return to_epsilon(model_fn(x_t, steps).float(), x_t, a_t, prediction_type)
 
     context = _sra_context(sra_unet or model, mask, sra_rule) if spec.sra_in_training else contextlib.nullcontext()
     with context:
         if spec.loss == "epsilon":
             target = x_obj if spec.target == "image" else x_ori
-            return epsilon_loss(eps_fn, target, t, alphas_cumprod, noise)
+            return denoising_loss(model_fn, target, t, alphas_cumprod, noise, prediction_type, snr_gamma)
         lambdas = None
         if spec.constant_lambda is not None:
             lambdas = constant_lambdas(alphas_cumprod.numel(), spec.constant_lambda).to(device)

@@ -1,7 +1,9 @@
 """Random masks for the baseline inpainter: strokes, boxes and object shapes (1 = erase).
 
 SD2-Inpaint learned on random masks over whole photos; the lite baseline does the same on the scenes,
-with three kinds in equal parts so that it also meets object-shaped holes.
+with three kinds in equal parts so that it also meets object-shaped holes. Half of the object-shaped
+masks cover the scene's own object (as masks from segmentations cover real objects in inpainting data),
+so the baseline learns what SD2-Inpaint learns: rebuild what is under the mask, objects included.
 """
 
 from __future__ import annotations
@@ -37,17 +39,22 @@ def box_mask(size: int, rng: np.random.Generator) -> np.ndarray:
     return mask
 
 
-def object_mask(object_masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The object mask of a random training scene, rolled to a random place."""
+def object_mask(object_masks: np.ndarray, rng: np.random.Generator, own: np.ndarray | None = None) -> np.ndarray:
+    """The scene's ``own`` object mask (half the time, when given), else one of ``object_masks`` rolled to a
+    random place."""
+    if own is not None and rng.random() < 0.5:
+        return own
     mask = object_masks[int(rng.integers(len(object_masks)))]
     return np.roll(mask, tuple(int(v) for v in rng.integers(0, mask.shape[0], 2)), axis=(0, 1))
 
 
-def random_mask(size: int, rng: np.random.Generator, object_masks: np.ndarray) -> np.ndarray:
-    """One mask of a random kind (`MASK_KINDS`, equal odds), never empty and never full."""
+def random_mask(size: int, rng: np.random.Generator, object_masks: np.ndarray,
+                own: np.ndarray | None = None) -> np.ndarray:
+    """One mask of a random kind (`MASK_KINDS`, equal odds), never empty and never full; ``own`` is the
+    scene's object mask (see `object_mask`)."""
     kind = MASK_KINDS[int(rng.integers(len(MASK_KINDS)))]
     mask = {"strokes": lambda: stroke_mask(size, rng), "box": lambda: box_mask(size, rng),
-            "object": lambda: object_mask(object_masks, rng)}[kind]()
+            "object": lambda: object_mask(object_masks, rng, own)}[kind]()
     if not mask.any() or mask.all():
         return box_mask(size, rng)
     return mask

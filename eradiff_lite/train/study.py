@@ -1,0 +1,167 @@
+"""The recipe study: short runs of the baseline at an equal budget of images, scored by fast measures.
+
+Each arm is a set of `TrainConfig` overrides (plain data in `ARMS`); every arm trains the baseline
+objective (random masks, rebuild the picture) from scratch for the same number of images, with the same
+seed and the same model, then is scored on held-out scenes (`score_folder`) for two tasks:
+
+- ``inpaint``: its own task. A random training-style mask on each held-out scene, truth = the scene itself.
+- ``erase``: the pasted object's mask, truth = the background ``x_ori`` (how the inpainter acts as an eraser).
+
+Each task reports masked PSNR, the share of scenes with erase ratio < 0.5 (erase task) and the
+high-frequency ratio (`metrics.fill`), beside the reference fills on the same scenes. One command per arm,
+so two arms run side by side on two cores::
+
+    python -m eradiff_lite study run --arm x0_cosine --root ~/eradiff-runs/study
+    python -m eradiff_lite study table --root ~/eradiff-runs/study --out data/results/recipe_study.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..data import make_scene
+from ..metrics.coherence import masked_psnr
+from ..metrics.fill import REFERENCE_FILLS, erase_ratio, hf_ratio
+from .config import make_config
+from .masks import random_mask
+
+BASE = {"learning_rate": 1e-3, "warmup_steps": 200, "batch_size": 32, "fresh_scenes": True, "snr_gamma": 5.0,
+        "beta_schedule": "squaredcos_cap_v2", "prediction_type": "sample", "rescale_betas_zero_snr": False}
+ARMS: dict[str, dict] = {
+    "x0_cosine": {},
+    "eps_cosine": {"prediction_type": "epsilon"},
+    "v_cosine": {"prediction_type": "v_prediction"},
+    "x0_linear": {"beta_schedule": "linear"},
+    "x0_cosine_unweighted": {"snr_gamma": None},
+    "x0_cosine_pool2048": {"fresh_scenes": False, "train_scenes": 2048},
+    "x0_cosine_zero_snr": {"rescale_betas_zero_snr": True},
+    "x0_cosine_lr3e-4": {"learning_rate": 3e-4},
+}
+STUDY_PROFILE = {"image_size": 64, "space_to_depth": 2, "unet_channels": (32, 64, 96),
+                 "unet_layers_per_block": 1, "unet_attention_levels": (False, True, True)}
+MASK_STREAM = 7  # the held-out inpainting masks: default_rng([MASK_STREAM, scene seed])
+
+
+def arm_config(arm: str, images: int, profile: str = "cpu"):
+    """The `TrainConfig` of ``arm`` for a budget of ``images`` (steps = images // batch size)."""
+    from ..profiles import get_profile
+
+    if arm not in ARMS:
+        raise ValueError(f"unknown arm {arm!r}: choose one of {', '.join(ARMS)}")
+    overrides = {**BASE, **ARMS[arm]}
+    steps = max(1, images // overrides["batch_size"])
+    prof = get_profile(profile, **STUDY_PROFILE)
+    return make_config("baseline", prof, steps=steps, checkpoint_every=250, notes={"study_arm": arm}, **overrides)
+
+
+def heldout_tasks(scenes: int, size: int) -> dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """``{task: [(input, mask, truth), ...]}`` on held-out scenes ``0 .. scenes-1`` (see the module doc)."""
+    made = [make_scene(i, size, split="heldout") for i in range(scenes)]
+    pool = np.stack([s.triplet.mask for s in made])
+    inpaint = []
+    for s in made:
+        m = random_mask(size, np.random.default_rng([MASK_STREAM, s.seed]), pool, s.triplet.mask)
+        inpaint.append((s.triplet.x_obj, m, s.triplet.x_obj))
+    erase = [(s.triplet.x_obj, s.triplet.mask, s.triplet.x_ori) for s in made]
+    return {"inpaint": inpaint, "erase": erase}
+
+
+def _measures(outs: list[np.ndarray], items) -> dict:
+    psnr = [masked_psnr(o, truth, m) for o, (_, m, truth) in zip(outs, items)]
+    ratio = [erase_ratio(o, x, truth, m) for o, (x, m, truth) in zip(outs, items)]
+    hf = [hf_ratio(o, truth, m) for o, (_, m, truth) in zip(outs, items)]
+    finite = [r for r in ratio if np.isfinite(r)]
+    row = {"masked_psnr": float(np.mean(psnr)), "hf_ratio_median": float(np.median(hf))}
+    if finite:  # the inpaint task's input is its truth: no erase ratio there
+        row.update(erased_share=float(np.mean([r < 0.5 for r in finite])), median_erase_ratio=float(np.median(finite)))
+    return row
+
+
+def reference_rows(scenes: int, size: int) -> dict:
+    """The reference fills' measures on the same tasks."""
+    tasks = heldout_tasks(scenes, size)
+    return {name: {task: _measures([fill(x, m) for x, m, _ in items], items) for task, items in tasks.items()}
+            for name, fill in REFERENCE_FILLS.items()}
+
+
+@torch.no_grad()
+def score_folder(folder: str | Path, scenes: int = 128, seeds: int = 2, steps: int = 25, batch: int = 64,
+                 **call) -> dict:
+    """The fast measures of the pipeline in ``folder`` on both tasks, averaged over ``seeds`` sampling seeds."""
+    from ..pipeline import EraseDiffusionPipeline
+
+    pipe = EraseDiffusionPipeline.from_pretrained(folder)
+    tasks = heldout_tasks(scenes, pipe.unet.config.sample_size)
+    result = {}
+    for task, items in tasks.items():
+        per_seed = []
+        for seed in range(seeds):
+            outs = []
+            for i in tqdm(range(0, len(items), batch), desc=f"{task} seed {seed}", leave=False):
+                chunk = items[i:i + batch]
+                g = torch.Generator().manual_seed(1000 * seed + i)
+                outs += pipe([x for x, _, _ in chunk], [m for _, m, _ in chunk], num_inference_steps=steps,
+                             generator=g, **call).images
+            per_seed.append(_measures(outs, items))
+        result[task] = {k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}
+    return result
+
+
+def run_arm(arm: str, root: str | Path, images: int, resume: bool = False, time_budget_s: float | None = None,
+            scenes: int = 128, seeds: int = 2) -> dict:
+    """Train ``arm`` into ``root/arm`` (resuming when asked) and score it; writes ``root/arm/study.json``."""
+    from .loop import train
+
+    out = Path(root) / arm
+    cfg = arm_config(arm, images)
+    result = train(cfg, out, resume=resume, time_budget_s=time_budget_s)
+    if not result.status.startswith("finished") or result.steps_done < cfg.steps:
+        print(f"{arm}: {result.status}; resume with --resume to finish before scoring")
+        return {}
+    record = {"arm": arm, "overrides": ARMS[arm], "images": cfg.steps * cfg.batch_size,
+              "train_seconds": json.loads((out / "training.json").read_text())["total_seconds"],
+              "scores": score_folder(out, scenes=scenes, seeds=seeds), "scenes": scenes, "seeds": seeds}
+    tmp = out / "study.json.tmp"
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(tmp, out / "study.json")
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eradiff_lite study", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("run", help="train and score one arm")
+    p.add_argument("--arm", required=True, choices=sorted(ARMS))
+    p.add_argument("--root", required=True, help="folder holding one sub-folder per arm (outside the checkout)")
+    p.add_argument("--images", type=int, default=24576, help="training images per arm (default 24576)")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--time-budget", type=float, default=None, help="seconds; stop at a checkpoint after it")
+    p.add_argument("--scenes", type=int, default=128)
+    p.add_argument("--seeds", type=int, default=2)
+    p = sub.add_parser("table", help="collect every arm's study.json (and the reference fills) into one file")
+    p.add_argument("--root", required=True)
+    p.add_argument("--out", required=True, help="JSON file to write, e.g. data/results/recipe_study.json")
+    args = parser.parse_args(argv)
+    if args.action == "run":
+        run_arm(args.arm, args.root, args.images, args.resume, args.time_budget, args.scenes, args.seeds)
+        return 0
+    rows = [json.loads(p.read_text()) for p in sorted(Path(args.root).glob("*/study.json"))]
+    if not rows:
+        raise SystemExit(f"error: no arm finished under {args.root}: run `study run --arm ...` first")
+    scenes = rows[0]["scenes"]
+    table = {"benchmark": f"heldout scenes 0..{scenes - 1}, 64 px, both tasks", "base": BASE, "rows": rows,
+             "references": reference_rows(scenes, 64)}
+    out = Path(args.out)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(table, indent=1) + "\n")
+    os.replace(tmp, out)
+    print(f"wrote {len(rows)} arms to {out}")
+    return 0
