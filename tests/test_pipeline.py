@@ -8,7 +8,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from eradiff_lite.data import ImageError, MaskError, make_scene, save_image
-from eradiff_lite.models.lite import build_lite_unet, build_scheduler
+from eradiff_lite.models.lite import LiteUNet, build_lite_unet, build_scheduler
 from eradiff_lite.pipeline import EraseDiffusionPipeline
 from eradiff_lite.pipeline.cli import main as erase_main
 from eradiff_lite.profiles import get_profile
@@ -37,7 +37,7 @@ def test_save_load_round_trip_gives_the_same_erasure(pipe, scene, tmp_path):
     pipe.save_pretrained(tmp_path / "p", card={"variant": "test", "steps": 0})
     loaded = EraseDiffusionPipeline.from_pretrained(tmp_path / "p")
     assert loaded.card["variant"] == "test" and "test" in (tmp_path / "p" / "README.md").read_text()
-    assert isinstance(UNet2DModel.from_pretrained(tmp_path / "p" / "unet"), UNet2DModel)
+    assert isinstance(LiteUNet.from_pretrained(tmp_path / "p" / "unet"), LiteUNet)
     # same weights bit for bit; the outputs agree to float32 rounding (kernels may differ after loading)
     assert all(torch.equal(a, b) for a, b in zip(pipe.unet.state_dict().values(), loaded.unet.state_dict().values()))
     np.testing.assert_allclose(_erase(pipe, scene).images[0], _erase(loaded, scene).images[0], atol=1e-4)
@@ -60,6 +60,14 @@ def test_strength_below_one_starts_from_the_noised_input(pipe, scene):
     torch.testing.assert_close(out.trajectory[0], expected)
     full = _erase(pipe, scene, num_inference_steps=10, return_trajectory=True)
     assert len(full.timesteps) == 10 and full.timesteps[0] > out.timesteps[0]
+
+
+def test_predicted_x0_is_kept_per_step_and_the_last_one_is_the_result(pipe, scene):
+    out = _erase(pipe, scene, num_inference_steps=5, return_trajectory=True)
+    assert len(out.predicted_x0) == len(out.timesteps) == 5
+    # the last DDIM step lands on alpha_bar = 1, where x_{prev} is exactly the x0 estimate
+    torch.testing.assert_close(out.predicted_x0[-1], out.trajectory[-1], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(out.predicted_x0[0], out.predicted_x0[-1])
 
 
 def test_sra_on_and_off_both_run_and_differ(pipe, scene):
@@ -91,7 +99,7 @@ def test_bad_inputs_are_clear_errors(pipe, scene, tmp_path):
     with pytest.raises(MaskError, match="whole image"):
         pipe(img, np.ones_like(mask), num_inference_steps=2)
     odd = make_scene(0, 31)
-    with pytest.raises(ImageError, match="divisible by 2"):
+    with pytest.raises(ImageError, match="divisible by 4"):
         pipe(odd.triplet.x_obj, odd.triplet.mask, num_inference_steps=2)
     big = make_scene(0, 64)
     with pytest.raises(ImageError, match="trained at 32x32"):

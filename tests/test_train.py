@@ -163,3 +163,44 @@ def test_cli_help_explains_variants(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "--variant" in text and "--resume" in text and "cro_sra" in text and "examples" in text
+
+
+def test_fresh_batches_are_a_pure_function_of_seed_and_step():
+    scenes = TrainingScenes(0, SMOKE.image_size, progress=False, fresh=True)
+    a = scenes.batch(7, 4, seed=3, random_masks=True)
+    b = TrainingScenes(0, SMOKE.image_size, progress=False, fresh=True).batch(7, 4, seed=3, random_masks=True)
+    c = scenes.batch(8, 4, seed=3, random_masks=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["x_obj"], c["x_obj"]), "another step must draw other scenes"
+    split = scenes.batch(7, 4, seed=3, random_masks=True, rank=1, world=2)
+    assert torch.equal(split["x_obj"], a["x_obj"][1::2])
+
+
+def test_object_masks_often_cover_the_scenes_own_object():
+    scenes = TrainingScenes(0, SMOKE.image_size, progress=False, fresh=True)
+    own = hits = 0
+    for step in range(40):
+        plain = scenes.batch(step, 4, seed=0, random_masks=False)["mask"]
+        masked = scenes.batch(step, 4, seed=0, random_masks=True)["mask"]
+        own += int(sum(torch.equal(p, m) for p, m in zip(plain, masked)))
+        hits += 4
+    share = own / hits
+    # about 1/6 of all masks: half of the object-shaped third
+    assert 0.08 < share < 0.3, f"share of masks over the scene's own object: {share}"
+
+
+def test_a_fine_tune_refuses_a_baseline_of_another_recipe(baseline_dir, tmp_path):
+    cfg = make_config("cro", SMOKE, steps=1, prediction_type="epsilon")
+    with pytest.raises(ValueError, match="prediction_type"):
+        train(cfg, tmp_path / "cro", init=baseline_dir, progress=False)
+
+
+@pytest.mark.parametrize("kind", ["epsilon", "v_prediction", "sample"])
+def test_every_target_trains_and_exports_its_scheduler(kind, tmp_path):
+    out = tmp_path / kind
+    train(make_config("baseline", SMOKE, steps=1, prediction_type=kind), out, progress=False)
+    saved = json.loads((out / "scheduler" / "scheduler_config.json").read_text())
+    assert saved["prediction_type"] == kind
+    cro = train(make_config("cro", SMOKE, steps=1, prediction_type=kind), tmp_path / f"cro_{kind}", init=out,
+                progress=False)
+    assert math.isfinite(cro.final_loss)

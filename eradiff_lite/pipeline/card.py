@@ -14,7 +14,7 @@ def render_card(card: dict) -> str:
     lines = [f"# EraDiff-lite `{name}` checkpoint", "",
              "An `EraseDiffusionPipeline` (a lite pixel-space inpainting UNet + DDIM scheduler) from the EraDiff-lite "
              "course. Load it with `EraseDiffusionPipeline.from_pretrained(folder)`, or the UNet alone with "
-             "`UNet2DModel.from_pretrained(folder / 'unet')`.", ""]
+             "`eradiff_lite.LiteUNet.from_pretrained(folder / 'unet')`.", ""]
     if "seconds" in card:
         lines += [f"Trained by `eradiff_lite.train` for **{card.get('steps')} steps** (planned "
                   f"{card.get('steps_planned')}) with the `{card.get('profile')}` profile on {card.get('device')} in "

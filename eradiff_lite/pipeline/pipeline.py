@@ -6,8 +6,9 @@ Sampling (deterministic DDIM, eta = 0, ``n`` steps):
 - ``strength < 1``: keep the last ``round(n * strength)`` steps and start from the noised input
   ``x_t = sqrt(a_t) x_obj + sqrt(1 - a_t) eps`` (the paper's Fig. 7 uses 0.6), so the object is still
   visible at the start and must fade along the pathway;
-- each step: ``e = unet([x_t, mask, masked image], t)`` (with Self-Rectifying Attention when ``sra=True``),
-  then the DDIM update (Eq. 8 with s the next timestep).
+- each step: ``out = unet([x_t, mask, masked image], t)`` (with Self-Rectifying Attention when ``sra=True``),
+  then the DDIM update (Eq. 8 with s the next timestep); the scheduler's ``prediction_type`` says whether
+  ``out`` is the noise, the clean image (the course's recipe) or v, and turns it into x0_hat and eps.
 
 Known pixels: the UNet is conditioned on the masked image (as SD2-Inpaint is) and nothing is blended
 during sampling; at the END the pixels outside the mask are copied back from the input, so they are
@@ -35,11 +36,14 @@ from .inputs import prepare_inputs
 @dataclass
 class EraseOutput(BaseOutput):
     """``images``: erased ``H x W x 3`` float arrays in [0, 1]; ``trajectory``: x_t after each step
-    (B x 3 x H x W tensors in [-1, 1], the first entry the start) when asked for, else None."""
+    (B x 3 x H x W tensors in [-1, 1], the first entry the start) when asked for, else None;
+    ``predicted_x0``: the model's clean-image estimate at each step (one entry per timestep run): the
+    object's fading shows there, while x_t is still mostly noise."""
 
     images: list[np.ndarray]
     trajectory: list[torch.Tensor] | None = None
     timesteps: list[int] | None = None
+    predicted_x0: list[torch.Tensor] | None = None
 
 
 class EraseDiffusionPipeline(DiffusionPipeline):
@@ -96,6 +100,7 @@ class EraseDiffusionPipeline(DiffusionPipeline):
         x = noise if strength >= 1 else self.scheduler.add_noise(x_obj, noise, timesteps[:1])
         masked = masked_image(x_obj, mask_t)
         trajectory = [x.float().cpu()] if return_trajectory else None
+        predicted_x0 = [] if return_trajectory else None
         context = contextlib.nullcontext()
         if sra:
             from ..sra import self_rectifying_attention
@@ -103,10 +108,13 @@ class EraseDiffusionPipeline(DiffusionPipeline):
             context = self_rectifying_attention(self.unet, mask_t, rule=sra_rule)
         with context:
             for t in tqdm(timesteps, desc="erasing", disable=not progress, leave=False):
-                eps = self.unet(unet_input(x, mask_t, masked), t).sample
-                x = self.scheduler.step(eps, t, x, eta=0.0).prev_sample
+                output = self.unet(unet_input(x, mask_t, masked), t).sample  # eps, x0 or v (scheduler config)
+                step = self.scheduler.step(output, t, x, eta=0.0)
+                x = step.prev_sample
                 if trajectory is not None:
                     trajectory.append(x.float().cpu())
+                    predicted_x0.append(step.pred_original_sample.float().cpu())
         erased = [np.where(m[..., None], to_image(x[i]), im).astype(np.float32)
                   for i, (im, m) in enumerate(zip(images, masks))]
-        return EraseOutput(images=erased, trajectory=trajectory, timesteps=[int(t) for t in timesteps])
+        return EraseOutput(images=erased, trajectory=trajectory, timesteps=[int(t) for t in timesteps],
+                           predicted_x0=predicted_x0)
