@@ -211,3 +211,17 @@ def test_sample_t_gamma_ranges():
     assert all(a.equal(b) for a, b in zip(again, sample_t_gamma(8, T, generator=torch.Generator().manual_seed(3))))
     with pytest.raises(ValueError, match="gamma_max >= 1"):
         sample_t_gamma(4, T, gamma_max=0)
+
+
+def test_cro_with_lambda_zero_ignores_the_object_in_the_noised_states():
+    """``cro_zero``: lambda = 0 puts both x_mix(t) and x_mix(s) on x_ori; only the jump and its c^2 remain."""
+    g = torch.Generator().manual_seed(4)
+    x_ori, x_obj = torch.rand(3, 3, 8, 8, generator=g), torch.rand(3, 3, 8, 8, generator=g)
+    noise = torch.randn(3, 3, 8, 8, generator=g)
+    t, gamma = torch.tensor([50, 400, 900]), torch.tensor([10, 60, 100])
+    ac = torch.linspace(0.999, 0.01, 1000)
+    eps_fn = lambda x_t, steps: 0.3 * x_t  # noqa: E731
+    zero = constant_lambdas(1000, 0.0)
+    with_obj = cro_loss(eps_fn, x_ori, x_obj, t, gamma, ac, noise, lambdas=zero)
+    torch.testing.assert_close(with_obj, cro_loss(eps_fn, x_ori, x_ori, t, gamma, ac, noise))
+    assert not torch.allclose(with_obj, cro_loss(eps_fn, x_ori, x_obj, t, gamma, ac, noise))

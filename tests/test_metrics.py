@@ -213,3 +213,50 @@ def test_clip_similarity_on_a_tiny_clip_built_from_config():
         clip_similarity(model, pixels, ids[:2])
     with pytest.raises(ValueError, match="no prompt"):
         clip_object_score(torch.rand(1, 3, 8, 8), ["spaceship"], model=model, processor=object())
+
+
+def test_paired_bootstrap_finds_a_shift_that_independent_errors_would_hide():
+    from eradiff_lite.metrics.paired import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    scene_difficulty = rng.normal(0, 5, 200)  # large spread between scenes, shared by both variants
+    a = scene_difficulty + 0.3 + rng.normal(0, 0.2, 200)
+    b = scene_difficulty + rng.normal(0, 0.2, 200)
+    ci = paired_bootstrap(a, b)
+    assert ci["low"] > 0 and ci["low"] < ci["mean"] < ci["high"] and abs(ci["mean"] - 0.3) < 0.1
+    same = paired_bootstrap(b + rng.normal(0, 0.2, 200), b)
+    assert same["low"] < 0 < same["high"]
+    with pytest.raises(ValueError, match="equal-length"):
+        paired_bootstrap([1, 2, 3], [1, 2])
+
+
+def test_mcnemar_counts_discordant_pairs():
+    from eradiff_lite.metrics.paired import mcnemar
+
+    a = np.array([True] * 30 + [False] * 10 + [True] * 60)
+    b = np.array([False] * 30 + [True] * 10 + [True] * 60)
+    result = mcnemar(a, b)
+    assert (result["n_ab"], result["n_ba"]) == (30, 10) and result["p_value"] < 0.01
+    assert mcnemar(a, a)["p_value"] == 1.0
+
+
+def test_colour_judge_puts_untouched_and_true_background_at_opposite_ends():
+    from eradiff_lite.data import make_scene
+    from eradiff_lite.metrics.judge import judge, validate_judge
+
+    scenes = [make_scene(i, 32, split="heldout") for i in range(24)]
+    table = validate_judge(scenes)
+    assert table["untouched"] == {"eliminated": 0.0, "recreated": 100.0}
+    assert table["true background"] == {"eliminated": 100.0, "recreated": 0.0}
+    assert table["repaint (new object of the family)"]["recreated"] >= 90
+    assert 40 <= table["background shifted 3 px"]["eliminated"] <= 100
+    grey = np.full_like(scenes[0].triplet.x_obj, 0.5)
+    verdict = judge(grey, scenes[0])
+    assert set(verdict) == {"family_share", "recreated", "eliminated", "gain_db"}
+
+
+def test_scenes_know_how_close_the_context_objects_are():
+    from eradiff_lite.data import make_scene
+
+    distances = [make_scene(i, 64, split="heldout").nearest_context_distance() for i in range(40)]
+    assert min(distances) <= 3 < max(distances), "the same-family bucket must be a real subset"

@@ -238,6 +238,15 @@ class Scene:
     box: tuple[int, int, int, int]  # the pasted object's box (x0, y0, x1, y1)
     split: str
     seed: int
+    context_mask: np.ndarray | None = None  # H x W bool: pixels of the context objects (same family) in x_ori
+
+    def nearest_context_distance(self) -> float:
+        """Pixels from the erase mask to the nearest context object (0 when they touch; inf when none)."""
+        if self.context_mask is None or not self.context_mask.any():
+            return float("inf")
+        from scipy.ndimage import distance_transform_edt
+
+        return float(distance_transform_edt(~self.triplet.mask)[self.context_mask].min())
 
 
 def _place(rng, allowed: np.ndarray | None, occupied: np.ndarray, side: int, size: int, tries: int = 12):
@@ -300,4 +309,5 @@ def make_scene(seed: int, size: int = 64, *, split: str = "train", family: str |
     img = np.where(mask[..., None], img, x_ori)  # outside the mask, x_obj is exactly x_ori
     ys, xs = np.nonzero(mask)
     box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-    return Scene(Triplet(x_obj=img, x_ori=x_ori, mask=mask), family, bg_kind, box, split, int(seed))
+    return Scene(Triplet(x_obj=img, x_ori=x_ori, mask=mask), family, bg_kind, box, split, int(seed),
+                 context_mask=occupied > 0.5)

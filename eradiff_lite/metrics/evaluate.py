@@ -27,7 +27,7 @@ from .results import METRICS, aggregate
 from .scoring import MetricKit, score_outputs
 
 CLASSICAL = "classical"
-ABLATION_ORDER = ("baseline", "paired", "cro", "sra", "cro_sra", "cro_const")
+ABLATION_ORDER = ("baseline", "baseline_ft", "paired", "cro_zero", "cro", "sra", "cro_sra", "cro_const")
 
 
 def checkpoints_dir() -> Path:

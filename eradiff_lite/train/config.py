@@ -21,7 +21,7 @@ class Variant:
     """One row of the ablation."""
 
     name: str
-    loss: str  # "epsilon" or "cro"
+    loss: str  # "denoise" (the standard diffusion loss on the recipe's target) or "cro"
     target: str  # "image" (reconstruct what is under a random mask) or "background" (x_ori under the object)
     from_baseline: bool  # fine-tuned from the baseline checkpoint (else trained from scratch)
     trains: bool = True  # False: the baseline's weights, changed only at inference
@@ -32,12 +32,16 @@ class Variant:
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
-    Variant("baseline", "epsilon", "image", False,
+    Variant("baseline", "denoise", "image", False,
             about="a general inpainter like SD2-Inpaint: random masks, reconstruct the image itself"),
-    Variant("paired", "epsilon", "background", True,
-            about="epsilon loss on the pairs: x_obj as condition, the clean background x_ori as target"),
+    Variant("baseline_ft", "denoise", "image", True,
+            about="control: the baseline's own objective continued for the fine-tunes' steps (extra training only)"),
+    Variant("paired", "denoise", "background", True,
+            about="the standard loss on the pairs: x_obj as condition, the clean background x_ori as target"),
     Variant("cro", "cro", "background", True, about="Chain-Rectifying Optimization (Eq. 6-9)"),
-    Variant("sra", "epsilon", "image", True, trains=False, sra_at_inference=True,
+    Variant("cro_zero", "cro", "background", True, constant_lambda=0.0,
+            about="control: CRO's jump and c^2 weighting toward x_ori with lambda = 0 (no fading path)"),
+    Variant("sra", "denoise", "image", True, trains=False, sra_at_inference=True,
             about="the baseline's weights with Self-Rectifying Attention switched on when erasing"),
     Variant("cro_sra", "cro", "background", True, sra_in_training=True, sra_at_inference=True,
             about="EraDiff: CRO fine-tune with SRA on in training and when erasing"),

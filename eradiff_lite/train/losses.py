@@ -3,10 +3,11 @@
 - ``baseline``: random mask over the scene picture ``x_obj``; the standard loss towards the picture itself
   (``x_t = sqrt(a_t) x_obj + sqrt(1 - a_t) eps``, `cro.denoising_loss` on the model's own target with
   min-SNR weighting): it learns to reconstruct whatever was under the mask, objects included, like SD2-Inpaint.
+- ``baseline_ft``: the baseline's loss, continued from its checkpoint (the control for extra training).
 - ``paired``: the pasted object's mask, condition ``x_obj``, the same loss towards the background ``x_ori``.
 - ``cro`` / ``cro_sra`` / ``cro_const``: the same condition, CRO loss (Eq. 9) on the pathway from ``x_obj``
   to ``x_ori`` (`eradiff_lite.cro.cro_loss`); ``cro_sra`` calls the UNet with SRA on; ``cro_const`` holds
-  lambda constant. CRO's DDIM jump needs a noise estimate: a model that predicts x0 or v is turned into
+  lambda constant; ``cro_zero`` holds it at 0 (the jump toward x_ori without the fading path). CRO's DDIM jump needs a noise estimate: a model that predicts x0 or v is turned into
   one by `targets.to_epsilon` (the algebra is in notebook 03).
 """
 
@@ -54,7 +55,7 @@ def variant_loss(spec: Variant, model, batch: dict[str, torch.Tensor], alphas_cu
 
     context = _sra_context(sra_unet or model, mask, sra_rule) if spec.sra_in_training else contextlib.nullcontext()
     with context:
-        if spec.loss == "epsilon":
+        if spec.loss == "denoise":
             target = x_obj if spec.target == "image" else x_ori
             return denoising_loss(model_fn, target, t, alphas_cumprod, noise, prediction_type, snr_gamma)
         lambdas = None
