@@ -249,7 +249,7 @@ def test_colour_judge_puts_untouched_and_true_background_at_opposite_ends():
     assert table["untouched"] == {"eliminated": 0.0, "recreated": 100.0}
     assert table["true background"] == {"eliminated": 100.0, "recreated": 0.0}
     assert table["repaint (new object of the family)"]["recreated"] >= 90
-    assert 40 <= table["background shifted 3 px"]["eliminated"] <= 100
+    assert 0 < table["background shifted 3 px"]["eliminated"] < 100  # plausible but misaligned: in between
     grey = np.full_like(scenes[0].triplet.x_obj, 0.5)
     verdict = judge(grey, scenes[0])
     assert set(verdict) == {"family_share", "recreated", "eliminated", "gain_db"}

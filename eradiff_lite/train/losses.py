@@ -7,8 +7,9 @@
 - ``paired``: the pasted object's mask, condition ``x_obj``, the same loss towards the background ``x_ori``.
 - ``cro`` / ``cro_sra`` / ``cro_const``: the same condition, CRO loss (Eq. 9) on the pathway from ``x_obj``
   to ``x_ori`` (`eradiff_lite.cro.cro_loss`); ``cro_sra`` calls the UNet with SRA on; ``cro_const`` holds
-  lambda constant; ``cro_zero`` holds it at 0 (the jump toward x_ori without the fading path). CRO's DDIM jump needs a noise estimate: a model that predicts x0 or v is turned into
-  one by `targets.to_epsilon` (the algebra is in notebook 03).
+  lambda constant; ``cro_zero`` holds it at 0 (the jump toward x_ori without the fading path).
+  CRO's DDIM jump needs a noise estimate: a model that predicts x0 or v is turned into one by
+  `targets.to_epsilon` (the algebra is in notebook 03).
 """
 
 from __future__ import annotations
