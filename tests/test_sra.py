@@ -248,3 +248,65 @@ def test_benchmark_memory_probe_sees_an_allocation():
     assert peak_bytes(lambda: torch.ones(1024, 1024), cpu) >= 4 * 2**20  # one float32 MiB-square tensor
     result = compare("toy", lambda: torch.ones(256, 256), lambda: torch.ones(512, 512), cpu, repeats=1, warmup=0)
     assert result["memory_ratio"] == pytest.approx(4, rel=0.05) and result["time_ratio"] > 0
+
+
+# --------------------------------------------------------------------------- SRA without an N x N mask
+def naive_sra(query, key, value, hole, rule):
+    """The definition, written out: softmax(q k^T / sqrt(d) + B) v with B = -inf on the blocked pairs."""
+    scores = query @ key.transpose(-1, -2) / query.shape[-1] ** 0.5
+    blocked = ~sra_allowed(hole, rule)[:, None]
+    return scores.masked_fill(blocked, float("-inf")).softmax(-1) @ value
+
+
+def random_holes(batch, n, generator):
+    holes = torch.rand(batch, n, generator=generator) < torch.rand(batch, 1, generator=generator) * 0.6
+    holes[0] = False
+    holes[0, :3] = True  # a tiny hole
+    return holes
+
+
+@pytest.mark.parametrize("rule", ["eq10", "keys"])
+def test_gathered_sra_equals_the_masked_definition(rule):
+    from eradiff_lite.sra.processor import gathered_attention
+
+    g = torch.Generator().manual_seed(0)
+    for n, batch in ((64, 3), (256, 4)):
+        q, k, v = (torch.randn(batch, 2, n, 16, generator=g) for _ in range(3))
+        holes = random_holes(batch, n, g)
+        holes[-1] = holes[-2]  # two items share a mask (as classifier-free guidance repeats the batch)
+        ref = naive_sra(q, k, v, holes, rule)
+        got = gathered_attention(q, k, v, holes, rule)
+        assert (got - ref).abs().max() <= 1e-5
+        cfg = torch.cat([holes, holes])  # [uncond; cond]
+        got_cfg = gathered_attention(torch.cat([q, q]), torch.cat([k, k]), torch.cat([v, v]), cfg, rule)
+        assert (got_cfg - torch.cat([ref, ref])).abs().max() <= 1e-5
+    assert torch.equal(gathered_attention(q, k, v, torch.zeros(batch, n, dtype=torch.bool)),
+                       torch.nn.functional.scaled_dot_product_attention(q, k, v))
+
+
+@pytest.mark.parametrize("rule", ["eq10", "keys"])
+def test_the_processor_passes_no_attention_mask_and_matches_the_dense_path(rule, monkeypatch):
+    import eradiff_lite.sra.processor as proc
+
+    unet = tiny_unet2d()
+    _, attn = next(iter(self_attention_layers(unet).items()))
+    x = torch.randn(4, 32, 8, 8)
+    mask = torch.cat([box_mask(2), box_mask(2, box=(0, 9, 0, 5))])
+    state = SRAState(mask, rule=rule)
+    state.begin(torch.empty(4, 3, 16, 16), 500)
+    seen = []
+    real = proc.F.scaled_dot_product_attention
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs.get("attn_mask"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(proc.F, "scaled_dot_product_attention", recording)
+    with torch.no_grad():
+        gathered = SelfRectifyingAttnProcessor(state, fallback=AttnProcessor2_0())(attn, x)
+        assert seen and all(m is None for m in seen), "the gathered path must leave the fused kernels usable"
+        # a caller's zero additive mask takes the dense path: the same numbers
+        dense = SelfRectifyingAttnProcessor(state, fallback=AttnProcessor2_0())(
+            attn, x, attention_mask=torch.zeros(4, 1, 64))
+    assert (gathered - dense).abs().max() <= 1e-5
+    assert not torch.allclose(gathered, AttnProcessor2_0()(attn, x), atol=1e-4)

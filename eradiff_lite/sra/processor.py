@@ -1,10 +1,18 @@
 """A diffusers attention processor that applies Self-Rectifying Attention (SRA) to self-attention.
 
 It follows diffusers' ``AttnProcessor2_0`` step by step (same projections, same
-``F.scaled_dot_product_attention`` call) and adds one thing: a boolean ``attn_mask`` built from the erase
-mask at the layer's resolution (`SRAState.allowed`), broadcast over heads. Where nothing is blocked it
-passes ``attn_mask=None``, so the result is bit for bit diffusers' own. Cross-attention calls (text
-tokens as keys) are handed to the layer's original processor untouched.
+``F.scaled_dot_product_attention`` call) and changes only which keys a query may read, from the erase mask
+at the layer's resolution (`SRAState.hole_tokens`). No N x N mask is formed: under Eq. 10 a background
+query reads every key, exactly as in plain attention, and a hole query reads the background keys only, so
+
+    out[background] = softmax(q_bg K^T / sqrt(d)) V              (plain attention, fused kernels)
+    out[hole]       = softmax(q_hole K_bg^T / sqrt(d)) V_bg      (attention over the gathered background)
+
+and under ``"keys"`` every query takes the second line (`gathered_attention`). Batch items with the same
+mask (classifier-free guidance repeats the batch) share one call. Where nothing is blocked the call is
+bit for bit diffusers' own. A caller's own additive ``attention_mask`` takes the dense path instead (the
+boolean ``[B, 1, N, N]`` mask of `SRAState.allowed`, added as -inf). Cross-attention calls (text tokens
+as keys) are handed to the layer's original processor untouched.
 """
 
 from __future__ import annotations
@@ -70,15 +78,27 @@ class SRAState:
             self._m[key] = m
         return self._m[key]
 
-    def allowed(self, hw: tuple[int, int], batch: int, device) -> torch.Tensor | None:
-        """Bool ``[batch, 1, N, N]`` (True = may attend) for a layer on grid ``hw``, or None if nothing is blocked."""
-        key = (*hw, batch, str(device))
+    def hole_tokens(self, hw: tuple[int, int], batch: int, device) -> torch.Tensor | None:
+        """Bool ``[batch, N]``: the hole's tokens of each item on grid ``hw`` where SRA is active now, or None
+        if nothing is blocked."""
+        key = ("m", *hw, batch, str(device))
         if key not in self._allowed:
             self.check_batch(batch)
             m = self.layer_mask(hw, device).repeat(batch // self.mask.shape[0], 1)  # CFG: [uncond; cond]
             if self.active is not None:
                 m = m & self.active.to(device)[:, None]
-            self._allowed[key] = sra_allowed(m, self.rule)[:, None] if m.any() else None
+            self._allowed[key] = m if m.any() else None
+        return self._allowed[key]
+
+    def allowed(self, hw: tuple[int, int], batch: int, device) -> torch.Tensor | None:
+        """Bool ``[batch, 1, N, N]`` (True = may attend) for a layer on grid ``hw``, or None if nothing is blocked.
+
+        The dense form of the rule: for heatmaps and for a caller's own attention mask; the processor itself
+        never builds it otherwise."""
+        key = (*hw, batch, str(device))
+        if key not in self._allowed:
+            m = self.hole_tokens(hw, batch, device)
+            self._allowed[key] = None if m is None else sra_allowed(m, self.rule)[:, None]
         return self._allowed[key]
 
 
@@ -100,12 +120,61 @@ def project_qkv(attn, hidden_states: torch.Tensor):
     return query, key, value
 
 
+def _attend(query, key, value):
+    return F.scaled_dot_product_attention(query, key, value, dropout_p=0.0, is_causal=False)
+
+
+def gathered_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, hole: torch.Tensor,
+                       rule: str = "eq10", chunk_bytes: int = 2**22) -> torch.Tensor:
+    """SRA's attention without an N x N mask: ``query, key, value`` ``[B, heads, N, d]``, ``hole`` ``[B, N]`` bool.
+
+    ``"eq10"``: plain attention for every query (one fused call), then the hole queries' rows are replaced
+    by attention over the background keys only; ``"keys"``: every query attends to the background keys only.
+    Equal to ``softmax(q k^T / sqrt(d) + B) v`` with ``B = -inf`` on the blocked pairs (`sra_allowed`).
+    Items with the same mask are one group; the gathered keys and values of a group are copied a few
+    (item, head) slices at a time, about ``chunk_bytes`` each, so the copy stays small beside q, k and v.
+    An item whose hole covers every token reads plain attention (`SRAState.layer_mask` warned about it).
+    """
+    h, d = query.shape[1], query.shape[-1]
+    out = _attend(query, key, value) if rule == "eq10" else torch.empty_like(query)
+    if torch.is_grad_enabled() and (query.requires_grad or key.requires_grad or value.requires_grad):
+        out = out.clone()  # the rows are replaced in place below; SDPA's backward needs its own output intact
+    rows, group_of = torch.unique(hole, dim=0, return_inverse=True)  # items with one mask share the calls
+    heads = torch.arange(h, device=query.device)
+    for g, row in enumerate(rows):
+        items = (group_of == g).nonzero().flatten()
+        pairs = torch.cartesian_prod(items, heads) if items.numel() > 1 else torch.stack(
+            [items.expand(h), heads], 1)  # (item, head) slices of this group
+        if not row.any() or row.all():
+            if rule != "eq10":
+                i, j = pairs.T
+                out[i, j] = _attend(query[i, j], key[i, j], value[i, j])
+            continue
+        background = (~row).nonzero().flatten()
+        queries = row.nonzero().flatten() if rule == "eq10" else None  # the rows that change
+        step = max(1, chunk_bytes // max(1, background.numel() * d * key.element_size()))
+        for part in pairs.split(step):
+            i, j = part.T
+            k_bg = key[i[:, None], j[:, None], background]  # [chunk, N_bg, d], one gather
+            v_bg = value[i[:, None], j[:, None], background]
+            if queries is None:
+                out[i, j] = _attend(query[i, j], k_bg, v_bg)
+            else:  # hole queries read background keys only
+                out[i[:, None], j[:, None], queries] = _attend(query[i[:, None], j[:, None], queries], k_bg, v_bg)
+    return out
+
+
 class SelfRectifyingAttnProcessor:
     """``AttnProcessor2_0`` with SRA's boolean mask on self-attention; cross-attention goes to ``fallback``."""
 
     def __init__(self, state: SRAState, fallback):
         self.state, self.fallback = state, fallback
-        self.last_allowed: torch.Tensor | None = None  # the mask of the latest call (read by heatmap capture)
+        self._last: tuple | None = None  # (grid, batch, device) of the latest call
+
+    @property
+    def last_allowed(self) -> torch.Tensor | None:
+        """The dense ``[B, 1, N, N]`` rule of the latest call (built on demand, for heatmap capture)."""
+        return None if self._last is None else self.state.allowed(*self._last)
 
     def grid(self, hidden_states: torch.Tensor) -> tuple[int, int]:
         if hidden_states.ndim == 4:
@@ -125,19 +194,22 @@ class SelfRectifyingAttnProcessor:
         if input_ndim == 4:
             _, channel, height, width = hidden_states.shape
         batch, hw = hidden_states.shape[0], self.grid(hidden_states)
-        allowed = self.last_allowed = self.state.allowed(hw, batch, hidden_states.device)
-        n_tokens = hw[0] * hw[1]
-        if attention_mask is not None:  # an additive mask from the caller: add -inf where SRA blocks
-            attention_mask = attn.prepare_attention_mask(attention_mask, n_tokens, batch)
+        self._last = (hw, batch, hidden_states.device)
+        hole = self.state.hole_tokens(hw, batch, hidden_states.device)
+        query, key, value = project_qkv(attn, hidden_states)
+        if attention_mask is not None:  # an additive mask from the caller: add -inf where SRA blocks (dense)
+            attention_mask = attn.prepare_attention_mask(attention_mask, hw[0] * hw[1], batch)
             attention_mask = attention_mask.view(batch, attn.heads, -1, attention_mask.shape[-1])
+            allowed = self.state.allowed(hw, batch, hidden_states.device)
             if allowed is not None:
                 attention_mask = attention_mask.masked_fill(~allowed, float("-inf"))
+            # softmax(q k^T / sqrt(d) + B) v with B = -inf on blocked pairs (Eq. 11 as a mask)
+            hidden_states = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask,
+                                                           dropout_p=0.0, is_causal=False)
+        elif hole is None:
+            hidden_states = _attend(query, key, value)  # nothing blocked: diffusers' own call
         else:
-            attention_mask = allowed
-        query, key, value = project_qkv(attn, hidden_states)
-        # softmax(q k^T / sqrt(d) + B) v with B = -inf on blocked pairs (Eq. 11 as a boolean mask)
-        hidden_states = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask, dropout_p=0.0,
-                                                       is_causal=False)
+            hidden_states = gathered_attention(query, key, value, hole, self.state.rule)
         hidden_states = hidden_states.transpose(1, 2).reshape(batch, -1, attn.heads * query.shape[-1])
         hidden_states = hidden_states.to(query.dtype)
         hidden_states = attn.to_out[1](attn.to_out[0](hidden_states))  # linear projection, dropout
