@@ -121,6 +121,9 @@ def project_qkv(attn, hidden_states: torch.Tensor):
 
 
 def _attend(query, key, value):
+    """Fused SDPA; 3-D ``[slices, N, d]`` inputs get a head axis (a 4-D call keeps the flash kernel)."""
+    if query.ndim == 3:
+        return F.scaled_dot_product_attention(query[:, None], key[:, None], value[:, None], dropout_p=0.0)[:, 0]
     return F.scaled_dot_product_attention(query, key, value, dropout_p=0.0, is_causal=False)
 
 
