@@ -204,3 +204,19 @@ def test_every_target_trains_and_exports_its_scheduler(kind, tmp_path):
     cro = train(make_config("cro", SMOKE, steps=1, prediction_type=kind), tmp_path / f"cro_{kind}", init=out,
                 progress=False)
     assert math.isfinite(cro.final_loss)
+
+
+def test_a_resume_with_other_settings_is_refused_and_the_cli_resumes_the_saved_run(tmp_path):
+    cfg = make_config("baseline", SMOKE, steps=3, checkpoint_every=1)
+    train(cfg, tmp_path / "r", stop_at=1, progress=False)
+    saved = (tmp_path / "r" / "train_config.json").read_text()
+    with pytest.raises(ValueError, match="seed"):
+        train(make_config("baseline", SMOKE, steps=3, checkpoint_every=1, seed=7), tmp_path / "r", resume=True,
+              progress=False)
+    assert (tmp_path / "r" / "train_config.json").read_text() == saved, "a refused resume must not touch the run"
+    with pytest.raises(SystemExit, match="seed=0"):
+        train_main(["--variant", "baseline", "--out", str(tmp_path / "r"), "--resume", "--seed", "7"])
+    # the CLI takes the run's own steps and batch, whatever today's profile says
+    assert train_main(["--variant", "baseline", "--out", str(tmp_path / "r"), "--resume", "--profile", "cpu",
+                       "--no-progress"]) == 0
+    assert json.loads((tmp_path / "r" / "card.json").read_text())["steps"] == 3

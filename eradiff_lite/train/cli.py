@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-from .config import TRAINED_VARIANTS, VARIANTS, make_config
+from .config import TRAINED_VARIANTS, VARIANTS, TrainConfig, make_config
 
 EXAMPLES = """
 examples:
@@ -33,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", default=None, help="baseline folder the fine-tuned variants start from")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("--steps", type=int, default=None, help="override the profile's number of steps")
-    p.add_argument("--seed", type=int, default=0, help="seed of weights, batches, timesteps and noise (default 0)")
-    p.add_argument("--mixed-precision", default="no", choices=("no", "fp16", "bf16"), help="accelerate mixed precision")
+    p.add_argument("--seed", type=int, default=None, help="seed of weights, batches, timesteps and noise (default 0)")
+    p.add_argument("--mixed-precision", default=None, choices=("no", "fp16", "bf16"),
+                   help="accelerate mixed precision (default no)")
     p.add_argument("--time-budget", type=float, default=None,
                    help="seconds; stop after the step that exceeds it and export (the card states the real steps)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    options = {"seed": args.seed, "mixed_precision": args.mixed_precision}
+    options = {"seed": args.seed or 0, "mixed_precision": args.mixed_precision or "no"}
     if args.variant == "all":
         if args.init or args.resume:
             raise SystemExit("--variant all trains the baseline itself; --init and --resume apply to one variant")
@@ -55,7 +57,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from .loop import TrainingDiverged, train
 
-    cfg = make_config(args.variant, args.profile, steps=args.steps, **options)
+    saved = Path(args.out) / "train_config.json"
+    if args.resume and saved.is_file():  # a resume is the same run: its own saved settings, never today's profile
+        cfg = TrainConfig.load(saved)
+        asked = {"variant": args.variant, "steps": args.steps, "seed": args.seed,
+                 "mixed_precision": args.mixed_precision}
+        clash = {k: v for k, v in asked.items() if v is not None and v != getattr(cfg, k)}
+        if clash:
+            flags = ", ".join("--" + k.replace("_", "-") for k in clash)
+            raise SystemExit(f"error: --resume continues the run saved in {saved}, which has "
+                             + ", ".join(f"{k}={getattr(cfg, k)!r}" for k in clash)
+                             + f"; drop {flags} or train into a new --out")
+    else:
+        cfg = make_config(args.variant, args.profile, steps=args.steps, **options)
     if args.init:
         cfg.notes["init"] = str(args.init)
     try:

@@ -84,6 +84,22 @@ def load_init_unet(init: str | Path, image_size: int, cfg: TrainConfig | None = 
     return unet
 
 
+def _check_or_save_config(cfg: TrainConfig, path: Path, resume: bool) -> None:
+    """A new run saves its config (atomically); a resumed run must be given exactly the config it saved."""
+    if resume and path.is_file():
+        saved = json.loads(path.read_text())
+        given = json.loads(json.dumps(cfg.to_dict()))
+        changed = sorted(k for k in set(saved) | set(given) if saved.get(k) != given.get(k))
+        if changed:
+            raise ValueError(f"resuming {path.parent} with other settings would make it another run: "
+                             f"{', '.join(changed)} differ from {path}; resume with the run's own settings "
+                             f"(`train --resume --out {path.parent}` reads them)")
+        return
+    tmp = path.with_suffix(".json.tmp")
+    cfg.save(tmp)
+    tmp.replace(path)
+
+
 def _peak_memory(accelerator: Accelerator) -> tuple[float, str]:
     if accelerator.device.type == "cuda":
         return torch.cuda.max_memory_allocated(accelerator.device) / 2**20, "peak CUDA memory allocated"
@@ -122,7 +138,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     if spec.from_baseline and init is None and not resume:
         raise ValueError(f"variant {cfg.variant!r} fine-tunes the baseline: pass init=<baseline folder> (--init)")
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg.save(out_dir / "train_config.json")
+    _check_or_save_config(cfg, out_dir / "train_config.json", resume)
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
