@@ -93,11 +93,22 @@ def reference_rows(scenes: int, size: int) -> dict:
 
 @torch.no_grad()
 def score_folder(folder: str | Path, scenes: int = 128, seeds: int = 2, steps: int = 25, batch: int = 64,
-                 **call) -> dict:
-    """The fast measures of the pipeline in ``folder`` on both tasks, averaged over ``seeds`` sampling seeds."""
+                 scheduler: dict | None = None, weights: str | Path | None = None, **call) -> dict:
+    """The fast measures of the pipeline in ``folder`` on both tasks, averaged over ``seeds`` sampling seeds.
+
+    ``scheduler``: DDIM settings to change at sampling time only (e.g. ``{"clip_sample": False}``);
+    ``weights``: a checkpoint folder whose *raw* (not EMA) weights replace the pipeline's.
+    """
+    from diffusers import DDIMScheduler
+    from safetensors.torch import load_file
+
     from ..pipeline import EraseDiffusionPipeline
 
     pipe = EraseDiffusionPipeline.from_pretrained(folder)
+    if scheduler:
+        pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config, **scheduler)
+    if weights is not None:
+        pipe.unet.load_state_dict(load_file(Path(weights) / "model.safetensors"), strict=True)
     tasks = heldout_tasks(scenes, pipe.unet.config.sample_size)
     result = {}
     for task, items in tasks.items():
@@ -114,6 +125,46 @@ def score_folder(folder: str | Path, scenes: int = 128, seeds: int = 2, steps: i
     return result
 
 
+SAMPLER_GRID = ({"steps": 10}, {"steps": 25}, {"steps": 50}, {"steps": 25, "scheduler": {"clip_sample": False}},
+                {"steps": 25, "scheduler": {"timestep_spacing": "leading"}})
+
+
+def sampler_study(folder: str | Path, scenes: int = 128, seeds: int = 1) -> list[dict]:
+    """The same weights sampled with other DDIM settings (`SAMPLER_GRID`), and the raw weights instead of EMA."""
+    from .checkpoint import list_checkpoints
+
+    rows = [{"setting": setting, "scores": score_folder(folder, scenes, seeds, setting["steps"],
+                                                      scheduler=setting.get("scheduler"))}
+            for setting in tqdm(SAMPLER_GRID, desc="sampler settings")]
+    last = list_checkpoints(Path(folder) / "checkpoints")[-1]
+    rows.append({"setting": {"steps": 25, "weights": f"raw (no EMA) {last.name}"},
+                 "scores": score_folder(folder, scenes, seeds, 25, weights=last)})
+    return rows
+
+
+def markdown_table(table: dict) -> str:
+    """The study's results as Markdown (one row per arm, then the reference fills and the sampler rows)."""
+    head = ("| arm | changed from the base | images | train min (1 thread, 2 side by side) | inpaint PSNR dB | "
+            "inpaint HF ratio | erase PSNR dB | erased % (ratio < 0.5) | erase HF ratio |")
+    lines = [head, "|" + "---|" * 9]
+
+    def cells(scores):
+        i, e = scores["inpaint"], scores["erase"]
+        return (f"{i['masked_psnr']:.2f} | {i['hf_ratio_median']:.2f} | {e['masked_psnr']:.2f} | "
+                f"{100 * e['erased_share']:.1f} | {e['hf_ratio_median']:.2f}")
+
+    for row in sorted(table["rows"], key=lambda r: -r["scores"]["inpaint"]["masked_psnr"]):
+        changed = ", ".join(f"{k}={v}" for k, v in row["overrides"].items()) or "(the base)"
+        lines.append(f"| {row['arm']} | {changed} | {row['images']} | {row['train_seconds'] / 60:.0f} | "
+                     f"{cells(row['scores'])} |")
+    for name, scores in table["references"].items():
+        lines.append(f"| *{name}* (reference fill) | - | - | - | {cells(scores)} |")
+    for row in table.get("sampler", []):
+        arm = table.get("sampler_arm")
+        lines.append(f"| sampler: {row['setting']} | (arm {arm}) | - | - | {cells(row['scores'])} |")
+    return "\n".join(lines) + "\n"
+
+
 def run_arm(arm: str, root: str | Path, images: int, resume: bool = False, time_budget_s: float | None = None,
             scenes: int = 128, seeds: int = 2) -> dict:
     """Train ``arm`` into ``root/arm`` (resuming when asked) and score it; writes ``root/arm/study.json``."""
@@ -128,9 +179,7 @@ def run_arm(arm: str, root: str | Path, images: int, resume: bool = False, time_
     record = {"arm": arm, "overrides": ARMS[arm], "images": cfg.steps * cfg.batch_size,
               "train_seconds": json.loads((out / "training.json").read_text())["total_seconds"],
               "scores": score_folder(out, scenes=scenes, seeds=seeds), "scenes": scenes, "seeds": seeds}
-    tmp = out / "study.json.tmp"
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(tmp, out / "study.json")
+    _write_json(out / "study.json", record)
     return record
 
 
@@ -146,22 +195,45 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time-budget", type=float, default=None, help="seconds; stop at a checkpoint after it")
     p.add_argument("--scenes", type=int, default=128)
     p.add_argument("--seeds", type=int, default=2)
+    p = sub.add_parser("sampler", help="score one finished arm with other sampler settings and its raw weights")
+    p.add_argument("--root", required=True)
+    p.add_argument("--arm", required=True, choices=sorted(ARMS))
+    p.add_argument("--scenes", type=int, default=128)
     p = sub.add_parser("table", help="collect every arm's study.json (and the reference fills) into one file")
     p.add_argument("--root", required=True)
     p.add_argument("--out", required=True, help="JSON file to write, e.g. data/results/recipe_study.json")
+    p.add_argument("--markdown", default=None, help="also write the table as Markdown here")
     args = parser.parse_args(argv)
     if args.action == "run":
         run_arm(args.arm, args.root, args.images, args.resume, args.time_budget, args.scenes, args.seeds)
+        return 0
+    if args.action == "sampler":
+        rows = sampler_study(Path(args.root) / args.arm, args.scenes)
+        _write_json(Path(args.root) / "sampler.json", {"arm": args.arm, "scenes": args.scenes, "rows": rows})
         return 0
     rows = [json.loads(p.read_text()) for p in sorted(Path(args.root).glob("*/study.json"))]
     if not rows:
         raise SystemExit(f"error: no arm finished under {args.root}: run `study run --arm ...` first")
     scenes = rows[0]["scenes"]
-    table = {"benchmark": f"heldout scenes 0..{scenes - 1}, 64 px, both tasks", "base": BASE, "rows": rows,
+    from ..profiles import describe_device
+
+    table = {"benchmark": f"heldout scenes 0..{scenes - 1}, 64 px, both tasks, {rows[0]['seeds']} sampling seeds, "
+                          f"25 DDIM steps", "device": describe_device(), "base": BASE, "rows": rows,
              "references": reference_rows(scenes, 64)}
-    out = Path(args.out)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(table, indent=1) + "\n")
-    os.replace(tmp, out)
-    print(f"wrote {len(rows)} arms to {out}")
+    sampler = Path(args.root) / "sampler.json"
+    if sampler.is_file():
+        extra = json.loads(sampler.read_text())
+        table["sampler"], table["sampler_arm"] = extra["rows"], extra["arm"]
+    _write_json(Path(args.out), table)
+    if args.markdown:
+        tmp = Path(args.markdown).with_suffix(".tmp")
+        tmp.write_text(markdown_table(table))
+        os.replace(tmp, args.markdown)
+    print(f"wrote {len(rows)} arms to {args.out}")
     return 0
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, path)
