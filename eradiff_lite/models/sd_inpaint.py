@@ -16,7 +16,10 @@ from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, Offl
 from tokenizers import pre_tokenizers
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-SD2_INPAINT_ID = "stabilityai/stable-diffusion-2-inpainting"
+#: The community mirror of SD2-Inpaint: the original ``stabilityai/stable-diffusion-2-inpainting`` was removed from
+#: the Hub in November 2025. Any inpainting repository id or a local folder with the same layout works too.
+SD2_INPAINT_ID = "sd2-community/stable-diffusion-2-inpainting"
+ALTERNATIVES = (SD2_INPAINT_ID, "a local folder saved with save_pretrained", "tiny=True (offline, random weights)")
 
 # SD2-Inpaint's noise schedule (its scheduler_config.json), sampled with DDIM (eta = 0: deterministic).
 SD2_SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
@@ -38,9 +41,8 @@ TINY_TEXT = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, nu
 def _hub_failure(model_id: str, revision: str | None, err: Exception) -> RuntimeError:
     reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
     return RuntimeError(
-        f"could not get {model_id!r} (revision {revision or 'main'}) from the Hugging Face Hub or the cache in "
-        f"HF_HOME ({type(err).__name__}: {reason}). Run this on Colab or another machine with internet (the "
-        f"weights download once), or use tiny=True for tiny random components built offline from config."
+        f"could not load {model_id!r} (revision {revision or 'main'}) from the Hugging Face Hub, the cache in "
+        f"HF_HOME or a local folder ({type(err).__name__}: {reason}); use one of: {'; '.join(ALTERNATIVES)}"
     )
 
 
@@ -63,6 +65,8 @@ def load_sd_inpaint(model_id: str = SD2_INPAINT_ID, revision: str | None = None,
             model_id, revision=revision, torch_dtype=torch_dtype, variant=variant,
             safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     except (OSError, HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
+        if isinstance(err, OSError) and err.errno is not None:
+            raise  # a real I/O failure (a full disk, no permission): not a missing model
         raise _hub_failure(model_id, revision, err) from err
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(leave=False)
