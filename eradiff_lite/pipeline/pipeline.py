@@ -63,15 +63,14 @@ class EraseDiffusionPipeline(DiffusionPipeline):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        """Load a saved folder (refuses clearly when it is missing); weights are cast to float32 unless
-        ``torch_dtype`` says otherwise."""
+        """Load a saved folder (refuses clearly when it is missing) from safetensors only; diffusers loads the
+        float16 files as float32 unless ``torch_dtype`` says otherwise (no ``dtype=``: diffusers < 0.40 lacks it)."""
         folder = Path(pretrained_model_name_or_path)
         if not (folder / "model_index.json").is_file():
             raise FileNotFoundError(f"no saved pipeline at {folder} (model_index.json missing): train one with "
                                     f"`python -m eradiff_lite train --variant baseline --out DIR` or use a shipped "
                                     f"folder such as data/checkpoints/baseline")
-        if "torch_dtype" not in kwargs:
-            kwargs.setdefault("dtype", torch.float32)
+        kwargs.setdefault("use_safetensors", True)
         pipe = super().from_pretrained(folder, *args, **kwargs)
         pipe.card = read_card(folder)
         return pipe
