@@ -97,18 +97,21 @@ def score_folder(folder: str | Path, scenes: int = 128, seeds: int = 2, steps: i
     """The fast measures of the pipeline in ``folder`` on both tasks, averaged over ``seeds`` sampling seeds.
 
     ``scheduler``: DDIM settings to change at sampling time only (e.g. ``{"clip_sample": False}``);
-    ``weights``: a checkpoint folder whose *raw* (not EMA) weights replace the pipeline's.
+    ``folder``: a saved pipeline, or a run still training (`run_pipeline`, then pass ``weights``);
+    ``weights``: a safetensors file of UNet weights that replace the pipeline's (a checkpoint's
+    ``model.safetensors`` for the raw weights, ``ema.safetensors`` for its EMA).
     """
     from diffusers import DDIMScheduler
     from safetensors.torch import load_file
 
     from ..pipeline import EraseDiffusionPipeline
 
-    pipe = EraseDiffusionPipeline.from_pretrained(folder)
+    pipe = EraseDiffusionPipeline.from_pretrained(folder) if (Path(folder) / "model_index.json").is_file() \
+        else run_pipeline(folder)
     if scheduler:
         pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config, **scheduler)
     if weights is not None:
-        pipe.unet.load_state_dict(load_file(Path(weights) / "model.safetensors"), strict=True)
+        pipe.unet.load_state_dict(load_file(Path(weights)), strict=True)
     tasks = heldout_tasks(scenes, pipe.unet.config.sample_size)
     result = {}
     for task, items in tasks.items():
@@ -125,6 +128,20 @@ def score_folder(folder: str | Path, scenes: int = 128, seeds: int = 2, steps: i
     return result
 
 
+def run_pipeline(run: str | Path):
+    """The pipeline of a run that has not exported one yet: its UNet config and its scheduler settings
+    (random weights: load a checkpoint's into it)."""
+    from ..models.lite import LiteUNet, build_scheduler
+    from ..pipeline import EraseDiffusionPipeline
+    from .config import TrainConfig
+
+    run = Path(run)
+    cfg = TrainConfig.load(run / "train_config.json")
+    unet = LiteUNet.from_config(json.loads((run / "unet_config.json").read_text()))
+    scheduler = build_scheduler(cfg.model_profile.num_train_timesteps, **cfg.scheduler_settings())
+    return EraseDiffusionPipeline(unet=unet, scheduler=scheduler)
+
+
 SAMPLER_GRID = ({"steps": 10}, {"steps": 25}, {"steps": 50}, {"steps": 25, "scheduler": {"clip_sample": False}},
                 {"steps": 25, "scheduler": {"timestep_spacing": "leading"}})
 
@@ -138,7 +155,22 @@ def sampler_study(folder: str | Path, scenes: int = 128, seeds: int = 1) -> list
             for setting in tqdm(SAMPLER_GRID, desc="sampler settings")]
     last = list_checkpoints(Path(folder) / "checkpoints")[-1]
     rows.append({"setting": {"steps": 25, "weights": f"raw (no EMA) {last.name}"},
-                 "scores": score_folder(folder, scenes, seeds, 25, weights=last)})
+                 "scores": score_folder(folder, scenes, seeds, 25, weights=last / "model.safetensors")})
+    return rows
+
+
+def learning_curve(run: str | Path, scenes: int = 128, seeds: int = 1) -> list[dict]:
+    """The fast measures of the EMA weights of every checkpoint kept in ``run/checkpoints`` (images seen
+    = step x batch size): the curve that says when the held-out measures stop improving."""
+    from .checkpoint import list_checkpoints
+
+    run = Path(run)
+    batch = json.loads((run / "train_config.json").read_text())["batch_size"]
+    rows = []
+    for ckpt in tqdm(list_checkpoints(run / "checkpoints"), desc="checkpoints"):
+        step = int(ckpt.name.split("_")[-1])
+        rows.append({"step": step, "images": step * batch,
+                     "scores": score_folder(run, scenes, seeds, 25, weights=ckpt / "ema.safetensors")})
     return rows
 
 
@@ -199,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", required=True)
     p.add_argument("--arm", required=True, choices=sorted(ARMS))
     p.add_argument("--scenes", type=int, default=128)
+    p = sub.add_parser("curve", help="score the EMA of every checkpoint of a run (measure vs images seen)")
+    p.add_argument("--run", required=True, help="a training run folder with its checkpoints and a saved pipeline")
+    p.add_argument("--out", required=True, help="JSON file to write")
+    p.add_argument("--scenes", type=int, default=128)
     p = sub.add_parser("table", help="collect every arm's study.json (and the reference fills) into one file")
     p.add_argument("--root", required=True)
     p.add_argument("--out", required=True, help="JSON file to write, e.g. data/results/recipe_study.json")
@@ -206,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.action == "run":
         run_arm(args.arm, args.root, args.images, args.resume, args.time_budget, args.scenes, args.seeds)
+        return 0
+    if args.action == "curve":
+        _write_json(Path(args.out), {"run": Path(args.run).name, "scenes": args.scenes,
+                                     "rows": learning_curve(args.run, args.scenes)})
         return 0
     if args.action == "sampler":
         rows = sampler_study(Path(args.root) / args.arm, args.scenes)
