@@ -11,7 +11,9 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.eradiff-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: course test lint lab setup clean-runs
+COLAB_VENV ?= .venv-colab
+
+.PHONY: course test test-colab lint lab setup clean-runs
 
 setup: $(STAMP)
 
@@ -30,6 +32,17 @@ test: $(STAMP)
 	$(PY) -m ruff check eradiff_lite tests
 	ERADIFF_PROFILE=smoke OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile \
 		--nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg tests $(NOTEBOOKS)
+	$(MAKE) test-colab
+
+# Colab's own package set (.ci/colab-2026-08-py313.txt, rebuilt by .ci/colab_env.py): every notebook's Colab
+# cell installs the course into it through a kernel that preloads numpy, PIL and ipywidgets, then the unit
+# tests run there too.
+test-colab: $(STAMP)
+	$(PYTHON) .ci/colab_env.py --venv $(COLAB_VENV)
+	ERADIFF_COLAB_VENV=$(COLAB_VENV) ERADIFF_PROFILE=smoke OMP_NUM_THREADS=1 $(PY) -m pytest tests/test_colab_runtime.py
+	$(COLAB_VENV)/bin/python tools/colab_install.py --extras test --quiet
+	ERADIFF_PROFILE=smoke OMP_NUM_THREADS=1 $(COLAB_VENV)/bin/python -m pytest -n 2 --dist loadfile tests \
+		--ignore=tests/test_notebooks.py --ignore=tests/test_colab_runtime.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check eradiff_lite tests

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accelerate mixed precision (default no)")
     p.add_argument("--time-budget", type=float, default=None,
                    help="seconds; stop after the step that exceeds it and export (the card states the real steps)")
+    p.add_argument("--keep-checkpoints", type=int, default=None,
+                   help="checkpoints kept (default 2; a reference run keeps all, for its learning curve)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -46,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     options = {"seed": args.seed or 0, "mixed_precision": args.mixed_precision or "no"}
+    if args.keep_checkpoints is not None:
+        options["keep_checkpoints"] = args.keep_checkpoints
     if args.variant == "all":
         if args.init or args.resume:
             raise SystemExit("--variant all trains the baseline itself; --init and --resume apply to one variant")
@@ -61,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and saved.is_file():  # a resume is the same run: its own saved settings, never today's profile
         cfg = TrainConfig.load(saved)
         asked = {"variant": args.variant, "steps": args.steps, "seed": args.seed,
-                 "mixed_precision": args.mixed_precision}
+                 "mixed_precision": args.mixed_precision, "keep_checkpoints": args.keep_checkpoints}
         clash = {k: v for k, v in asked.items() if v is not None and v != getattr(cfg, k)}
         if clash:
             flags = ", ".join("--" + k.replace("_", "-") for k in clash)
