@@ -19,9 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 VENV = os.environ.get("ERADIFF_COLAB_VENV")
 pytestmark = pytest.mark.skipif(not VENV, reason="set ERADIFF_COLAB_VENV to a venv built by .ci/colab_env.py")
-PRELOAD = ("import sys, types, numpy, PIL.Image, ipywidgets; "
-           "sys.modules.setdefault('google', types.ModuleType('google')); "
-           "sys.modules['google.colab'] = types.ModuleType('google.colab')")
+# What a Colab kernel has before the first cell: numpy, PIL and ipywidgets imported, and a google.colab
+# module (with a spec, as libraries probe it with importlib.util.find_spec).
+PRELOAD = ("import sys, types, importlib.machinery as m, numpy, PIL.Image, ipywidgets; "
+           "c = types.ModuleType('google.colab'); c.__spec__ = m.ModuleSpec('google.colab', None); "
+           "sys.modules['google.colab'] = c")
 
 
 def _python() -> str:

@@ -22,8 +22,11 @@ def test_profile_from_environment(monkeypatch):
 
 def test_profiles_grow_and_overrides_apply():
     smoke, cpu, gpu = (get_profile(n) for n in PROFILE_NAMES)
-    assert smoke.base_steps < cpu.base_steps < gpu.base_steps
+    assert smoke.base_steps < cpu.base_steps <= gpu.base_steps
     assert smoke.eval_scenes < cpu.eval_scenes < gpu.eval_scenes
+    # one reference model: cpu and gpu train the same architecture at the same size
+    arch = ("image_size", "space_to_depth", "unet_channels", "unet_layers_per_block", "unet_attention_levels")
+    assert all(getattr(cpu, k) == getattr(gpu, k) for k in arch) and cpu.image_size == 64
     assert get_profile("smoke", image_size=48).image_size == 48
     with pytest.raises(ValueError, match="unknown profile"):
         get_profile("tpu")

@@ -73,7 +73,7 @@ class TrainConfig:
     prediction_type: str = RECIPE["prediction_type"]  # "sample" (x0) | "v_prediction" | "epsilon"
     beta_schedule: str = RECIPE["beta_schedule"]  # "squaredcos_cap_v2" (cosine) | "linear" | "scaled_linear"
     rescale_betas_zero_snr: bool = RECIPE["rescale_betas_zero_snr"]
-    snr_gamma: float | None = 5.0  # min-SNR-gamma loss weighting of the standard loss (None: unweighted)
+    snr_gamma: float | None = None  # min-SNR-gamma weighting of the standard loss (None: unweighted, the recipe)
     fresh_scenes: bool = True  # new procedural scenes every step (False: a fixed pool of train_scenes)
     lr_schedule: str = "constant_with_warmup"  # a diffusers.optimization schedule name
     warmup_steps: int = 50
@@ -120,10 +120,11 @@ def make_config(variant: str, profile: str | Profile | None = None, *, steps: in
                          f"(erase with --sra); train 'baseline' instead")
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     default_steps = prof.finetune_steps if spec.from_baseline else prof.base_steps
+    lr = prof.finetune_learning_rate if spec.from_baseline else prof.learning_rate
     cfg = TrainConfig(variant=variant, profile=prof.to_dict(), steps=int(steps or default_steps),
-                      batch_size=prof.batch_size, learning_rate=prof.learning_rate,
+                      batch_size=prof.batch_size, learning_rate=lr,
                       checkpoint_every=prof.checkpoint_every, train_scenes=min(8 * prof.dataset_scenes, 4096),
-                      warmup_steps=min(50, max(1, (steps or default_steps) // 10)))
+                      warmup_steps=min(200, max(1, (steps or default_steps) // 10)))
     unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)}
     if unknown:
         raise ValueError(f"unknown training option(s) {sorted(unknown)}")
