@@ -43,6 +43,9 @@ ARMS: dict[str, dict] = {
     "x0_cosine_pool2048": {"fresh_scenes": False, "train_scenes": 2048},
     "x0_cosine_zero_snr": {"rescale_betas_zero_snr": True},
     "x0_cosine_lr3e-4": {"learning_rate": 3e-4},
+    # after the freeze: the frozen recipe (x0_cosine_unweighted) against its remaining alternatives
+    "recipe_lr3e-4": {"snr_gamma": None, "learning_rate": 3e-4},
+    "recipe_pool2048": {"snr_gamma": None, "fresh_scenes": False, "train_scenes": 2048},
 }
 STUDY_PROFILE = {"image_size": 64, "space_to_depth": 2, "unet_channels": (32, 64, 96),
                  "unet_layers_per_block": 1, "unet_attention_levels": (False, True, True)}
