@@ -67,7 +67,11 @@ def test_scores_of_the_true_background_and_of_the_untouched_input(kit):
     assert truth["lpips"] == pytest.approx(0.0, abs=1e-6)
     assert abs(truth["fid"]) < 1e-3 and abs(truth["local_fid"]) < 1e-3
     untouched = score_outputs(bench, t["x_obj"], kit, t)
-    assert untouched["elimination"] < 0.4 < 0.7 < truth["elimination"]
+    assert untouched["elimination"] == 0.0 and truth["elimination"] == 1.0  # the colour judge's two ends
+    assert untouched["recreation"] == 1.0 and truth["recreation"] == 0.0
+    assert untouched["erase_ratio_share"] == 0.0 and truth["erase_ratio_share"] == 1.0
+    assert truth["hf_ratio"] == pytest.approx(1.0)
+    assert untouched["elimination_classifier"] < 0.7 < truth["elimination_classifier"]
     assert untouched["local_fid"] > untouched["fid"] > 0
     classical = score_outputs(bench, ev.erase_classical(bench), kit, t)
     assert untouched["masked_psnr"] < classical["masked_psnr"] < 100
@@ -82,15 +86,23 @@ def test_evaluate_command_writes_a_valid_results_file(checkpoints, tmp_path, cap
                    "--seeds", "2", "--steps", "2", "--variants", "baseline", "sra", "cro", "paired"])
     results = read_results(tmp_path / "ablation.json")
     rows = {r["variant"]: r for r in results["rows"]}
-    assert list(rows) == ["baseline", "cro", "sra", "classical"]
+    assert list(rows) == ["baseline", "cro", "sra", "classical", "telea", "flat", "untouched"]
     assert rows["baseline"]["seeds"] == 2 and rows["classical"]["seeds"] == 1 and rows["sra"]["sra"] is True
     digest = ev.weights_digest(checkpoints / "baseline")
     assert rows["sra"]["weights_sha256"] == rows["baseline"]["weights_sha256"] == digest
     assert rows["baseline"]["paper_local_fid"] == 8.852 and rows["classical"]["paper_local_fid"] is None
     assert results["missing_variants"] == ["paired"] and results["benchmark"]["version"] == "heldout-v1"
     assert "PresenceNet" in results["feature_extractors"]["fid"]
-    assert (tmp_path / "ablation.csv").read_text().count("\n") == 5
+    assert (tmp_path / "ablation.csv").read_text().count("\n") == 8
     assert "| baseline | 2 |" in capsys.readouterr().out
+    from eradiff_lite.metrics.results import paired_stats
+
+    stats = paired_stats(results, "cro", "baseline", resamples=200)
+    assert len(rows["cro"]["per_scene"]["masked_psnr"]) == 4
+    assert stats["masked_psnr"]["low"] <= stats["masked_psnr"]["mean"] <= stats["masked_psnr"]["high"]
+    assert set(stats["mcnemar"]) == {"n_ab", "n_ba", "p_value"}
+    same = paired_stats(results, "baseline", "baseline", resamples=200)
+    assert same["masked_psnr"]["mean"] == 0 and same["mcnemar"]["p_value"] == 1.0
 
 
 def test_shipped_reference_results_follow_the_schema():
@@ -99,7 +111,7 @@ def test_shipped_reference_results_follow_the_schema():
     variants = [r["variant"] for r in results["rows"]]
     assert {"baseline", "cro", "sra", "cro_sra", "classical"} <= set(variants)
     assert results["profile"] in ("cpu", "gpu") and results["benchmark"]["scenes"] >= 96
-    assert all(r["seeds"] >= 3 for r in results["rows"] if r["variant"] != "classical")
+    assert all(r["seeds"] >= 3 for r in results["rows"] if r["variant"] not in ev.REFERENCES)
     assert json.loads(json.dumps(results))  # plain data only
     for row in results["rows"]:  # the table belongs to the checkpoints that are shipped now
         if row["checkpoint"]:
@@ -114,7 +126,7 @@ def test_merge_joins_disjoint_variant_groups(checkpoints, tmp_path):
     evaluate_main(["--merge", str(tmp_path / "a" / "ablation.json"), str(tmp_path / "b" / "ablation.json"),
                    "--out", str(tmp_path / "ab")])
     merged = read_results(tmp_path / "ab" / "ablation.json")
-    assert [r["variant"] for r in merged["rows"]] == ["baseline", "cro", "classical"]
+    assert [r["variant"] for r in merged["rows"]] == ["baseline", "cro", "classical", "telea", "flat", "untouched"]
     with pytest.raises(ValueError, match="twice"):
         evaluate_main(["--merge", str(tmp_path / "a" / "ablation.json"), str(tmp_path / "a" / "ablation.json"),
                        "--out", str(tmp_path / "aa")])

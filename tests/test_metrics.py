@@ -186,7 +186,11 @@ def test_results_schema_round_trip(tmp_path):
     assert read_results(path)["rows"][0]["variant"] == "cro"
     assert (tmp_path / "ablation.csv").read_text().splitlines()[0].startswith("variant,seeds,elimination")
     broken = json.loads(path.read_text())
-    del broken["rows"][0]["local_fid"]
+    del broken["rows"][0]["masked_psnr"]
+    with pytest.raises(ValueError, match="masked_psnr"):
+        check_results(broken)
+    broken = json.loads(path.read_text())
+    broken["rows"][0]["local_fid"] = "4.0"
     with pytest.raises(ValueError, match="local_fid"):
         check_results(broken)
     with pytest.raises(ValueError, match="feature_extractors"):
@@ -260,3 +264,17 @@ def test_scenes_know_how_close_the_context_objects_are():
 
     distances = [make_scene(i, 64, split="heldout").nearest_context_distance() for i in range(40)]
     assert min(distances) <= 3 < max(distances), "the same-family bucket must be a real subset"
+
+
+def test_telea_fills_only_the_hole_and_follows_a_smooth_background():
+    from eradiff_lite.metrics.classical import inpaint_telea
+
+    yy, xx = np.mgrid[0:32, 0:32] / 31.0
+    image = np.stack([yy, xx, 0.5 * np.ones_like(yy)], -1).astype(np.float32)
+    mask = np.zeros((32, 32), bool)
+    mask[10:18, 12:20] = True
+    holed = image.copy()
+    holed[mask] = 1.0
+    filled = inpaint_telea(holed, mask)
+    assert np.array_equal(filled[~mask], holed[~mask])
+    assert np.abs(filled[mask] - image[mask]).mean() < 0.05 < np.abs(holed[mask] - image[mask]).mean()

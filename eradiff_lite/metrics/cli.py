@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from ..profiles import get_profile
-from .evaluate import ABLATION_ORDER, evaluate_profile
+from .evaluate import ABLATION_ORDER, REFERENCES, evaluate_profile
 from .results import format_table, merge_results, read_results, write_results
 from .scoring import load_metric_kit
 
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.merge:
-        results = merge_results([read_results(p) for p in args.merge], ABLATION_ORDER + ("classical",))
+        results = merge_results([read_results(p) for p in args.merge], ABLATION_ORDER + REFERENCES)
         print(format_table(results))
         print(f"wrote {write_results(results, args.out)}")
         return 0

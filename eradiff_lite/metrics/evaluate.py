@@ -23,10 +23,13 @@ from ..paths import data_dir
 from ..train.config import VARIANTS
 from .benchmark import Benchmark
 from .classical import inpaint_classical
-from .results import METRICS, aggregate
+from .fill import REFERENCE_FILLS
+from .results import METRICS, PERCENT, aggregate
 from .scoring import MetricKit, score_outputs
 
-CLASSICAL = "classical"
+CLASSICAL = "classical"  # biharmonic inpainting
+REFERENCES = (CLASSICAL, "telea", "flat", "untouched")  # the reference rows of every table
+PAIRED_KEYS = ("masked_psnr", "eliminated", "recreated")  # per scene, averaged over seeds: paired statistics
 ABLATION_ORDER = ("baseline", "baseline_ft", "paired", "cro_zero", "cro", "sra", "cro_sra", "cro_const")
 
 
@@ -99,9 +102,11 @@ def erase_benchmark(pipe, bench: Benchmark, steps: int, seed: int, sra: bool = F
     return torch.stack(out)
 
 
-def erase_classical(bench: Benchmark) -> torch.Tensor:
-    """The benchmark filled by biharmonic inpainting (deterministic)."""
-    return torch.stack([to_tensor(inpaint_classical(s.triplet.x_obj, s.triplet.mask)) for s in bench.scenes])
+def erase_classical(bench: Benchmark, method: str = CLASSICAL) -> torch.Tensor:
+    """The benchmark filled by a reference fill (deterministic): ``classical`` (biharmonic inpainting) or
+    one of `fill.REFERENCE_FILLS` (untouched, flat, telea)."""
+    fill = inpaint_classical if method == CLASSICAL else REFERENCE_FILLS[method]
+    return torch.stack([to_tensor(fill(s.triplet.x_obj, s.triplet.mask)) for s in bench.scenes])
 
 
 def run_ablation(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, seeds: Sequence[int], steps: int,
@@ -111,14 +116,15 @@ def run_ablation(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, se
     seed), the scores with their erased images (for grids)."""
     keep = keep or (lambda name, seed: seed == seeds[0])
     tensors = bench.tensors()
-    jobs = [(name, seed) for name in variants for seed in seeds] + ([(CLASSICAL, seeds[0])] if classical else [])
+    jobs = [(name, seed) for name in variants for seed in seeds] + ([(r, seeds[0]) for r in REFERENCES]
+                                                                    if classical else [])
     scores: dict[str, list[dict]] = {}
     kept, pipes = {}, {}
     bar = tqdm(jobs, desc="evaluating")
     for name, seed in bar:
         bar.set_postfix(variant=name, seed=seed)
-        if name == CLASSICAL:
-            erased = erase_classical(bench)
+        if name in REFERENCES:
+            erased = erase_classical(bench, name)
         else:
             spec = variants[name]
             key = str(spec["folder"])
@@ -139,7 +145,10 @@ def run_ablation(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, se
                  "seed_values": [int(s) for s in seeds] if spec else [int(seeds[0])]}
         rows.append(aggregate(name, per_seed, **extra))
         for m in METRICS:  # per-seed values: seeds share their noise across variants, so differences pair up
-            rows[-1][f"{m}_per_seed"] = [round((100 if m == "elimination" else 1) * s[m], 4) for s in per_seed]
+            values = [(100 if m in PERCENT else 1) * s[m] for s in per_seed]
+            rows[-1][f"{m}_per_seed"] = [round(v, 4) if np.isfinite(v) else None for v in values]
+        rows[-1]["per_scene"] = {k: np.mean([s["per_scene"][k] for s in per_seed], axis=0).round(4).tolist()
+                                 for k in PAIRED_KEYS}
     return rows, kept
 
 

@@ -8,7 +8,7 @@ Images are ``H x W x 3`` float arrays in [0, 1], masks ``H x W`` bool (True = er
 - ``hf_ratio``: the hole's high-frequency energy (mean squared Laplacian) over the truth's: ~1 for a fill
   with the background's texture, << 1 for a blurry fill, >> 1 for speckle.
 - reference fills: ``untouched`` (the object stays), ``flat`` (the mean colour of the hole's one-pixel
-  border), ``biharmonic`` (`classical.inpaint_classical`).
+  border), ``biharmonic`` (`classical.inpaint_classical`), ``telea`` (`classical.inpaint_telea`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import binary_dilation, laplace
 
-from .classical import inpaint_classical
+from .classical import inpaint_classical, inpaint_telea
 
 
 def erase_ratio(out: np.ndarray, x_obj: np.ndarray, x_ori: np.ndarray, mask: np.ndarray) -> float:
@@ -51,4 +51,5 @@ REFERENCE_FILLS = {
     "untouched": lambda image, mask: image.copy(),
     "flat": flat_fill,
     "biharmonic": inpaint_classical,
+    "telea": inpaint_telea,
 }

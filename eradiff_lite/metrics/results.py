@@ -20,10 +20,17 @@ import numpy as np
 
 from ..paths import data_dir
 
-METRICS = ("elimination", "masked_psnr", "masked_ssim", "lpips", "fid", "local_fid")
-ROW_KEYS = ("variant", "seeds", *[k for m in METRICS for k in (m, f"{m}_std")])
+METRICS = ("elimination", "recreation", "recreation_near", "erase_ratio_share", "hf_ratio", "elimination_classifier",
+           "masked_psnr", "masked_ssim", "lpips", "fid", "local_fid")
+PERCENT = ("elimination", "recreation", "recreation_near", "erase_ratio_share", "elimination_classifier")
+ROW_KEYS = ("variant", "seeds", "elimination", "elimination_std", "masked_psnr", "masked_psnr_std")  # required
 TOP_KEYS = ("profile", "device", "benchmark", "feature_extractors", "rows")
-UNITS = {"elimination": "% of scenes the presence classifier calls object-free (higher is better)",
+UNITS = {"elimination": "% of scenes the colour judge calls erased (metrics/judge.py; higher is better)",
+         "recreation": "% of scenes whose hole is painted mostly in the object family's colours (lower is better)",
+         "recreation_near": "recreation on the scenes with a same-family object within 3 px of the hole",
+         "erase_ratio_share": "% of scenes with RMSE(out, x_ori) / RMSE(x_obj, x_ori) < 0.5 (rewards blur)",
+         "hf_ratio": "median high-frequency energy of the fill over the truth's (1 = same texture)",
+         "elimination_classifier": "% of scenes the presence classifier calls object-free",
          "masked_psnr": "dB inside the mask vs x_ori, capped at 100 (higher is better)",
          "masked_ssim": "masked average of the SSIM map vs x_ori (higher is better)",
          "lpips": "perceptual distance to x_ori on whole images (lower is better)",
@@ -44,7 +51,12 @@ def aggregate(variant: str, per_seed: list[dict], **extra) -> dict:
         raise ValueError(f"no scores for variant {variant!r}")
     row = {"variant": variant, "seeds": len(per_seed)}
     for m in METRICS:
-        values = np.array([s[m] for s in per_seed], np.float64) * (100.0 if m == "elimination" else 1.0)
+        if m not in per_seed[0]:
+            continue
+        values = np.array([s[m] for s in per_seed], np.float64) * (100.0 if m in PERCENT else 1.0)
+        if not np.isfinite(values).all():  # e.g. no scene of the "near" bucket in a small benchmark
+            row[m] = row[f"{m}_std"] = None
+            continue
         row[m], row[f"{m}_std"] = float(values.mean()), float(values.std())
     paper = PAPER_TABLE3.get(variant)
     row["paper_local_fid"], row["paper_elimination"] = paper if paper else (None, None)
@@ -62,7 +74,8 @@ def check_results(results: dict) -> dict:
         lacking = [k for k in ROW_KEYS if k not in row]
         if lacking:
             raise ValueError(f"row {row.get('variant')!r} lacks {lacking}")
-        bad = [k for k in ROW_KEYS[2:] if not isinstance(row[k], (int, float)) or not np.isfinite(row[k])]
+        present = [k for m in METRICS for k in (m, f"{m}_std") if row.get(k) is not None]
+        bad = [k for k in present if not isinstance(row[k], (int, float)) or not np.isfinite(row[k])]
         if bad:
             raise ValueError(f"row {row['variant']!r} has non-finite or non-numeric {bad}")
     return results
@@ -141,3 +154,26 @@ def merge_results(parts: list[dict], order: tuple[str, ...] = ()) -> dict:
     rows.sort(key=lambda r: rank.get(r["variant"], len(rank)))
     missing = sorted(set.intersection(*[set(p.get("missing_variants", [])) for p in parts]) - set(names))
     return {**parts[0], "rows": rows, "missing_variants": missing, "merged_from": len(parts)}
+
+
+def paired_stats(results: dict, variant: str, reference: str, resamples: int = 10_000) -> dict:
+    """``variant`` against ``reference`` scene by scene (both erased the same scenes with the same noise):
+
+    - ``masked_psnr`` and ``elimination`` (points): mean difference and a 95 % paired bootstrap interval over
+      scenes (a scene's value is its mean over the sampling seeds);
+    - ``mcnemar``: exact McNemar test on "eliminated in the majority of seeds".
+    """
+    from .paired import mcnemar, paired_bootstrap
+
+    rows = {r["variant"]: r for r in results["rows"]}
+    for name in (variant, reference):
+        if "per_scene" not in rows.get(name, {}):
+            raise ValueError(f"results hold no per-scene values for {name!r}: re-run the evaluation")
+    a, b = rows[variant]["per_scene"], rows[reference]["per_scene"]
+    elim_a, elim_b = (100 * np.asarray(x["eliminated"]) for x in (a, b))
+    return {"variant": variant, "reference": reference,
+            "masked_psnr": paired_bootstrap(a["masked_psnr"], b["masked_psnr"], resamples=resamples),
+            "elimination": paired_bootstrap(elim_a, elim_b, resamples=resamples),
+            "recreation": paired_bootstrap(100 * np.asarray(a["recreated"]), 100 * np.asarray(b["recreated"]),
+                                           resamples=resamples),
+            "mcnemar": mcnemar(elim_a > 50, elim_b > 50)}

@@ -6,7 +6,14 @@
 - ``masked_psnr``, ``masked_ssim``: against ``x_ori`` inside the mask (`coherence.py`), mean over scenes;
 - ``lpips``: the perceptual distance to ``x_ori`` on whole images (`perceptual.py`), mean over scenes;
 - ``fid`` (whole images) and ``local_fid`` (crops around the box), erased vs ``x_ori`` (`frechet.py`);
-- ``elimination``: the share of scenes whose crop the presence classifier calls object-free (`presence.py`).
+- ``elimination``: the share of scenes the colour judge calls erased (`judge.py`: not painted in the object
+  family's colours, and >= 3 dB closer to the true background than the object was);
+- ``recreation``: the share it calls re-created (the hole painted mostly in the family's colours: the
+  pepperoni problem), also on the ``near`` bucket alone (a context object within 3 px of the hole);
+- ``erase_ratio_share``: the share with RMSE(out, x_ori) / RMSE(x_obj, x_ori) < 0.5 (`fill.py`), and
+  ``hf_ratio``: the median high-frequency energy of the fill over the truth's (speckle >> 1, blur << 1);
+- ``elimination_classifier``: the share whose crop the presence classifier calls object-free (`presence.py`;
+  kept for comparison: it calls the true background "absent" in only part of the unseen scenes).
 
 Outputs are composited first, ``out = mask * erased + (1 - mask) * x_obj``, so only the hole is scored
 (the classical row and every model are treated alike).
@@ -24,10 +31,13 @@ from ..data import to_image
 from .benchmark import Benchmark
 from .coherence import masked_psnr, masked_ssim
 from .crops import box_crops
+from .fill import erase_ratio, hf_ratio
 from .frechet import PresenceFeatures, fid_score
+from .judge import judge
 from .perceptual import perceptual_distance
 from .presence import PresenceNet, load_presence_net
 
+NEAR_PX = 3  # the "near" bucket: a context object of the same family within this many pixels of the hole
 PRESENCE_FEATURES_NAME = "PresenceNet-64 (penultimate layer of the course's presence classifier, data/metrics)"
 INCEPTION_NAME = "Inception-v3 pool3 2048 (torchmetrics / torch-fidelity)"
 
@@ -44,7 +54,9 @@ class MetricKit:
     def names(self) -> dict:
         fid = INCEPTION_NAME if self.fid_features == "inception" else PRESENCE_FEATURES_NAME
         return {"fid": fid, "local_fid": fid, "lpips": self.perceptual.name,
-                "elimination": "presence classifier p(present) < 0.5 on the box crop (data/metrics/presence_net)",
+                "elimination": "colour judge: not re-created and >= 3 dB closer to x_ori than x_obj (metrics/judge.py)",
+                "elimination_classifier": "presence classifier p(present) < 0.5 on the box crop "
+                                          "(data/metrics/presence_net)",
                 "elimination_classifier_heldout_accuracy": self.card.get("heldout_accuracy", {}).get("all")}
 
 
@@ -78,12 +90,24 @@ def score_outputs(bench: Benchmark, erased: torch.Tensor, kit: MetricKit, tensor
     dist = kit.perceptual(out, t["x_ori"]).numpy()
     crops, real_crops = box_crops(out, bench.boxes), box_crops(t["x_ori"], bench.boxes)
     p_present = kit.presence.prob_present(crops).numpy()
+    verdicts = [judge(im, s) for im, s in zip(images, bench.scenes)]
+    eliminated = np.array([v["eliminated"] for v in verdicts])
+    recreated = np.array([v["recreated"] for v in verdicts])
+    near = np.array([s.nearest_context_distance() <= NEAR_PX for s in bench.scenes])
+    ratio = np.array([erase_ratio(im, s.triplet.x_obj, s.triplet.x_ori, s.triplet.mask)
+                      for im, s in zip(images, bench.scenes)])
+    hf = np.array([hf_ratio(im, s.triplet.x_ori, s.triplet.mask) for im, s in zip(images, bench.scenes)])
     to01 = lambda x: (x + 1) / 2  # noqa: E731 - FID metrics take [0, 1]
     return {
-        "elimination": float((p_present < 0.5).mean()),
+        "elimination": float(eliminated.mean()), "recreation": float(recreated.mean()),
+        "recreation_near": float(recreated[near].mean()) if near.any() else float("nan"),
+        "erase_ratio_share": float((ratio < 0.5).mean()), "hf_ratio": float(np.median(hf)),
+        "elimination_classifier": float((p_present < 0.5).mean()),
         "masked_psnr": float(psnr.mean()), "masked_ssim": float(ssim.mean()), "lpips": float(dist.mean()),
         "fid": fid_score(to01(t["x_ori"]), to01(out), kit.fid_features),
         "local_fid": fid_score(to01(real_crops), to01(crops), kit.fid_features),
-        "per_scene": {"p_present": p_present, "masked_psnr": psnr, "masked_ssim": ssim, "lpips": dist},
+        "per_scene": {"p_present": p_present, "masked_psnr": psnr, "masked_ssim": ssim, "lpips": dist,
+                      "eliminated": eliminated, "recreated": recreated, "near": near, "erase_ratio": ratio,
+                      "hf_ratio": hf},
         "images": out,
     }
