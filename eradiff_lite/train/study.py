@@ -179,7 +179,7 @@ def learning_curve(run: str | Path, scenes: int = 128, seeds: int = 1) -> list[d
 
 def markdown_table(table: dict) -> str:
     """The study's results as Markdown (one row per arm, then the reference fills and the sampler rows)."""
-    head = ("| arm | changed from the base | images | train min (1 thread, 2 side by side) | inpaint PSNR dB | "
+    head = ("| arm | changed from the base | images | wall min (shared machine, not a timing) | inpaint PSNR dB | "
             "inpaint HF ratio | erase PSNR dB | erased % (ratio < 0.5) | erase HF ratio |")
     lines = [head, "|" + "---|" * 9]
 
