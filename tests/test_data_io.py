@@ -121,3 +121,72 @@ def test_tensor_round_trip():
     assert t.shape == (3, 5, 6) and t.min() >= -1 and t.max() <= 1
     np.testing.assert_allclose(to_image(t), img, atol=1e-6)
     assert mask_to_tensor(np.eye(3, dtype=bool)).shape == (1, 3, 3)
+
+
+# --------------------------------------------------------------------------- reliability: rules, refusals, atomic writes
+def test_one_transparent_pixel_does_not_switch_an_opaque_mask_to_its_alpha():
+    rgba = np.ones((32, 32, 4), np.float32)
+    rgba[..., :3] = 0
+    rgba[10:14, 10:14, :3] = 1  # the mask is in the colour channels
+    rgba[0, 0, 3] = 0  # one stray transparent pixel
+    assert load_mask(rgba).sum() == 16
+
+
+def test_zero_one_and_coloured_masks_are_read(tmp_path):
+    arr = np.zeros((8, 8), np.uint8)
+    arr[2:5, 2:5] = 1  # a 0/1 8-bit file
+    Image.fromarray(arr).save(tmp_path / "01.png")
+    assert load_mask(tmp_path / "01.png").sum() == 9
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[1:3, 1:4] = (255, 0, 0)
+    Image.fromarray(red).save(tmp_path / "red.png")
+    assert load_mask(tmp_path / "red.png").sum() == 6
+
+
+def test_non_finite_pixels_are_refused():
+    image = np.full((4, 4, 3), 0.5, np.float32)
+    image[1, 1, 0] = np.nan
+    with pytest.raises(ImageError, match="NaN"):
+        load_image(image)
+
+
+def test_a_huge_image_is_refused_from_its_header(tmp_path, monkeypatch):
+    import eradiff_lite.data.io as io
+
+    Image.new("RGB", (50, 40)).save(tmp_path / "big.png")
+    monkeypatch.setattr(io, "MAX_PIXELS", 1000)
+    opened = []
+    real_load = Image.Image.load
+    monkeypatch.setattr(Image.Image, "load", lambda self: opened.append(1) or real_load(self))
+    with pytest.raises(ImageError, match="50x40 pixels"):
+        load_image(tmp_path / "big.png")
+    assert not opened, "the pixels must not be decoded before the size check"
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    im = Image.new("RGB", (6, 4), (255, 0, 0))
+    exif = im.getexif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    im.save(tmp_path / "rot.png", exif=exif)
+    assert load_image(tmp_path / "rot.png").shape == (6, 4, 3)
+
+
+def test_save_image_is_lossless_only_and_atomic(tmp_path, monkeypatch):
+    from eradiff_lite.data import save_image
+
+    good = np.full((4, 4, 3), 0.25, np.float32)
+    save_image(good, tmp_path / "out.png")
+    before = (tmp_path / "out.png").read_bytes()
+    with pytest.raises(ImageError, match="lossless"):
+        save_image(good, tmp_path / "out.jpg")
+
+    def failing_save(self, fp, *args, **kwargs):
+        with open(fp, "wb") as f:
+            f.write(b"\x89PNG partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", failing_save)
+    with pytest.raises(OSError, match="No space"):
+        save_image(np.zeros((4, 4, 3), np.float32), tmp_path / "out.png")
+    assert (tmp_path / "out.png").read_bytes() == before, "a failed write must leave the old file whole"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"], "no temporary file left behind"

@@ -220,3 +220,31 @@ def test_a_resume_with_other_settings_is_refused_and_the_cli_resumes_the_saved_r
     assert train_main(["--variant", "baseline", "--out", str(tmp_path / "r"), "--resume", "--profile", "cpu",
                        "--no-progress"]) == 0
     assert json.loads((tmp_path / "r" / "card.json").read_text())["steps"] == 3
+
+
+def test_ctrl_c_is_recorded_as_an_interruption_not_a_finish(tmp_path):
+    def interrupt(step, loss, unet):
+        if step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(make_config("baseline", SMOKE, steps=5, checkpoint_every=1), tmp_path / "r", callback=interrupt,
+              progress=False)
+    record = json.loads((tmp_path / "r" / "training.json").read_text())["result"]
+    assert record["status"] == "interrupted at step 2" and record["steps_done"] == 2
+    assert not (tmp_path / "r" / "unet").exists(), "an interrupted run exports nothing"
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    cfg = make_config("baseline", SMOKE, steps=4, checkpoint_every=1, keep_checkpoints=5)
+    train(cfg, tmp_path / "straight", progress=False)
+    train(cfg, tmp_path / "r", stop_at=3, progress=False)
+    newest = list_checkpoints(tmp_path / "r" / "checkpoints")[-1]
+    data = (newest / "model.safetensors").read_bytes()
+    (newest / "model.safetensors").write_bytes(data[: len(data) // 2])  # truncated, as by a full disk
+    with pytest.warns(UserWarning, match="damaged"):
+        result = train(cfg, tmp_path / "r", resume=True, progress=False)
+    assert result.status == "finished" and result.steps_run == 2  # steps 3 and 4 again, from step 2
+    a, b = (load_file(list_checkpoints(tmp_path / d / "checkpoints")[-1] / "model.safetensors")
+            for d in ("straight", "r"))
+    assert all(torch.equal(a[k], b[k]) for k in a), "the fallback resume is still the same run"

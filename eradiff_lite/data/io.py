@@ -15,9 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 ImageSource = str | os.PathLike | Image.Image | np.ndarray
+
+#: Images above this many pixels are refused from their header, before any decoding (80 MP would need 1 GB+).
+MAX_PIXELS = 40_000_000
+#: Formats `save_image` writes: lossless only, since kept pixels are promised bit for bit.
+LOSSLESS_SUFFIXES = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
 class ImageError(ValueError):
@@ -43,9 +48,14 @@ def _open(source: ImageSource, name: str | None) -> Image.Image | np.ndarray:
             raise FileNotFoundError(f"image file {path} not found")
         try:
             with Image.open(path) as im:
+                w, h = im.size  # from the header: nothing is decoded yet
+                if w * h > MAX_PIXELS:
+                    raise ImageError(f"{path} is {w}x{h} pixels, more than the {MAX_PIXELS // 10**6} MP this course "
+                                     f"reads: downscale it first (the lite model works at 64 px)")
+                im = ImageOps.exif_transpose(im)  # a photo's EXIF orientation, applied as any viewer would
                 im.load()
                 return im.copy()
-        except OSError as err:
+        except (OSError, Image.DecompressionBombError) as err:
             raise ImageError(f"{path} is not an image PIL can read ({err})") from err
     if isinstance(source, (Image.Image, np.ndarray)):
         return source
@@ -60,6 +70,9 @@ def _array_to_float(arr: np.ndarray, what: str) -> np.ndarray:
     if arr.dtype == bool:
         return arr.astype(np.float32)
     arr = arr.astype(np.float32)
+    if arr.size and not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).sum())
+        raise ImageError(f"{what}: {bad} pixel value(s) are NaN or infinite: fix or drop them before erasing")
     if arr.size and (arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
         raise ImageError(f"{what}: float pixel values must lie in [0, 1], found [{arr.min():.3g}, {arr.max():.3g}]")
     return np.clip(arr, 0.0, 1.0)
@@ -123,19 +136,25 @@ def load_cutout(source: ImageSource, *, name: str | None = None) -> np.ndarray:
 
 def load_mask(source: ImageSource, *, threshold: float = 0.5, image: np.ndarray | None = None,
               name: str | None = None) -> np.ndarray:
-    """A boolean mask, True (white) = erase, from any image mode.
+    """A boolean mask, True (white) = erase, from any image mode. The rules, in order:
 
-    The mask's grey level (or its alpha, when the file is transparent somewhere) is compared with an
-    explicit ``threshold`` in [0, 1]: values above it are erased. With ``image`` given, the mask is
-    checked against it (`check_mask`).
+    1. **which channel**: the alpha channel only when the colour channels carry no mask (they are one flat
+       colour while the alpha varies); otherwise the brightest colour channel, ``max(R, G, B)``, so that
+       white, grey and coloured marks all count;
+    2. **0/1 masks**: a mask whose values are only 0 and 1/255 (an 8-bit file of zeros and ones) reads 1 as erase;
+    3. **threshold**: values above ``threshold`` (in [0, 1)) are erased.
+
+    With ``image`` given, the mask is checked against it (`check_mask`).
     """
     if not 0.0 <= threshold < 1.0:
         raise ValueError(f"threshold must lie in [0, 1), got {threshold}")
     rgba = _to_rgba(source, name)
-    if rgba[..., 3].min() < 1.0:
-        level = rgba[..., 3]
-    else:
-        level = rgba[..., :3].mean(axis=2)
+    colour, alpha = rgba[..., :3], rgba[..., 3]
+    colour_flat = float(np.ptp(colour)) == 0.0
+    level = alpha if colour_flat and float(np.ptp(alpha)) > 0 else colour.max(axis=2)
+    values = np.unique(np.round(level * 255))
+    if len(values) <= 2 and set(values.tolist()) <= {0.0, 1.0} and 1.0 in values:
+        level = np.round(level * 255)  # a 0/1 mask: 1 means erase
     mask = level > threshold
     check_mask(mask, image_shape=None if image is None else image.shape[:2], name=_describe(source, name))
     return mask
@@ -183,8 +202,17 @@ def to_image(tensor: torch.Tensor) -> np.ndarray:
 
 
 def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
-    """Save an ``H x W x 3`` / ``H x W x 4`` float image or an ``H x W`` bool mask as PNG."""
+    """Save an ``H x W x 3`` / ``H x W x 4`` float image or an ``H x W`` bool mask, losslessly and atomically
+    (PNG, BMP or TIFF by the suffix; a lossy format such as JPEG is refused)."""
+    from ..paths import atomic_write
+
+    path = Path(path)
+    fmt = LOSSLESS_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"{path}: {path.suffix or 'no suffix'} is not a lossless format; the erased picture "
+                         f"keeps the known pixels exactly, so save it as {', '.join(LOSSLESS_SUFFIXES)}")
     arr = np.asarray(image)
     if arr.dtype == bool:
         arr = arr.astype(np.float32)
-    Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8)).save(path)
+    with atomic_write(path) as tmp:
+        Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8)).save(tmp, format=fmt)

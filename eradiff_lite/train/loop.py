@@ -48,7 +48,8 @@ class TrainResult:
     """What a run did (also written to ``training.json``)."""
 
     variant: str
-    status: str  # "finished", "stopped at step k" (stop_at) or "diverged at step k"
+    status: str  # "finished", "finished early at step k ...", "stopped at step k" (stop_at), "diverged at step k",
+    #              "interrupted at step k" (Ctrl-C) or "failed at step k (error)"
     steps_done: int  # the run's step count at the end of this call
     steps_planned: int
     steps_run: int  # steps run in this call (fewer than steps_done after a resume)
@@ -82,6 +83,24 @@ def load_init_unet(init: str | Path, image_size: int, cfg: TrainConfig | None = 
         raise ValueError(f"--init {folder} was trained at {unet.config.sample_size} px but this profile trains at "
                          f"{image_size} px: use a checkpoint of the same profile")
     return unet
+
+
+def _resume_from(checkpoints: list[Path], unet, optimizer, lr_scheduler, ema, generator) -> int:
+    """Load the newest checkpoint that loads whole; say so when a newer one was damaged."""
+    import warnings
+
+    for path in reversed(checkpoints):
+        try:
+            step = load_checkpoint(path, unet, optimizer, lr_scheduler, ema, generator)
+        except Exception as err:  # noqa: BLE001 - any damage (truncated safetensors, bad JSON) means: try older
+            warnings.warn(f"checkpoint {path} is damaged ({type(err).__name__}: {str(err)[:120]}); "
+                          f"trying the one before it", stacklevel=3)
+            continue
+        if path != checkpoints[-1]:
+            print(f"resuming from {path.name}, the newest checkpoint that loads whole")
+        return step
+    raise RuntimeError(f"no checkpoint under {checkpoints[-1].parent} loads whole: start the run again "
+                       f"without --resume in a new folder")
 
 
 def _check_or_save_config(cfg: TrainConfig, path: Path, resume: bool) -> None:
@@ -153,7 +172,9 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     ema = EMAModel(unet.parameters(), decay=cfg.ema_max_decay, use_ema_warmup=True, power=cfg.ema_power,
                    model_cls=type(unet), model_config=unet.config)
     generator = torch.Generator().manual_seed(cfg.seed)
-    start = load_checkpoint(existing[-1], unet, optimizer, lr_scheduler, ema, generator) if resume else 0
+    start = _resume_from(existing, unet, optimizer, lr_scheduler, ema, generator) if resume else 0
+    if resume and start > cfg.steps:
+        raise ValueError(f"{out_dir} is at step {start}, past its planned {cfg.steps} steps: nothing to resume")
     log_path = out_dir / "loss_log.csv"
     rows = _read_log(log_path, start)
     model, optimizer = accelerator.prepare(unet, optimizer)
@@ -169,7 +190,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     log_file = log_path.open("a", newline="") if accelerator.is_main_process else None
     offset = float(rows[-1]["elapsed_s"]) if rows else 0.0
     bar = tqdm(range(start, stop), desc=cfg.variant, disable=not (progress and accelerator.is_main_process))
-    started = time.perf_counter()
+    started, done = time.perf_counter(), start
     try:
         for step in bar:
             batch = {k: v.to(accelerator.device) for k, v in scenes.batch(
@@ -209,11 +230,17 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
                                     if hasattr(optimizer, "optimizer") else optimizer, lr_scheduler, ema, generator)
                 stop = done
                 break
+    except BaseException as err:  # the record must say what happened, then the error goes on
+        if isinstance(err, KeyboardInterrupt):
+            status = f"interrupted at step {done}"
+        elif not isinstance(err, TrainingDiverged):
+            status = f"failed at step {done + 1} ({type(err).__name__}: {str(err)[:160]})"
+        raise
     finally:
         if log_file:
             log_file.close()
         seconds = time.perf_counter() - started
-        steps_run = (int(status.split()[-1]) - 1 if status.startswith("diverged") else stop) - start
+        steps_run = done - start
         memory, memory_kind = _peak_memory(accelerator)
         result = TrainResult(cfg.variant, status, start + steps_run, cfg.steps, steps_run, loss_value,
                              round(seconds, 2), round(steps_run * cfg.batch_size / max(seconds, 1e-9), 2),
