@@ -123,7 +123,7 @@ def test_tensor_round_trip():
     assert mask_to_tensor(np.eye(3, dtype=bool)).shape == (1, 3, 3)
 
 
-# --------------------------------------------------------------------------- reliability: rules, refusals, atomic writes
+# ------------------------------------------------------------------- reliability: rules, refusals, atomic writes
 def test_one_transparent_pixel_does_not_switch_an_opaque_mask_to_its_alpha():
     rgba = np.ones((32, 32, 4), np.float32)
     rgba[..., :3] = 0
