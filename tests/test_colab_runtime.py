@@ -70,9 +70,18 @@ def test_the_simulated_kernel_is_colabs(colab_kernel):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_installs_and_runs_in_colabs_runtime(path, colab_kernel, tmp_path):
     work, built = colab_kernel
-    pm.execute_notebook(str(path), str(tmp_path / path.name), cwd=str(work), kernel_name="colab-sim",
-                        parameters={"profile_name": "smoke", "out_dir": str(tmp_path / "out")},
-                        progress_bar=False, execution_timeout=600)
+
+    def run():
+        pm.execute_notebook(str(path), str(tmp_path / path.name), cwd=str(work), kernel_name="colab-sim",
+                            parameters={"profile_name": "smoke", "out_dir": str(tmp_path / "out")},
+                            progress_bar=False, execution_timeout=300)
+
+    try:
+        run()
+    except TimeoutError:
+        # Seen once here: Colab's ipykernel 6.17.1 went idle but the driver (jupyter_client 8) never got the
+        # reply, a protocol flake between the two versions, not the notebook. One more try, then it fails.
+        run()
     now = _installed()
     changed = {n: (v, now.get(n)) for n, v in built.items() if now.get(n) != v}
     assert not changed, f"the Colab cell changed packages Colab had: {changed}"
