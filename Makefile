@@ -40,7 +40,7 @@ test: $(STAMP)
 test-colab: $(STAMP)
 	$(PYTHON) .ci/colab_env.py --venv $(COLAB_VENV)
 	ERADIFF_COLAB_VENV=$(COLAB_VENV) ERADIFF_PROFILE=smoke OMP_NUM_THREADS=1 $(PY) -m pytest tests/test_colab_runtime.py
-	$(COLAB_VENV)/bin/python tools/colab_install.py --extras test --quiet
+	$(COLAB_VENV)/bin/python tools/colab_install.py --extras test,notebooks --quiet
 	ERADIFF_PROFILE=smoke OMP_NUM_THREADS=1 $(COLAB_VENV)/bin/python -m pytest -n 2 --dist loadfile tests \
 		--ignore=tests/test_notebooks.py --ignore=tests/test_colab_runtime.py
 
