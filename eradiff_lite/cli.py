@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -87,13 +88,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(err: BaseException) -> str:
+    """``error: <what> (<file>): <what to do>``: the message our errors carry, the file an OS error names."""
+    if isinstance(err, OSError) and err.filename and not str(err).startswith("error"):
+        return f"error: {err.strerror or type(err).__name__} ({err.filename}): check the path, the free disk " \
+               f"space and the permissions"
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if text.startswith("error:") else f"error: {text}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Every command; a failure ends in one line ``error: ...`` and exit status 2 (``--debug`` or
+    ``ERADIFF_DEBUG=1``: the whole traceback instead)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in DELEGATED:
-        return _delegate(argv[0], argv[1:])
-    args = build_parser().parse_args(argv)
-    args.func(args)
-    return 0
+    debug = "--debug" in argv or os.environ.get("ERADIFF_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        if argv and argv[0] in DELEGATED:
+            return _delegate(argv[0], argv[1:])
+        args = build_parser().parse_args(argv)
+        args.func(args)
+        return 0
+    except Exception as err:
+        expected = isinstance(err, (ValueError, TypeError, OSError, RuntimeError, KeyError)) or \
+            type(err).__name__ == "SafetensorError"  # a damaged weights file
+        if debug or not expected:
+            raise
+        print(_one_line(err), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -50,3 +50,24 @@ def test_cli_help_runs_as_module():
     out = subprocess.run([sys.executable, "-m", "eradiff_lite", "--help"], capture_output=True, text=True,
                          check=True).stdout
     assert "bench-data" in out and "course" in out
+
+
+def test_command_failures_are_one_line_errors_and_debug_shows_the_traceback(tmp_path, capsys):
+    from eradiff_lite.data import make_scene, save_image
+
+    scene = make_scene(0, 32)
+    save_image(scene.triplet.x_obj, tmp_path / "in.png")
+    save_image(scene.triplet.mask, tmp_path / "mask.png")
+    before = (tmp_path / "mask.png").read_bytes()
+    args = ["erase", "--model", str(tmp_path / "nomodel"), "--image", str(tmp_path / "in.png"),
+            "--mask", str(tmp_path / "mask.png")]
+    assert main(args + ["--out", str(tmp_path / "mask.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --out names the input --mask") and "\n" not in err and "Traceback" not in err
+    assert (tmp_path / "mask.png").read_bytes() == before, "an input must never be overwritten"
+    assert main(args + ["--out", str(tmp_path / "out.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no saved pipeline at") and "\n" not in err
+    with pytest.raises(FileNotFoundError):
+        main(args + ["--out", str(tmp_path / "out.png"), "--debug"])
+    assert not (tmp_path / "out.png").exists()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import data_dir
+from ..paths import atomic_write, data_dir, write_text_atomic
 
 METRICS = ("elimination", "recreation", "recreation_near", "erase_ratio_share", "hf_ratio", "elimination_classifier",
            "masked_psnr", "masked_ssim", "lpips", "fid", "local_fid")
@@ -87,9 +87,9 @@ def write_results(results: dict, folder: str | Path | None = None, name: str = "
     folder = Path(folder) if folder else results_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    path.write_text(json.dumps({**results, "units": UNITS}, indent=1) + "\n")
+    write_text_atomic(path, json.dumps({**results, "units": UNITS}, indent=1) + "\n")
     keys = list(dict.fromkeys(k for row in results["rows"] for k in row))
-    with open(folder / f"{name}.csv", "w", newline="") as f:
+    with atomic_write(folder / f"{name}.csv") as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=keys)
         writer.writeheader()
         writer.writerows(results["rows"])

@@ -27,9 +27,11 @@ def render_card(card: dict) -> str:
 
 
 def write_card(folder: str | Path, card: dict) -> None:
+    from ..paths import write_text_atomic
+
     folder = Path(folder)
-    (folder / CARD_JSON).write_text(json.dumps(card, indent=1) + "\n")
-    (folder / "README.md").write_text(render_card(card))
+    write_text_atomic(folder / CARD_JSON, json.dumps(card, indent=1) + "\n")
+    write_text_atomic(folder / "README.md", render_card(card))
 
 
 def read_card(folder: str | Path) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 EXAMPLES = r"""
 examples:
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="1 starts from noise; below 1 starts from the noised image (paper Fig. 7: 0.6)")
     p.add_argument("--sra", action="store_true", help="Self-Rectifying Attention on (rule eq10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the starting noise (default 0)")
+    p.add_argument("--threshold", type=float, default=0.5, help="mask level above which a pixel is erased (0.5)")
     return p
 
 
@@ -35,11 +37,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import torch
 
-    from ..data import save_image
+    from ..data import load_mask, save_image
     from .pipeline import EraseDiffusionPipeline
 
+    out_path = Path(args.out).resolve()
+    for name in ("image", "mask"):
+        if Path(getattr(args, name)).resolve() == out_path:
+            raise ValueError(f"--out names the input --{name} ({args.out}): the command never overwrites its "
+                             f"inputs; choose another output file")
+    if args.steps < 1:
+        raise ValueError(f"--steps must be >= 1, got {args.steps}")
+    mask = load_mask(args.mask, threshold=args.threshold)
     pipe = EraseDiffusionPipeline.from_pretrained(args.model)
-    out = pipe(args.image, args.mask, num_inference_steps=args.steps, strength=args.strength, sra=args.sra,
+    out = pipe(args.image, mask, num_inference_steps=args.steps, strength=args.strength, sra=args.sra,
                generator=torch.Generator().manual_seed(args.seed))
     save_image(out.images[0], args.out)
     print(f"erased image written to {args.out}")

@@ -26,6 +26,7 @@ from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
 from ..models.lite import LiteUNet, build_lite_unet, build_scheduler
+from ..paths import write_text_atomic
 from .checkpoint import list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
 from .config import TrainConfig, get_variant
 from .data import TrainingScenes
@@ -163,7 +164,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     np.random.seed(cfg.seed)
     unet = load_init_unet(init, prof.image_size, cfg) if init is not None else build_lite_unet(prof)
     unet.train()  # from_pretrained returns eval mode; a resumed run must compute exactly like the first session
-    (out_dir / "unet_config.json").write_text(json.dumps(dict(unet.config), indent=1, default=str) + "\n")
+    write_text_atomic(out_dir / "unet_config.json", json.dumps(dict(unet.config), indent=1, default=str) + "\n")
     alphas_cumprod = build_scheduler(prof.num_train_timesteps, **cfg.scheduler_settings()).alphas_cumprod
     alphas_cumprod = alphas_cumprod.float().to(accelerator.device)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=cfg.adam_weight_decay)
@@ -262,8 +263,8 @@ def _write_result(out_dir: Path, result: TrainResult, resumed: bool) -> None:
     sessions = json.loads(path.read_text())["sessions"] if resumed and path.is_file() else []
     sessions.append(asdict(result))
     total = sum(s["seconds"] for s in sessions)
-    path.write_text(json.dumps({"result": asdict(result), "total_seconds": round(total, 2), "sessions": sessions},
-                               indent=1) + "\n")
+    write_text_atomic(path, json.dumps({"result": asdict(result), "total_seconds": round(total, 2),
+                                        "sessions": sessions}, indent=1) + "\n")
 
 
 def result_card(out_dir: Path) -> dict:
