@@ -6,6 +6,7 @@ committed notebook must follow the course's conventions (Colab cell, parameters 
 """
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -16,10 +17,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CELL_TIMEOUT_S = 600
+MACHINE_PATH = re.compile(r"(?<![\w.])(/work|/root|/home|/tmp|/Users|/content)/|[A-Za-z]:\\\\Users")
 
 
 def _code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _output_text(output) -> str:
+    """An output's text (stream, error, and every non-image MIME bundle), for the path-leak check."""
+    data = {mime: v for mime, v in output.get("data", {}).items() if not mime.startswith("image/")}
+    return json.dumps([output.get("text", ""), output.get("traceback", []), data])
 
 
 def test_there_are_notebooks():
@@ -39,6 +47,8 @@ def test_committed_notebook_follows_conventions(path):
     assert with_outputs >= len(code) // 2, f"committed without outputs ({with_outputs} of {len(code)} code cells)"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, "committed notebook holds error outputs"
+    leaks = [i for i, c in enumerate(code) for o in c.outputs if MACHINE_PATH.search(_output_text(o))]
+    assert not leaks, f"outputs of code cells {leaks} show a machine path (end the line with ';' or print a relative one)"
     run = nb.metadata.get("eradiff", {})
     assert run.get("profile") in ("cpu", "gpu") and run.get("device"), \
         "metadata.eradiff must name the profile and device of the committed outputs (cpu or gpu run)"

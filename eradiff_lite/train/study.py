@@ -162,19 +162,23 @@ def sampler_study(folder: str | Path, scenes: int = 128, seeds: int = 1) -> list
     return rows
 
 
-def learning_curve(run: str | Path, scenes: int = 128, seeds: int = 1) -> list[dict]:
+def learning_curve(run: str | Path, scenes: int = 128, seeds: int = 1, done: list[dict] = ()) -> list[dict]:
     """The fast measures of the EMA weights of every checkpoint kept in ``run/checkpoints`` (images seen
-    = step x batch size): the curve that says when the held-out measures stop improving."""
+    = step x batch size): the curve that says when the held-out measures stop improving.
+
+    ``done``: rows already scored (same scenes and seeds); their checkpoints are not scored again, so a
+    curve taken while the run trains can be extended later."""
     from .checkpoint import list_checkpoints
 
     run = Path(run)
     batch = json.loads((run / "train_config.json").read_text())["batch_size"]
-    rows = []
-    for ckpt in tqdm(list_checkpoints(run / "checkpoints"), desc="checkpoints"):
+    rows = {row["step"]: row for row in done}
+    todo = [c for c in list_checkpoints(run / "checkpoints") if int(c.name.split("_")[-1]) not in rows]
+    for ckpt in tqdm(todo, desc="checkpoints"):
         step = int(ckpt.name.split("_")[-1])
-        rows.append({"step": step, "images": step * batch,
-                     "scores": score_folder(run, scenes, seeds, 25, weights=ckpt / "ema.safetensors")})
-    return rows
+        rows[step] = {"step": step, "images": step * batch,
+                      "scores": score_folder(run, scenes, seeds, 25, weights=ckpt / "ema.safetensors")}
+    return [rows[step] for step in sorted(rows)]
 
 
 def markdown_table(table: dict) -> str:
@@ -247,8 +251,15 @@ def main(argv: list[str] | None = None) -> int:
         run_arm(args.arm, args.root, args.images, args.resume, args.time_budget, args.scenes, args.seeds)
         return 0
     if args.action == "curve":
-        _write_json(Path(args.out), {"run": Path(args.run).name, "scenes": args.scenes,
-                                     "rows": learning_curve(args.run, args.scenes)})
+        out, done = Path(args.out), []
+        if out.is_file():  # extend an earlier curve of the same run on the same scenes
+            earlier = json.loads(out.read_text())
+            if (earlier["run"], earlier["scenes"]) != (Path(args.run).name, args.scenes):
+                raise SystemExit(f"error: {out} holds the curve of run {earlier['run']!r} on {earlier['scenes']} "
+                                 f"scenes: pass another --out")
+            done = earlier["rows"]
+        _write_json(out, {"run": Path(args.run).name, "scenes": args.scenes,
+                          "rows": learning_curve(args.run, args.scenes, done=done)})
         return 0
     if args.action == "sampler":
         rows = sampler_study(Path(args.root) / args.arm, args.scenes)
