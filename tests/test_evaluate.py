@@ -3,6 +3,7 @@ results file."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -103,6 +104,34 @@ def test_evaluate_command_writes_a_valid_results_file(checkpoints, tmp_path, cap
     assert set(stats["mcnemar"]) == {"n_ab", "n_ba", "p_value"}
     same = paired_stats(results, "baseline", "baseline", resamples=200)
     assert same["masked_psnr"]["mean"] == 0 and same["mcnemar"]["p_value"] == 1.0
+
+
+def test_buckets_select_their_scenes_and_bucket_statistics_use_only_them(kit):
+    from eradiff_lite.metrics.results import bucket_means, paired_stats
+
+    bench = load_benchmark(scenes=40, size=32)
+    buckets = bench.buckets()
+    for s, near, textured in zip(bench.scenes, buckets["near"], buckets["textured"]):
+        assert near == (s.nearest_context_distance() <= 3)
+        on_carrier = s.family in ("pepperoni", "egg")  # on a pizza or in a pan
+        assert textured == (s.background in ("wood", "tiles", "stripes", "photo") and not on_carrier)
+    assert 0 < buckets["near"].sum() < 40 and 0 < buckets["textured"].sum() < 40
+    assert bench.describe()["buckets"]["near"] == np.flatnonzero(buckets["near"]).tolist()
+    t = bench.tensors()
+    rows = []
+    for name, images in (("truth", t["x_ori"]), ("untouched", t["x_obj"])):
+        score = score_outputs(bench, images, kit, t)
+        rows.append({"variant": name, "per_scene": {k: ev._finite_list(np.asarray(score["per_scene"][k], float))
+                                                    for k in ev.PAIRED_KEYS}})
+    results = {"benchmark": bench.describe(), "rows": rows}
+    near = bucket_means(results, "near")
+    assert near["truth"]["scenes"] == buckets["near"].sum() and near["untouched"]["recreated"] == 100.0
+    assert near["truth"]["eliminated"] == 100.0 and near["truth"]["masked_psnr"] == 100.0
+    stats = paired_stats(results, "truth", "untouched", resamples=100, bucket="textured")
+    assert stats["elimination"]["n"] == buckets["textured"].sum() and stats["elimination"]["mean"] == 100.0
+    assert stats["mcnemar"]["n_ab"] == buckets["textured"].sum()
+    with pytest.raises(ValueError, match="unknown bucket"):
+        bucket_means(results, "far")
 
 
 def test_shipped_reference_results_follow_the_schema():

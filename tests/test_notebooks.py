@@ -48,7 +48,7 @@ def test_committed_notebook_follows_conventions(path):
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, "committed notebook holds error outputs"
     leaks = [i for i, c in enumerate(code) for o in c.outputs if MACHINE_PATH.search(_output_text(o))]
-    assert not leaks, f"outputs of code cells {leaks} show a machine path (end the line with ';' or print a relative one)"
+    assert not leaks, f"outputs of code cells {leaks} show a machine path (end the line with ';', or print it relative)"
     run = nb.metadata.get("eradiff", {})
     assert run.get("profile") in ("cpu", "gpu") and run.get("device"), \
         "metadata.eradiff must name the profile and device of the committed outputs (cpu or gpu run)"

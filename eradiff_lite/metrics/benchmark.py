@@ -20,6 +20,7 @@ from ..profiles import Profile
 
 BENCHMARK_VERSION = "heldout-v1"
 BENCHMARK_SPLIT = "heldout"
+NEAR_PX = 3  # the "near" bucket: a context object of the same family within this many pixels of the hole
 
 
 @dataclass
@@ -34,10 +35,26 @@ class Benchmark:
         return len(self.scenes)
 
     def describe(self) -> dict:
-        """Plain data for the results file: version, split, seeds, size, and how many scenes per family."""
+        """Plain data for the results file: version, split, seeds, size, how many scenes per family, and the
+        scene indices of each bucket (`buckets`)."""
         return {"version": self.version, "split": BENCHMARK_SPLIT, "seeds": f"0..{len(self) - 1}",
                 "scenes": len(self), "image_size": self.size,
-                "families": dict(sorted(Counter(s.family for s in self.scenes).items()))}
+                "families": dict(sorted(Counter(s.family for s in self.scenes).items())),
+                "buckets": {name: np.flatnonzero(member).tolist() for name, member in self.buckets().items()}}
+
+    def buckets(self) -> dict[str, np.ndarray]:
+        """Boolean membership per scene of the benchmark's buckets:
+
+        - ``near``: a context object of the same family lies within `NEAR_PX` pixels of the hole (the
+          pepperoni problem's setting: the model has an object to copy right beside the hole);
+        - ``textured``: the hole lies on a textured background (wood, tiles, stripes or a photo; not a
+          gradient, not a pizza or a pan), where a fill must continue a pattern, not only a colour.
+        """
+        from ..data.procedural import FAMILY_SPECS
+
+        near = [s.nearest_context_distance() <= NEAR_PX for s in self.scenes]
+        textured = [s.background != "gradient" and FAMILY_SPECS[s.family].carrier is None for s in self.scenes]
+        return {"near": np.array(near, bool), "textured": np.array(textured, bool)}
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """``x_obj``, ``x_ori``: ``N x 3 x H x W`` in [-1, 1]; ``mask``: ``N x 1 x H x W`` in {0, 1}."""

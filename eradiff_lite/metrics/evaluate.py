@@ -29,7 +29,8 @@ from .scoring import MetricKit, score_outputs
 
 CLASSICAL = "classical"  # biharmonic inpainting
 REFERENCES = (CLASSICAL, "telea", "flat", "untouched")  # the reference rows of every table
-PAIRED_KEYS = ("masked_psnr", "eliminated", "recreated")  # per scene, averaged over seeds: paired statistics
+# per scene, averaged over seeds: for paired statistics and bucket means (`results.paired_stats`, `bucket_means`)
+PAIRED_KEYS = ("masked_psnr", "masked_ssim", "eliminated", "recreated", "erase_ratio", "hf_ratio")
 ABLATION_ORDER = ("baseline", "baseline_ft", "paired", "cro_zero", "cro", "sra", "cro_sra", "cro_const")
 
 
@@ -147,9 +148,15 @@ def run_ablation(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, se
         for m in METRICS:  # per-seed values: seeds share their noise across variants, so differences pair up
             values = [(100 if m in PERCENT else 1) * s[m] for s in per_seed]
             rows[-1][f"{m}_per_seed"] = [round(v, 4) if np.isfinite(v) else None for v in values]
-        rows[-1]["per_scene"] = {k: np.mean([s["per_scene"][k] for s in per_seed], axis=0).round(4).tolist()
+        rows[-1]["per_scene"] = {k: _finite_list(np.mean([s["per_scene"][k] for s in per_seed], axis=0))
                                  for k in PAIRED_KEYS}
     return rows, kept
+
+
+def _finite_list(values: np.ndarray) -> list:
+    """Rounded values for JSON, ``None`` where not finite (an erase ratio of a scene whose object matches
+    its background)."""
+    return [round(float(v), 4) if np.isfinite(v) else None for v in values]
 
 
 def best_and_worst(score: dict, k: int = 3) -> tuple[np.ndarray, np.ndarray]:

@@ -156,24 +156,62 @@ def merge_results(parts: list[dict], order: tuple[str, ...] = ()) -> dict:
     return {**parts[0], "rows": rows, "missing_variants": missing, "merged_from": len(parts)}
 
 
-def paired_stats(results: dict, variant: str, reference: str, resamples: int = 10_000) -> dict:
-    """``variant`` against ``reference`` scene by scene (both erased the same scenes with the same noise):
+def _scene_values(results: dict, variant: str, key: str, bucket: str | None) -> np.ndarray:
+    """One variant's per-scene values of ``key`` (mean over seeds; NaN where none), in ``bucket`` only."""
+    rows = {r["variant"]: r for r in results["rows"]}
+    if "per_scene" not in rows.get(variant, {}):
+        raise ValueError(f"results hold no per-scene values for {variant!r}: re-run the evaluation")
+    if key not in rows[variant]["per_scene"]:
+        raise ValueError(f"results hold no per-scene {key!r}: re-run the evaluation with this version")
+    values = np.array([np.nan if v is None else v for v in rows[variant]["per_scene"][key]], np.float64)
+    if bucket is None:
+        return values
+    buckets = results["benchmark"].get("buckets", {})
+    if bucket not in buckets:
+        raise ValueError(f"unknown bucket {bucket!r}: the results have {sorted(buckets)}")
+    return values[np.asarray(buckets[bucket], int)]
 
-    - ``masked_psnr`` and ``elimination`` (points): mean difference and a 95 % paired bootstrap interval over
-      scenes (a scene's value is its mean over the sampling seeds);
+
+def bucket_means(results: dict, bucket: str | None, keys=("eliminated", "recreated", "masked_psnr", "masked_ssim",
+                                                            "hf_ratio")) -> dict:
+    """``{variant: {key: value}}`` over the scenes of ``bucket`` (None: all): shares as percentages
+    (``eliminated``, ``recreated``), ``hf_ratio`` as the median, the rest as means; plus ``scenes``."""
+    out = {}
+    for row in results["rows"]:
+        if "per_scene" not in row:
+            continue
+        entry = {}
+        for key in keys:
+            v = _scene_values(results, row["variant"], key, bucket)
+            v = v[np.isfinite(v)]
+            entry[key] = float(np.median(v) if key == "hf_ratio" else (100 if key in SHARES else 1) * v.mean())
+            entry["scenes"] = int(v.size)
+        out[row["variant"]] = entry
+    return out
+
+
+SHARES = ("eliminated", "recreated")  # per-scene yes/no outcomes (their seed means are fractions)
+
+
+def paired_stats(results: dict, variant: str, reference: str, resamples: int = 10_000,
+                 bucket: str | None = None) -> dict:
+    """``variant`` against ``reference`` scene by scene (both erased the same scenes with the same noise),
+    on every scene or on those of ``bucket`` (see `Benchmark.buckets`):
+
+    - ``masked_psnr``, ``elimination`` and ``recreation`` (points): mean difference and a 95 % paired
+      bootstrap interval over scenes (a scene's value is its mean over the sampling seeds);
     - ``mcnemar``: exact McNemar test on "eliminated in the majority of seeds".
     """
     from .paired import mcnemar, paired_bootstrap
 
-    rows = {r["variant"]: r for r in results["rows"]}
-    for name in (variant, reference):
-        if "per_scene" not in rows.get(name, {}):
-            raise ValueError(f"results hold no per-scene values for {name!r}: re-run the evaluation")
-    a, b = rows[variant]["per_scene"], rows[reference]["per_scene"]
-    elim_a, elim_b = (100 * np.asarray(x["eliminated"]) for x in (a, b))
-    return {"variant": variant, "reference": reference,
-            "masked_psnr": paired_bootstrap(a["masked_psnr"], b["masked_psnr"], resamples=resamples),
+    def values(name, key):
+        return _scene_values(results, name, key, bucket) * (100 if key in SHARES else 1)
+
+    elim_a, elim_b = values(variant, "eliminated"), values(reference, "eliminated")
+    return {"variant": variant, "reference": reference, "bucket": bucket or "all",
+            "masked_psnr": paired_bootstrap(values(variant, "masked_psnr"), values(reference, "masked_psnr"),
+                                            resamples=resamples),
             "elimination": paired_bootstrap(elim_a, elim_b, resamples=resamples),
-            "recreation": paired_bootstrap(100 * np.asarray(a["recreated"]), 100 * np.asarray(b["recreated"]),
+            "recreation": paired_bootstrap(values(variant, "recreated"), values(reference, "recreated"),
                                            resamples=resamples),
             "mcnemar": mcnemar(elim_a > 50, elim_b > 50)}

@@ -37,7 +37,6 @@ from .judge import judge
 from .perceptual import perceptual_distance
 from .presence import PresenceNet, load_presence_net
 
-NEAR_PX = 3  # the "near" bucket: a context object of the same family within this many pixels of the hole
 PRESENCE_FEATURES_NAME = "PresenceNet-64 (penultimate layer of the course's presence classifier, data/metrics)"
 INCEPTION_NAME = "Inception-v3 pool3 2048 (torchmetrics / torch-fidelity)"
 
@@ -93,7 +92,7 @@ def score_outputs(bench: Benchmark, erased: torch.Tensor, kit: MetricKit, tensor
     verdicts = [judge(im, s) for im, s in zip(images, bench.scenes)]
     eliminated = np.array([v["eliminated"] for v in verdicts])
     recreated = np.array([v["recreated"] for v in verdicts])
-    near = np.array([s.nearest_context_distance() <= NEAR_PX for s in bench.scenes])
+    near = bench.buckets()["near"]
     ratio = np.array([erase_ratio(im, s.triplet.x_obj, s.triplet.x_ori, s.triplet.mask)
                       for im, s in zip(images, bench.scenes)])
     hf = np.array([hf_ratio(im, s.triplet.x_ori, s.triplet.mask) for im, s in zip(images, bench.scenes)])
