@@ -118,11 +118,8 @@ def test_buckets_select_their_scenes_and_bucket_statistics_use_only_them(kit):
     assert 0 < buckets["near"].sum() < 40 and 0 < buckets["textured"].sum() < 40
     assert bench.describe()["buckets"]["near"] == np.flatnonzero(buckets["near"]).tolist()
     t = bench.tensors()
-    rows = []
-    for name, images in (("truth", t["x_ori"]), ("untouched", t["x_obj"])):
-        score = score_outputs(bench, images, kit, t)
-        rows.append({"variant": name, "per_scene": {k: ev._finite_list(np.asarray(score["per_scene"][k], float))
-                                                    for k in ev.PAIRED_KEYS}})
+    rows = [ev.table_row(name, [score_outputs(bench, images, kit, t)], None, [0], None)
+            for name, images in (("truth", t["x_ori"]), ("untouched", t["x_obj"]))]
     results = {"benchmark": bench.describe(), "rows": rows}
     near = bucket_means(results, "near")
     assert near["truth"]["scenes"] == buckets["near"].sum() and near["untouched"]["recreated"] == 100.0
@@ -163,3 +160,36 @@ def test_merge_joins_disjoint_variant_groups(checkpoints, tmp_path):
     with pytest.raises(ValueError, match="differ"):
         evaluate_main(["--merge", str(tmp_path / "b" / "ablation.json"), str(tmp_path / "c" / "ablation.json"),
                        "--out", str(tmp_path / "bc")])
+
+
+def test_findings_follow_the_evidence_both_ways(kit):
+    """The conclusion's verdicts, on stand-ins whose answers are known: the true background posing as
+    EraDiff meets every target against the untouched input posing as every control, and the other way round
+    misses them; a missing variant is "not measured", never met."""
+    from eradiff_lite.metrics.findings import conclusion_markdown, findings
+
+    bench = load_benchmark(scenes=40, size=32)
+    t = bench.tensors()
+    good, bad = score_outputs(bench, t["x_ori"], kit, t), score_outputs(bench, t["x_obj"], kit, t)
+    flat = score_outputs(bench, ev.erase_classical(bench, "flat"), kit, t)
+    classical = score_outputs(bench, ev.erase_classical(bench), kit, t)
+
+    def results(winners, losers):
+        rows = [ev.table_row(n, [good], None, [0], None) for n in winners]
+        rows += [ev.table_row(n, [bad], None, [0], None) for n in losers]
+        rows += [ev.table_row("flat", [flat], None, [0], None), ev.table_row("classical", [classical], None, [0], None)]
+        return {"rows": rows, "benchmark": bench.describe(), "profile": "smoke", "device": "cpu",
+                "sampling": {"seeds": [0], "steps": 1}}
+
+    ours = results(["cro_sra", "cro", "sra"], ["baseline", "baseline_ft", "cro_zero", "paired"])
+    verdicts = {f.claim: f.verdict for f in findings(ours)}
+    assert verdicts.pop("SRA helps on top of CRO") == "missed"  # cro_sra and cro are the same stand-in: no gain
+    assert set(verdicts.values()) == {"met"}, verdicts
+    swapped = results(["baseline", "baseline_ft", "cro_zero", "paired"], ["cro_sra", "cro", "sra"])
+    verdicts = {f.claim: f.verdict for f in findings(swapped)}
+    assert verdicts.pop("the pepperoni problem is real: the baseline re-creates a same-family object") == "missed"
+    assert set(verdicts.values()) == {"missed"}, verdicts
+    partial = {**ours, "rows": [r for r in ours["rows"] if r["variant"] != "cro_zero"]}
+    assert {f.claim: f.verdict for f in findings(partial)}[
+        "the fading path matters (not only CRO's jump and weighting)"] == "not measured"
+    assert "| **met** |" in conclusion_markdown(ours) and "40 scenes, 32 px" in conclusion_markdown(ours)

@@ -136,21 +136,23 @@ def run_ablation(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, se
         scores.setdefault(name, []).append(score)
         if keep(name, seed):
             kept[(name, seed)] = score
-    rows = []
-    for name, per_seed in scores.items():
-        spec = variants.get(name, {})
-        extra = {"checkpoint": Path(spec["folder"]).name if spec else None,
-                 "weights_sha256": weights_digest(spec["folder"]) if spec else None,
-                 "sra": bool(spec.get("sra", False)),
-                 "sampling_steps": steps if spec else None,
-                 "seed_values": [int(s) for s in seeds] if spec else [int(seeds[0])]}
-        rows.append(aggregate(name, per_seed, **extra))
-        for m in METRICS:  # per-seed values: seeds share their noise across variants, so differences pair up
-            values = [(100 if m in PERCENT else 1) * s[m] for s in per_seed]
-            rows[-1][f"{m}_per_seed"] = [round(v, 4) if np.isfinite(v) else None for v in values]
-        rows[-1]["per_scene"] = {k: _finite_list(np.mean([s["per_scene"][k] for s in per_seed], axis=0))
-                                 for k in PAIRED_KEYS}
+    rows = [table_row(name, per_seed, variants.get(name), seeds, steps) for name, per_seed in scores.items()]
     return rows, kept
+
+
+def table_row(name: str, per_seed: list[dict], spec: dict | None, seeds: Sequence[int], steps: int | None) -> dict:
+    """One row of the ablation table from the scores of each seed (`score_outputs`): the means and spreads
+    (`results.aggregate`), the per-seed values, the per-scene values averaged over seeds (`PAIRED_KEYS`), and
+    where it came from (``spec``: the variant's folder and SRA flag; None for a reference fill)."""
+    row = aggregate(name, per_seed, checkpoint=Path(spec["folder"]).name if spec else None,
+                    weights_sha256=weights_digest(spec["folder"]) if spec else None,
+                    sra=bool(spec.get("sra", False)) if spec else False, sampling_steps=steps if spec else None,
+                    seed_values=[int(s) for s in seeds] if spec else [int(seeds[0])])
+    for m in METRICS:  # per-seed values: seeds share their noise across variants, so differences pair up
+        values = [(100 if m in PERCENT else 1) * s[m] for s in per_seed]
+        row[f"{m}_per_seed"] = [round(v, 4) if np.isfinite(v) else None for v in values]
+    row["per_scene"] = {k: _finite_list(np.mean([s["per_scene"][k] for s in per_seed], axis=0)) for k in PAIRED_KEYS}
+    return row
 
 
 def _finite_list(values: np.ndarray) -> list:
