@@ -75,3 +75,19 @@ def show_grid(rows: Sequence[Sequence], col_titles: Sequence[str] | None = None,
                 ax.set_ylabel(row_titles[r], fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def show_sampling(out, index: int = 0, columns: int = 6, size: float = 1.6, label: str = ""):
+    """The sampler's path for image ``index`` of an `EraseOutput` made with ``return_trajectory=True``: the
+    noisy state ``x_t`` (top) and the model's clean-image estimate ``x0_hat`` at the same step (bottom), at
+    ``columns`` evenly spaced steps, then the result. The object fades (or returns) in ``x0_hat``; in ``x_t``
+    the noise hides it until the last steps."""
+    if not out.predicted_x0:
+        raise ValueError("this output has no trajectory: call the pipeline with return_trajectory=True")
+    n = len(out.predicted_x0)
+    picks = np.unique(np.linspace(0, n - 1, min(columns, n)).round().astype(int))
+    x_t = [out.trajectory[k + 1][index] for k in picks]  # trajectory[0] is the start, [k + 1] follows step k
+    x0 = [out.predicted_x0[k][index] for k in picks]
+    fig = show_grid([x_t + [out.images[index]], x0], col_titles=[f"t={out.timesteps[k]}" for k in picks] + ["result"],
+                    row_titles=[f"{label} x_t".strip(), f"{label} x0_hat".strip()], size=size)
+    return fig

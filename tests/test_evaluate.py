@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from eradiff_lite.data import to_tensor
 from eradiff_lite.metrics import evaluate as ev
 from eradiff_lite.metrics.benchmark import load_benchmark
 from eradiff_lite.metrics.cli import main as evaluate_main
@@ -58,6 +59,12 @@ def test_erasing_is_reproducible_per_seed_and_keeps_known_pixels(checkpoints):
     t = bench.tensors()
     outside = t["mask"].expand_as(a) == 0
     assert torch.allclose(a[outside], t["x_obj"][outside], atol=1e-5)
+    alone = ev.erase_benchmark(pipe, bench, steps=2, seed=5, batch_size=2, indices=[2], return_trajectory=True)
+    assert torch.allclose(to_tensor(alone.images[0]), a[2], atol=1e-6)  # scene 2 sits in the second batch
+    assert len(alone.predicted_x0) == 2
+    with pytest.raises(ValueError, match="latents must have"):
+        pipe(bench.scenes[0].triplet.x_obj, bench.scenes[0].triplet.mask, num_inference_steps=2,
+             latents=torch.zeros(2, 3, SMOKE.image_size, SMOKE.image_size))
 
 
 def test_scores_of_the_true_background_and_of_the_untouched_input(kit):

@@ -90,15 +90,33 @@ def load_pipeline(folder: str | Path, device: str | torch.device = "cpu"):
     return pipe.to(device)
 
 
-def erase_benchmark(pipe, bench: Benchmark, steps: int, seed: int, sra: bool = False, sra_rule: str = "eq10",
-                    strength: float = 1.0, batch_size: int = 128) -> torch.Tensor:
-    """All benchmark scenes erased by ``pipe`` (``N x 3 x H x W`` in [-1, 1]); noise from ``seed``."""
+def benchmark_noise(bench: Benchmark, seed: int, batch_size: int = 128) -> torch.Tensor:
+    """The starting noise of every scene (``N x 3 x H x W``) when the benchmark is erased with ``seed``: one
+    generator drawn batch after batch, as `erase_benchmark` does, so a scene can be repeated alone."""
     generator = torch.Generator().manual_seed(int(seed))
+    shape = (3, bench.size, bench.size)
+    return torch.cat([torch.randn((min(batch_size, len(bench) - i), *shape), generator=generator)
+                      for i in range(0, len(bench), batch_size)])
+
+
+def erase_benchmark(pipe, bench: Benchmark, steps: int, seed: int, sra: bool = False, sra_rule: str = "eq10",
+                    strength: float = 1.0, batch_size: int = 128, indices: Sequence[int] | None = None,
+                    return_trajectory: bool = False):
+    """The benchmark's scenes erased by ``pipe`` (``N x 3 x H x W`` in [-1, 1]), the noise from ``seed``.
+
+    ``indices``: erase only these scenes, each with the noise it has in the whole benchmark (the same
+    result as in the table), and return the pipeline's output (``return_trajectory`` for its path)."""
+    noise = benchmark_noise(bench, seed, batch_size)
+    if indices is not None:
+        scenes = [bench.scenes[i] for i in indices]
+        return pipe([s.triplet.x_obj for s in scenes], [s.triplet.mask for s in scenes], num_inference_steps=steps,
+                    strength=strength, sra=sra, sra_rule=sra_rule, latents=noise[list(indices)],
+                    return_trajectory=return_trajectory)
     out = []
     for i in range(0, len(bench), batch_size):
         chunk = bench.scenes[i:i + batch_size]
         result = pipe([s.triplet.x_obj for s in chunk], [s.triplet.mask for s in chunk], num_inference_steps=steps,
-                      strength=strength, sra=sra, sra_rule=sra_rule, generator=generator)
+                      strength=strength, sra=sra, sra_rule=sra_rule, latents=noise[i:i + batch_size])
         out += [to_tensor(im) for im in result.images]
     return torch.stack(out)
 

@@ -89,13 +89,19 @@ class EraseDiffusionPipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(self, image, mask, num_inference_steps: int = 25, strength: float = 1.0, sra: bool = False,
                  sra_rule: str = "eq10", generator: torch.Generator | None = None, return_trajectory: bool = False,
-                 progress: bool = False) -> EraseOutput:
-        """Erase ``mask`` (white/True = erase) from ``image``; both single items or lists of the same length."""
+                 progress: bool = False, latents: torch.Tensor | None = None) -> EraseOutput:
+        """Erase ``mask`` (white/True = erase) from ``image``; both single items or lists of the same length.
+
+        ``latents``: the starting noise (``B x 3 x H x W``) instead of drawing it from ``generator``, to
+        repeat one image of a batch with exactly the noise it had there."""
         images, masks, x_obj, mask_t = prepare_inputs(image, mask, self.unet)
         device, dtype = self.unet.device, self.unet.dtype
         x_obj, mask_t = x_obj.to(device, dtype), mask_t.to(device, dtype)
         timesteps = self.start_timesteps(num_inference_steps, strength)
-        noise = torch.randn(x_obj.shape, generator=generator, dtype=torch.float32).to(device, dtype)
+        if latents is not None and tuple(latents.shape) != tuple(x_obj.shape):
+            raise ValueError(f"latents must have the images' shape {tuple(x_obj.shape)}, got {tuple(latents.shape)}")
+        noise = latents if latents is not None else torch.randn(x_obj.shape, generator=generator, dtype=torch.float32)
+        noise = noise.to(device, dtype)
         x = noise if strength >= 1 else self.scheduler.add_noise(x_obj, noise, timesteps[:1])
         masked = masked_image(x_obj, mask_t)
         trajectory = [x.float().cpu()] if return_trajectory else None

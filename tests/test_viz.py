@@ -1,0 +1,33 @@
+"""The course's pictures: what each panel of a figure shows."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from eradiff_lite.data import make_scene  # noqa: E402
+from eradiff_lite.models.lite import build_lite_unet, build_scheduler  # noqa: E402
+from eradiff_lite.pipeline import EraseDiffusionPipeline  # noqa: E402
+from eradiff_lite.profiles import get_profile  # noqa: E402
+from eradiff_lite.viz import as_image, show_sampling  # noqa: E402
+
+
+def test_show_sampling_puts_x_t_above_the_estimate_of_the_same_step():
+    torch.manual_seed(0)
+    pipe = EraseDiffusionPipeline(unet=build_lite_unet(get_profile("smoke")), scheduler=build_scheduler())
+    scene = make_scene(0, 32, split="heldout")
+    out = pipe(scene.triplet.x_obj, scene.triplet.mask, num_inference_steps=5, return_trajectory=True,
+               generator=torch.Generator().manual_seed(0))
+    fig = show_sampling(out, columns=3, label="baseline")
+    axes = np.array(fig.axes).reshape(2, 4)
+    assert [a.get_title() for a in axes[0]] == [f"t={out.timesteps[k]}" for k in (0, 2, 4)] + ["result"]
+    assert axes[0, 0].get_ylabel() == "baseline x_t" and axes[1, 0].get_ylabel() == "baseline x0_hat"
+    shown = axes[1, 1].get_images()[0].get_array()
+    assert np.allclose(shown, as_image(out.predicted_x0[2][0]))
+    assert np.allclose(axes[0, 0].get_images()[0].get_array(), as_image(out.trajectory[1][0]))
+    assert not axes[1, 3].axison  # the result has no estimate under it
+    with pytest.raises(ValueError, match="return_trajectory"):
+        show_sampling(pipe(scene.triplet.x_obj, scene.triplet.mask, num_inference_steps=2))
