@@ -46,6 +46,7 @@ def test_each_variant_trains_with_finite_loss(variant, baseline_dir, tmp_path):
     assert (tmp_path / variant / "unet" / "diffusion_pytorch_model.safetensors").is_file()
     card = json.loads((tmp_path / variant / "card.json").read_text())
     assert card["variant"] == variant and card["steps"] == 2 and card["profile"] == "smoke"
+    assert card["image_size"] == 32 and card["prediction_type"] == "sample"
 
 
 def test_variant_losses_differ_on_the_same_batch():

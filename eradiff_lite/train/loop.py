@@ -268,9 +268,11 @@ def _write_result(out_dir: Path, result: TrainResult, resumed: bool) -> None:
 
 
 def result_card(out_dir: Path) -> dict:
-    """The facts a model card states, from ``training.json`` and ``train_config.json``."""
+    """The facts a model card states, from ``training.json``, ``train_config.json`` and ``unet_config.json``."""
     run = json.loads((Path(out_dir) / "training.json").read_text())
     cfg = json.loads((Path(out_dir) / "train_config.json").read_text())
+    unet_config = Path(out_dir) / "unet_config.json"
+    size = json.loads(unet_config.read_text()).get("sample_size") if unet_config.is_file() else None
     res = run["result"]
     spec = get_variant(res["variant"])
     return {"variant": res["variant"], "loss": spec.loss, "target": spec.target,
@@ -283,4 +285,6 @@ def result_card(out_dir: Path) -> dict:
             **({"torch_threads": res["torch_threads"]} if "torch_threads" in res else {}),
             "final_loss": res["final_loss"], "seed": res["seed"],
             "batch_size": cfg["batch_size"], "learning_rate": cfg["learning_rate"],
-            "train_scenes": cfg["train_scenes"], "sessions": len(run["sessions"]), "notes": cfg.get("notes", {})}
+            "train_scenes": cfg["train_scenes"], "sessions": len(run["sessions"]),
+            **({"image_size": size} if size else {}), "prediction_type": cfg.get("prediction_type", "epsilon"),
+            "beta_schedule": cfg.get("beta_schedule", "linear"), "notes": cfg.get("notes", {})}

@@ -43,3 +43,45 @@ def plot_loss_curves(logs: dict[str, dict[str, np.ndarray]], window: int = 20, t
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def plot_recipe_study(table: dict, task: str = "erase"):
+    """The recipe study (``data/results/recipe_study.json``): masked PSNR of each arm on one held-out task
+    (``inpaint`` or ``erase``) beside the reference fills, and the arm's HF ratio, one panel per quantity."""
+    import matplotlib.pyplot as plt
+
+    rows = sorted(table["rows"], key=lambda r: -r["scores"][task]["masked_psnr"])
+    names = [r["arm"] for r in rows] + [f"{n} (fill)" for n in table["references"]]
+    scores = [r["scores"][task] for r in rows] + [s[task] for s in table["references"].values()]
+    colours = ["C0"] * len(rows) + ["C7"] * len(table["references"])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+    for ax, key, title in ((axes[0], "masked_psnr", f"{task}: masked PSNR (dB) ↑"),
+                           (axes[1], "hf_ratio_median", f"{task}: HF ratio (1 = the truth's texture)")):
+        ax.bar(range(len(names)), [s[key] for s in scores], color=colours)
+        ax.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
+        ax.set_title(title, fontsize=10)
+    axes[1].set_yscale("log")
+    axes[1].axhline(1.0, color="k", lw=0.6)
+    fig.suptitle(f"{table['benchmark']}; {table['device']}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curve(curve: dict, references: dict | None = None):
+    """Held-out masked PSNR of a run's checkpoints (EMA) against images seen (``study curve``), one panel per
+    task; ``references``: ``{fill: {task: scores}}`` drawn as horizontal lines (e.g. the flat fill)."""
+    import matplotlib.pyplot as plt
+
+    images = [row["images"] for row in curve["rows"]]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3))
+    for ax, task in zip(axes, ("inpaint", "erase")):
+        ax.plot(images, [row["scores"][task]["masked_psnr"] for row in curve["rows"]], "o-", label=curve["run"])
+        for i, (name, scores) in enumerate((references or {}).items()):
+            if name != "untouched" or task == "erase":  # untouched is the truth itself on the inpaint task
+                ax.axhline(scores[task]["masked_psnr"], ls="--", lw=0.8, color=f"C{i + 1}", label=name)
+        ax.set_xlabel("images seen")
+        ax.set_ylabel("masked PSNR (dB)")
+        ax.set_title(f"{task} ({curve['scenes']} held-out scenes)", fontsize=10)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
