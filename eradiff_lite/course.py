@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .paths import REPO_DIR, run_dir, runs_dir
+from .paths import REPO_DIR, run_dir, runs_dir, write_text_atomic
 from .profiles import Profile, describe_device, get_profile
 
 
@@ -33,9 +33,9 @@ class NotebookRun:
         if missing:
             raise FileNotFoundError(f"summary lists artifacts that were not written: {missing}")
         path = self.out_dir / "summary.json"
-        path.write_text(json.dumps({"notebook": self.name, "profile": self.profile.name, "device": self.device,
-                                    "seed": self.seed, "facts": facts, "artifacts": artifacts}, indent=1,
-                                   default=float) + "\n")
+        write_text_atomic(path, json.dumps({"notebook": self.name, "profile": self.profile.name,
+                                            "device": self.device, "seed": self.seed, "facts": facts,
+                                            "artifacts": artifacts}, indent=1, default=float) + "\n")
         return path
 
 
@@ -88,8 +88,8 @@ def run_course(profile: str | None = None, only: list[str] | None = None) -> Pat
              f"- total time: {sum(r[2] for r in rows):.1f} s", "", "| notebook | status | time (s) |",
              "|---|---|---|"]
     lines += [f"| [{n}]({n}) | {s} | {t:.1f} |" for n, s, t in rows]
-    (root / "SUMMARY.md").write_text("\n".join(lines) + "\n")
-    (root / "summary.json").write_text(json.dumps({"profile": profile_obj.name, "device": device, "notebooks": [
+    write_text_atomic(root / "SUMMARY.md", "\n".join(lines) + "\n")
+    write_text_atomic(root / "summary.json", json.dumps({"profile": profile_obj.name, "device": device, "notebooks": [
         {"notebook": n, "status": s, "seconds": round(t, 2)} for n, s, t in rows]}, indent=1) + "\n")
     print(f"executed notebooks and SUMMARY.md are in {root}")
     if failed:

@@ -43,6 +43,29 @@ def test_save_load_round_trip_gives_the_same_erasure(pipe, scene, tmp_path):
     np.testing.assert_allclose(_erase(pipe, scene).images[0], _erase(loaded, scene).images[0], atol=1e-4)
 
 
+def test_a_failed_save_leaves_no_half_pipeline_and_a_save_keeps_other_files(pipe, tmp_path, monkeypatch):
+    import eradiff_lite.pipeline.pipeline as module
+
+    target = tmp_path / "run"
+    (target / "checkpoints").mkdir(parents=True)
+    (target / "loss_log.csv").write_text("step,loss\n")
+
+    def disk_full(folder, card):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(module, "write_card", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        pipe.save_pretrained(target, card={"variant": "test"})
+    assert sorted(p.name for p in target.iterdir()) == ["checkpoints", "loss_log.csv"]  # nothing half-written
+    monkeypatch.undo()
+    pipe.save_pretrained(target, card={"variant": "first"})
+    pipe.save_pretrained(target, card={"variant": "second"})  # a second export replaces the first whole
+    assert {"checkpoints", "loss_log.csv", "model_index.json", "unet", "scheduler", "card.json"} <= \
+        {p.name for p in target.iterdir()}
+    assert not [p for p in target.iterdir() if p.name.startswith(".save-")]
+    assert EraseDiffusionPipeline.from_pretrained(target).card["variant"] == "second"
+
+
 def test_unmasked_pixels_are_kept_exactly_and_the_hole_changes(pipe, scene):
     out = _erase(pipe, scene).images[0]
     keep = ~scene.triplet.mask

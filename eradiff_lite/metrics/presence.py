@@ -22,7 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..paths import data_dir
+from ..paths import atomic_write, data_dir, write_text_atomic
 
 PRESENCE_NAME = "presence_net"
 
@@ -73,8 +73,10 @@ def save_presence_net(net: PresenceNet, folder: str | Path, card: dict) -> Path:
     """Write ``presence_net.safetensors`` and ``presence_net.json`` (architecture + training card)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, folder / f"{PRESENCE_NAME}.safetensors")
-    (folder / f"{PRESENCE_NAME}.json").write_text(json.dumps({"widths": list(net.widths), **card}, indent=1) + "\n")
+    with atomic_write(folder / f"{PRESENCE_NAME}.safetensors") as tmp:
+        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, tmp)
+    write_text_atomic(folder / f"{PRESENCE_NAME}.json", json.dumps({"widths": list(net.widths), **card}, indent=1)
+                      + "\n")
     return folder
 
 

@@ -18,6 +18,9 @@ kept exactly (bit for bit, as floats in [0, 1]).
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,10 +59,24 @@ class EraseDiffusionPipeline(DiffusionPipeline):
 
     # ------------------------------------------------------------------ saving and loading
     def save_pretrained(self, save_directory, *args, card: dict | None = None, **kwargs):
-        """The standard diffusers save, plus ``README.md`` and ``card.json`` from ``card`` (or ``self.card``)."""
-        super().save_pretrained(save_directory, *args, **kwargs)
-        self.card = dict(card if card is not None else self.card)
-        write_card(save_directory, self.card)
+        """The standard diffusers save, plus ``README.md`` and ``card.json`` from ``card`` (or ``self.card``).
+
+        Written whole or not at all: everything goes to a temporary folder beside ``save_directory`` first,
+        then each item is moved into place, ``model_index.json`` (what marks a saved pipeline) last; other
+        files already in ``save_directory`` (a run's checkpoints and logs) stay."""
+        target = Path(save_directory)
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".save-", dir=target))
+        try:
+            super().save_pretrained(staging, *args, **kwargs)
+            self.card = dict(card if card is not None else self.card)
+            write_card(staging, self.card)
+            for item in sorted(staging.iterdir(), key=lambda p: p.name == "model_index.json"):
+                if (target / item.name).is_dir() and item.is_dir():
+                    shutil.rmtree(target / item.name)
+                os.replace(item, target / item.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from ..models.lite import LiteUNet
+from ..paths import write_text_atomic
 from ..pipeline import export_pipeline, read_card, write_card
 from .checkpoint import list_checkpoints, load_ema_weights
 from .config import TRAINED_VARIANTS, make_config
@@ -49,7 +50,7 @@ def run_ablation(out_root: str | Path, profile=None, variants=TRAINED_VARIANTS, 
             card = result_card(run_dir)
             if list_checkpoints(run_dir / "checkpoints"):
                 export_last_checkpoint(run_dir, cfg, card)
-        (out_root / "ablation.json").write_text(json.dumps(results, indent=1) + "\n")
+        write_text_atomic(out_root / "ablation.json", json.dumps(results, indent=1) + "\n")
     return results
 
 
@@ -83,9 +84,10 @@ def ship_ablation(out_root: str | Path, target_root: str | Path, notes: dict | N
         pointer = target_root / "sra"
         shutil.rmtree(pointer, ignore_errors=True)
         pointer.mkdir(parents=True)
-        (pointer / "variant.json").write_text(json.dumps({"variant": "sra", "weights": "../baseline", "sra": True,
-                                                          "sra_rule": "eq10"}, indent=1) + "\n")
-        (pointer / "README.md").write_text(
+        write_text_atomic(pointer / "variant.json", json.dumps(
+            {"variant": "sra", "weights": "../baseline", "sra": True, "sra_rule": "eq10"}, indent=1) + "\n")
+        write_text_atomic(
+            pointer / "README.md",
             "# EraDiff-lite `sra` (no weights of its own)\n\nThe `baseline` checkpoint erasing with Self-Rectifying "
             "Attention on (rule eq10, all self-attention layers, every step): load it with "
             "`eradiff_lite.pipeline.shipped.load_variant('sra')`, or `EraseDiffusionPipeline.from_pretrained("
@@ -109,5 +111,4 @@ def write_index(target_root: str | Path) -> Path:
                      f"{c['images_per_s']} | {c['final_loss']:.4g} | {c['profile']} | {c['device']} | {c['seed']} |")
     lines.append("| sra | baseline weights, SRA on at inference (no training) | - | - | - | - | - | - | - |")
     path = target_root / "README.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_text_atomic(path, "\n".join(lines) + "\n")

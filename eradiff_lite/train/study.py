@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from tqdm.auto import tqdm
 from ..data import make_scene
 from ..metrics.coherence import masked_psnr
 from ..metrics.fill import REFERENCE_FILLS, erase_ratio, hf_ratio
+from ..paths import write_text_atomic
 from .config import make_config
 from .masks import random_mask
 
@@ -280,14 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         table["sampler"], table["sampler_arm"] = extra["rows"], extra["arm"]
     _write_json(Path(args.out), table)
     if args.markdown:
-        tmp = Path(args.markdown).with_suffix(".tmp")
-        tmp.write_text(markdown_table(table))
-        os.replace(tmp, args.markdown)
+        write_text_atomic(args.markdown, markdown_table(table))
     print(f"wrote {len(rows)} arms to {args.out}")
     return 0
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=1) + "\n")
