@@ -8,7 +8,7 @@ import sys
 
 
 def _bench_data(args) -> None:
-    from .data.benchmark import benchmark_scenes
+    from .bench.data import benchmark_scenes
 
     benchmark_scenes(size=args.size, count=args.count)
 
@@ -40,9 +40,10 @@ DELEGATED = {
     "erase": ("eradiff_lite.pipeline.cli:main", "erase the masked object from an image with a trained model"),
     "evaluate": ("eradiff_lite.metrics.cli:main", "evaluate trained models on the held-out benchmark"),
     "study": ("eradiff_lite.train.study:main", "the recipe study: short equal-budget runs, scored on held-out scenes"),
-    "bench-sra": ("eradiff_lite.sra.benchmark:main", "time and memory of SRA vs plain attention"),
-    "bench-train": ("eradiff_lite.train.benchmark:main", "training images/s of baseline vs cro_sra"),
-    "bench-cro": ("eradiff_lite.cro_benchmark:main", "time of the CRO loss vs the epsilon loss"),
+    "bench-sra": ("eradiff_lite.bench.sra:main", "time and memory of SRA vs plain attention"),
+    "bench-train": ("eradiff_lite.bench.train:main", "training images/s of baseline vs cro_sra"),
+    "bench-cro": ("eradiff_lite.bench.cro:main", "time of the CRO loss vs the epsilon loss"),
+    "bench-erase": ("eradiff_lite.bench.erase:main", "seconds from erase to the picture (lite model, 64 px)"),
 }
 
 

@@ -1,13 +1,14 @@
 """Profiles, paths and the command line."""
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
+from eradiff_lite.bench.data import benchmark_scenes
 from eradiff_lite.cli import main
-from eradiff_lite.data.benchmark import benchmark_scenes
 from eradiff_lite.profiles import PROFILE_NAMES, default_profile_name, get_profile
 
 
@@ -71,3 +72,12 @@ def test_command_failures_are_one_line_errors_and_debug_shows_the_traceback(tmp_
     with pytest.raises(FileNotFoundError):
         main(args + ["--out", str(tmp_path / "out.png"), "--debug"])
     assert not (tmp_path / "out.png").exists()
+
+
+def test_bench_erase_times_the_three_fills_in_one_process(tmp_path, capsys):
+    assert main(["bench-erase", "--model", str(tmp_path / "none"), "--steps", "2", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "random weights" in out and "64 px, 2 DDIM steps" in out
+    ratio = float(re.search(r"SRA over plain: time ratio ([\d.]+)", out).group(1))
+    assert 0.3 < ratio < 10
+    assert re.search(r"lite erase [\d.]+ s: (meets|misses) the 2 s target", out)

@@ -242,7 +242,7 @@ def test_capture_shapes_on_token_layers():
 
 
 def test_benchmark_memory_probe_sees_an_allocation():
-    from eradiff_lite.sra.benchmark import compare, peak_bytes
+    from eradiff_lite.bench.sra import compare, peak_bytes
 
     cpu = torch.device("cpu")
     assert peak_bytes(lambda: torch.ones(1024, 1024), cpu) >= 4 * 2**20  # one float32 MiB-square tensor

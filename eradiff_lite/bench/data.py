@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .procedural import make_scene
+from ..data.procedural import make_scene
 
 
 def benchmark_scenes(size: int = 64, count: int = 2000, verbose: bool = True) -> float:

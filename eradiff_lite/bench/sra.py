@@ -25,8 +25,8 @@ from tqdm.auto import tqdm
 from ..data import make_scene, mask_to_tensor
 from ..models import build_lite_unet, masked_image, unet_input
 from ..profiles import describe_device, get_profile
-from .context import self_rectifying_attention
-from .processor import SelfRectifyingAttnProcessor, SRAState
+from ..sra.context import self_rectifying_attention
+from ..sra.processor import SelfRectifyingAttnProcessor, SRAState
 
 
 def peak_bytes(fn, device: torch.device) -> int:

@@ -14,10 +14,10 @@ import torch
 from diffusers import DDIMScheduler
 from tqdm.auto import tqdm
 
-from .cro import cro_loss, epsilon_loss, sample_t_gamma
-from .data import SceneDataset
-from .models import build_lite_unet, masked_image, unet_input
-from .profiles import describe_device, get_profile
+from ..cro import cro_loss, epsilon_loss, sample_t_gamma
+from ..data import SceneDataset
+from ..models import build_lite_unet, masked_image, unet_input
+from ..profiles import describe_device, get_profile
 
 
 def _step(unet, loss_fn) -> float:
