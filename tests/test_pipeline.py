@@ -179,3 +179,18 @@ def test_shipped_reference_checkpoints_load_are_small_and_state_their_training()
         assert {"device", "seconds", "seed", "status"} <= set(card)
         logged = (folder / "loss_log.csv").read_text().count("\n") - 1
         assert logged in (card["steps"], card["steps"] + 1)  # a diverged run also logs its NaN step
+
+
+def test_variant_names_resolve_through_the_one_registry(pipe, tmp_path):
+    from eradiff_lite.metrics import evaluate
+    from eradiff_lite.pipeline import shipped
+
+    assert evaluate.find_variants is shipped.find_variants  # one resolver, re-exported where it used to live
+    for name in ("baseline", "cro_sra"):
+        pipe.save_pretrained(tmp_path / name, card={"variant": name})
+    assert shipped.resolve_variant("sra", tmp_path) == (tmp_path / "baseline", True)
+    assert shipped.resolve_variant("cro_sra", tmp_path) == (tmp_path / "cro_sra", True)
+    assert shipped.resolve_variant("baseline", tmp_path) == (tmp_path / "baseline", False)
+    with pytest.raises(FileNotFoundError, match="no shipped checkpoint 'cro'"):
+        shipped.resolve_variant("cro", tmp_path)
+    assert list(shipped.find_variants([tmp_path])) == ["baseline", "sra", "cro_sra"]  # table order

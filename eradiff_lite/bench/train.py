@@ -16,9 +16,9 @@ import torch
 
 from ..models.lite import build_lite_unet, build_scheduler
 from ..profiles import describe_device, get_profile
-from ..train.config import get_variant
 from ..train.data import TrainingScenes
 from ..train.losses import variant_loss
+from ..variants import get_variant
 
 BENCH_VARIANTS = ("baseline", "cro", "cro_sra")
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 
 from ..profiles import get_profile
-from .evaluate import ABLATION_ORDER, REFERENCES, evaluate_profile
+from ..variants import ABLATION_ORDER
+from .evaluate import REFERENCES, evaluate_profile
 from .results import format_table, merge_results, read_results, write_results
 from .scoring import load_metric_kit
 

@@ -19,8 +19,8 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import to_tensor
-from ..paths import data_dir
-from ..train.config import VARIANTS
+from ..pipeline.shipped import checkpoints_dir, find_variants  # noqa: F401 - the one variant resolver
+from ..variants import ABLATION_ORDER
 from .benchmark import Benchmark
 from .classical import inpaint_classical
 from .fill import REFERENCE_FILLS
@@ -31,39 +31,6 @@ CLASSICAL = "classical"  # biharmonic inpainting
 REFERENCES = (CLASSICAL, "telea", "flat", "untouched")  # the reference rows of every table
 # per scene, averaged over seeds: for paired statistics and bucket means (`results.paired_stats`, `bucket_means`)
 PAIRED_KEYS = ("masked_psnr", "masked_ssim", "eliminated", "recreated", "erase_ratio", "hf_ratio")
-ABLATION_ORDER = ("baseline", "baseline_ft", "paired", "cro_zero", "cro", "sra", "cro_sra", "cro_const")
-
-
-def checkpoints_dir() -> Path:
-    return data_dir() / "checkpoints"
-
-
-def find_variants(model_dirs: Sequence[str | Path] | None = None, names: Sequence[str] = ABLATION_ORDER
-                  ) -> dict[str, dict]:
-    """``{variant: {"folder", "sra"}}`` for the variants whose checkpoint exists under ``model_dirs``.
-
-    Each entry of ``model_dirs`` (default: ``data/checkpoints``) is either a parent holding one folder per
-    trained variant or one saved pipeline (its folder name is the variant). Variants that do not train
-    (``sra``) use their base checkpoint (the baseline) with SRA switched on.
-    """
-    folders: dict[str, Path] = {}
-    for d in [Path(p) for p in (model_dirs or [checkpoints_dir()])]:
-        if (d / "model_index.json").is_file():
-            folders[d.name] = d
-        elif d.is_dir():
-            folders.update({c.name: c for c in sorted(d.iterdir()) if (c / "model_index.json").is_file()})
-        else:
-            raise FileNotFoundError(f"{d} is neither a saved pipeline nor a folder of them")
-    found = {}
-    order = {n: i for i, n in enumerate(ABLATION_ORDER)}
-    for name in sorted(names, key=lambda n: order.get(n, len(order))):  # table order, whatever the order asked
-        if name not in VARIANTS:
-            raise ValueError(f"unknown variant {name!r}: choose from {', '.join(VARIANTS)}")
-        v = VARIANTS[name]
-        folder = folders.get(name) if v.trains else folders.get(name, folders.get("baseline"))
-        if folder is not None:
-            found[name] = {"folder": folder, "sra": v.sra_at_inference}
-    return found
 
 
 def checkpoint_size(folder: str | Path) -> int:

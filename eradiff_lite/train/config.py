@@ -1,4 +1,4 @@
-"""What a training run is, as plain data: the variants of the ablation and a `TrainConfig`.
+"""What a training run is, as plain data: a `TrainConfig` for one variant of the ablation (`eradiff_lite.variants`).
 
 Every variant trains on the same scenes, with the same batch size, seeds and number of steps; only the
 loss, the target and the attention differ. Fine-tuned variants start from the baseline checkpoint, as
@@ -14,47 +14,7 @@ from pathlib import Path
 
 from ..models.lite import RECIPE
 from ..profiles import Profile, get_profile
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One row of the ablation."""
-
-    name: str
-    loss: str  # "denoise" (the standard diffusion loss on the recipe's target) or "cro"
-    target: str  # "image" (reconstruct what is under a random mask) or "background" (x_ori under the object)
-    from_baseline: bool  # fine-tuned from the baseline checkpoint (else trained from scratch)
-    trains: bool = True  # False: the baseline's weights, changed only at inference
-    sra_in_training: bool = False
-    sra_at_inference: bool = False
-    constant_lambda: float | None = None  # CRO with lambda_t = constant (the "without mix-up" ablation)
-    about: str = ""
-
-
-VARIANTS: dict[str, Variant] = {v.name: v for v in (
-    Variant("baseline", "denoise", "image", False,
-            about="a general inpainter like SD2-Inpaint: random masks, reconstruct the image itself"),
-    Variant("baseline_ft", "denoise", "image", True,
-            about="control: the baseline's own objective continued for the fine-tunes' steps (extra training only)"),
-    Variant("paired", "denoise", "background", True,
-            about="the standard loss on the pairs: x_obj as condition, the clean background x_ori as target"),
-    Variant("cro", "cro", "background", True, about="Chain-Rectifying Optimization (Eq. 6-9)"),
-    Variant("cro_zero", "cro", "background", True, constant_lambda=0.0,
-            about="control: CRO's jump and c^2 weighting toward x_ori with lambda = 0 (no fading path)"),
-    Variant("sra", "denoise", "image", True, trains=False, sra_at_inference=True,
-            about="the baseline's weights with Self-Rectifying Attention switched on when erasing"),
-    Variant("cro_sra", "cro", "background", True, sra_in_training=True, sra_at_inference=True,
-            about="EraDiff: CRO fine-tune with SRA on in training and when erasing"),
-    Variant("cro_const", "cro", "background", True, constant_lambda=0.5,
-            about="CRO with a constant lambda = 0.5 (the paper's 'without mix-up' row, which diverged)"),
-)}
-TRAINED_VARIANTS = tuple(name for name, v in VARIANTS.items() if v.trains)
-
-
-def get_variant(name: str) -> Variant:
-    if name not in VARIANTS:
-        raise ValueError(f"unknown variant {name!r}: choose one of {', '.join(VARIANTS)}")
-    return VARIANTS[name]
+from ..variants import TRAINED_VARIANTS, VARIANTS, Variant, get_variant  # noqa: F401 - the registry, re-exported
 
 
 @dataclass

@@ -22,7 +22,7 @@ from ..cro import cro_loss, denoising_loss, sample_t_gamma
 from ..models.lite import masked_image, unet_input
 from ..schedule import constant_lambdas, per_item
 from ..targets import to_epsilon
-from .config import Variant
+from ..variants import Variant
 
 
 def _sra_context(unet, mask: torch.Tensor, rule: str):
