@@ -44,6 +44,7 @@ DELEGATED = {
     "bench-train": ("eradiff_lite.bench.train:main", "training images/s of baseline vs cro_sra"),
     "bench-cro": ("eradiff_lite.bench.cro:main", "time of the CRO loss vs the epsilon loss"),
     "bench-erase": ("eradiff_lite.bench.erase:main", "seconds from erase to the picture (lite model, 64 px)"),
+    "sra-study": ("eradiff_lite.sra.study:main", "SRA on vs off in each setting, paired on held-out scenes"),
 }
 
 

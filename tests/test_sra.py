@@ -310,3 +310,28 @@ def test_the_processor_passes_no_attention_mask_and_matches_the_dense_path(rule,
             attn, x, attention_mask=torch.zeros(4, 1, 64))
     assert (gathered - dense).abs().max() <= 1e-5
     assert not torch.allclose(gathered, AttnProcessor2_0()(attn, x), atol=1e-4)
+
+
+def test_sra_study_pairs_on_and_off_and_a_setting_where_sra_never_acts_changes_nothing(tmp_path):
+    from eradiff_lite.metrics.scoring import load_metric_kit
+    from eradiff_lite.models.lite import build_lite_unet, build_scheduler
+    from eradiff_lite.pipeline import EraseDiffusionPipeline
+    from eradiff_lite.profiles import get_profile
+    from eradiff_lite.sra.study import attention_grids, level_layers, markdown_table, sra_effect
+
+    torch.manual_seed(0)
+    pipe = EraseDiffusionPipeline(unet=build_lite_unet(get_profile("smoke")), scheduler=build_scheduler())
+    pipe.set_progress_bar_config(disable=True)
+    grids = attention_grids(pipe.unet)
+    assert grids and all(n > 0 for n in grids.values())
+    finest, coarsest = level_layers(pipe.unet, "finest"), level_layers(pipe.unet, "coarsest")
+    assert max(grids.values()) == grids[finest[0]] and min(grids.values()) == grids[coarsest[0]]
+    kit = load_metric_kit()
+    never = sra_effect(pipe, kit, 4, 0, 2, {"sra_timesteps": (2000, 3000)}, 32)
+    assert never["paired"]["masked_psnr"]["mean"] == 0 and never["paired"]["masked_psnr"]["high"] == 0
+    assert never["means"]["on"] == never["means"]["off"]
+    bigger = sra_effect(pipe, kit, 4, 0, 2, {"dilate": 5, "level": "finest"}, 32)
+    assert bigger["dilate"] == 5 and bigger["sra_layers"] == finest and bigger["paired"]["elimination"]["n"] == 4
+    table = markdown_table({"model": "m", "scenes": 4, "seed": 0, "steps": 2, "device": "cpu",
+                            "settings": {"never": never, "bigger": bigger}})
+    assert table.count("\n| ") == 3 and "| never | +0.0 [+0.0, +0.0]" in table

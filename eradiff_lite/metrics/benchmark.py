@@ -30,6 +30,7 @@ class Benchmark:
     version: str
     size: int
     scenes: list[Scene]
+    dilate: int = 1  # pixels the object's mask is grown by (1: the standard benchmark)
 
     def __len__(self) -> int:
         return len(self.scenes)
@@ -38,7 +39,7 @@ class Benchmark:
         """Plain data for the results file: version, split, seeds, size, how many scenes per family, and the
         scene indices of each bucket (`buckets`)."""
         return {"version": self.version, "split": BENCHMARK_SPLIT, "seeds": f"0..{len(self) - 1}",
-                "scenes": len(self), "image_size": self.size,
+                "scenes": len(self), "image_size": self.size, **({"dilate": self.dilate} if self.dilate != 1 else {}),
                 "families": dict(sorted(Counter(s.family for s in self.scenes).items())),
                 "buckets": {name: np.flatnonzero(member).tolist() for name, member in self.buckets().items()}}
 
@@ -72,8 +73,9 @@ class Benchmark:
 
 
 def load_benchmark(profile: Profile | None = None, *, scenes: int | None = None, size: int | None = None,
-                   version: str = BENCHMARK_VERSION) -> Benchmark:
-    """The benchmark for ``profile`` (or explicit ``scenes``/``size``): heldout seeds ``0 .. scenes-1``."""
+                   version: str = BENCHMARK_VERSION, dilate: int = 1) -> Benchmark:
+    """The benchmark for ``profile`` (or explicit ``scenes``/``size``): heldout seeds ``0 .. scenes-1``;
+    ``dilate`` > 1 grows each object's mask (larger holes, the same scenes)."""
     if version != BENCHMARK_VERSION:
         raise ValueError(f"unknown benchmark version {version!r}; this code defines {BENCHMARK_VERSION!r}")
     if profile is None and (scenes is None or size is None):
@@ -82,4 +84,7 @@ def load_benchmark(profile: Profile | None = None, *, scenes: int | None = None,
     side = int(size if size is not None else profile.image_size)
     if n < 2:
         raise ValueError(f"the benchmark needs at least 2 scenes (FID needs two per set), got {n}")
-    return Benchmark(version, side, [make_scene(seed, side, split=BENCHMARK_SPLIT) for seed in range(n)])
+    if dilate < 1:
+        raise ValueError(f"dilate must be >= 1 pixel, got {dilate}")
+    return Benchmark(version, side, [make_scene(seed, side, split=BENCHMARK_SPLIT, dilate=dilate) for seed in range(n)],
+                     dilate)

@@ -68,22 +68,23 @@ def benchmark_noise(bench: Benchmark, seed: int, batch_size: int = 128) -> torch
 
 def erase_benchmark(pipe, bench: Benchmark, steps: int, seed: int, sra: bool = False, sra_rule: str = "eq10",
                     strength: float = 1.0, batch_size: int = 128, indices: Sequence[int] | None = None,
-                    return_trajectory: bool = False):
+                    return_trajectory: bool = False, **sra_where):
     """The benchmark's scenes erased by ``pipe`` (``N x 3 x H x W`` in [-1, 1]), the noise from ``seed``.
 
     ``indices``: erase only these scenes, each with the noise it has in the whole benchmark (the same
-    result as in the table), and return the pipeline's output (``return_trajectory`` for its path)."""
+    result as in the table), and return the pipeline's output (``return_trajectory`` for its path).
+    ``sra_where``: ``sra_layers`` / ``sra_timesteps``, where SRA acts (default everywhere)."""
     noise = benchmark_noise(bench, seed, batch_size)
     if indices is not None:
         scenes = [bench.scenes[i] for i in indices]
         return pipe([s.triplet.x_obj for s in scenes], [s.triplet.mask for s in scenes], num_inference_steps=steps,
                     strength=strength, sra=sra, sra_rule=sra_rule, latents=noise[list(indices)],
-                    return_trajectory=return_trajectory)
+                    return_trajectory=return_trajectory, **sra_where)
     out = []
     for i in range(0, len(bench), batch_size):
         chunk = bench.scenes[i:i + batch_size]
         result = pipe([s.triplet.x_obj for s in chunk], [s.triplet.mask for s in chunk], num_inference_steps=steps,
-                      strength=strength, sra=sra, sra_rule=sra_rule, latents=noise[i:i + batch_size])
+                      strength=strength, sra=sra, sra_rule=sra_rule, latents=noise[i:i + batch_size], **sra_where)
         out += [to_tensor(im) for im in result.images]
     return torch.stack(out)
 

@@ -106,11 +106,13 @@ class EraseDiffusionPipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(self, image, mask, num_inference_steps: int = 25, strength: float = 1.0, sra: bool = False,
                  sra_rule: str = "eq10", generator: torch.Generator | None = None, return_trajectory: bool = False,
-                 progress: bool = False, latents: torch.Tensor | None = None) -> EraseOutput:
+                 progress: bool = False, latents: torch.Tensor | None = None, sra_layers=None,
+                 sra_timesteps: tuple[int, int] | None = None) -> EraseOutput:
         """Erase ``mask`` (white/True = erase) from ``image``; both single items or lists of the same length.
 
         ``latents``: the starting noise (``B x 3 x H x W``) instead of drawing it from ``generator``, to
-        repeat one image of a batch with exactly the noise it had there."""
+        repeat one image of a batch with exactly the noise it had there. ``sra_layers`` (names or prefixes)
+        and ``sra_timesteps`` (inclusive range) limit where SRA acts (`sra.self_rectifying_attention`)."""
         images, masks, x_obj, mask_t = prepare_inputs(image, mask, self.unet)
         device, dtype = self.unet.device, self.unet.dtype
         x_obj, mask_t = x_obj.to(device, dtype), mask_t.to(device, dtype)
@@ -127,7 +129,8 @@ class EraseDiffusionPipeline(DiffusionPipeline):
         if sra:
             from ..sra import self_rectifying_attention
 
-            context = self_rectifying_attention(self.unet, mask_t, rule=sra_rule)
+            context = self_rectifying_attention(self.unet, mask_t, rule=sra_rule, layers=sra_layers,
+                                                timesteps=sra_timesteps)
         with context:
             for t in tqdm(timesteps, desc="erasing", disable=not progress, leave=False):
                 output = self.unet(unet_input(x, mask_t, masked), t).sample  # eps, x0 or v (scheduler config)
