@@ -91,3 +91,38 @@ def show_sampling(out, index: int = 0, columns: int = 6, size: float = 1.6, labe
     fig = show_grid([x_t + [out.images[index]], x0], col_titles=[f"t={out.timesteps[k]}" for k in picks] + ["result"],
                     row_titles=[f"{label} x_t".strip(), f"{label} x0_hat".strip()], size=size)
     return fig
+
+
+def show_heatmap_pairs(maps: dict, columns: Sequence[str] = ("plain", "SRA"), picture=None, mask=None,
+                       size: float = 1.9, cmap: str = "magma"):
+    """Rows of 2-D maps compared on one colour scale per row, with that row's colour bar: ``maps`` is
+    ``{row title: (map for column 0, map for column 1, ...)}`` (e.g. a layer's attention-output norm without
+    and with SRA). ``picture``/``mask`` (optional) are drawn first in each row, the hole's outline on every map."""
+    import matplotlib.pyplot as plt
+
+    extra = 1 if picture is not None else 0
+    n_cols = len(columns) + extra
+    fig, axes = plt.subplots(len(maps), n_cols, figsize=(size * n_cols + 0.8, size * len(maps)), squeeze=False)
+    for r, (title, row) in enumerate(maps.items()):
+        row = [np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m, np.float32) for m in row]
+        vmin, vmax = min(float(m.min()) for m in row), max(float(m.max()) for m in row)
+        if extra:
+            shown_picture = picture if mask is None else overlay_mask(picture, mask)
+            axes[r][0].imshow(as_image(shown_picture), interpolation="nearest")
+            axes[r][0].set_ylabel(title, fontsize=8)
+        for c, values in enumerate(row):
+            ax = axes[r][c + extra]
+            shown = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+            if mask is not None:
+                hole = np.asarray(mask, np.float32)
+                ax.contour(np.linspace(0, values.shape[1] - 1, hole.shape[1]), np.linspace(0, values.shape[0] - 1,
+                           hole.shape[0]), hole, levels=[0.5], colors="cyan", linewidths=0.6)
+            if r == 0:
+                ax.set_title(columns[c], fontsize=9)
+            if c == 0 and not extra:
+                ax.set_ylabel(title, fontsize=8)
+        fig.colorbar(shown, ax=list(axes[r][extra:]), fraction=0.046, pad=0.02)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig

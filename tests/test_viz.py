@@ -31,3 +31,16 @@ def test_show_sampling_puts_x_t_above_the_estimate_of_the_same_step():
     assert not axes[1, 3].axison  # the result has no estimate under it
     with pytest.raises(ValueError, match="return_trajectory"):
         show_sampling(pipe(scene.triplet.x_obj, scene.triplet.mask, num_inference_steps=2))
+
+
+def test_heatmap_pairs_share_one_colour_scale_per_row():
+    from eradiff_lite.viz import show_heatmap_pairs
+
+    a, b = np.zeros((4, 4)), np.full((4, 4), 3.0)
+    c, d = np.ones((2, 2)), np.full((2, 2), 10.0)
+    mask = np.zeros((8, 8), bool)
+    mask[2:5, 2:5] = True
+    fig = show_heatmap_pairs({"layer 1": (a, b), "layer 2": (c, d)}, picture=np.zeros((8, 8, 3)), mask=mask)
+    maps = [im for ax in fig.axes for im in ax.get_images() if im.get_cmap().name == "magma"]
+    assert [im.get_clim() for im in maps] == [(0.0, 3.0), (0.0, 3.0), (1.0, 10.0), (1.0, 10.0)]
+    assert len(fig.axes) == 2 * 3 + 2  # 2 rows x (picture + 2 maps) + one colour bar per row
