@@ -104,3 +104,10 @@ def test_photo_triplets_keep_natural_object_size():
     side = np.sqrt(t.mask.sum())
     assert 6 <= side <= 11, side
     assert ds[0]["x_obj"].shape == (3, 50, 50)
+
+
+def test_a_scene_can_be_asked_for_a_background_of_its_family():
+    for kind in ("wood", "gradient", "photo"):
+        assert make_scene(3, 32, family="orange", background_kind=kind).background == kind
+    with pytest.raises(ValueError, match="sits on wood"):
+        make_scene(3, 32, family="pepperoni", background_kind="tiles")

@@ -280,8 +280,9 @@ def _stamp(img: np.ndarray, patch: np.ndarray, y: int, x: int) -> np.ndarray:
 
 
 def make_scene(seed: int, size: int = 64, *, split: str = "train", family: str | None = None,
-               dilate: int = 1) -> Scene:
-    """The procedural scene number ``seed`` of ``split`` (deterministic)."""
+               dilate: int = 1, background_kind: str | None = None) -> Scene:
+    """The procedural scene number ``seed`` of ``split`` (deterministic). ``family`` and ``background_kind`` force a
+    choice (the background among the family's own, `FAMILY_SPECS`); unforced scenes are unchanged by them."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
     if size < 16:
@@ -293,7 +294,11 @@ def make_scene(seed: int, size: int = 64, *, split: str = "train", family: str |
     elif family not in families:
         raise ValueError(f"family {family!r} is not in split {split!r} ({', '.join(families)})")
     spec = FAMILY_SPECS[family]
-    bg_kind = spec.backgrounds[int(rng.integers(len(spec.backgrounds)))]
+    bg_kind = spec.backgrounds[int(rng.integers(len(spec.backgrounds)))]  # drawn even when forced: same stream
+    if background_kind is not None:
+        if background_kind not in spec.backgrounds:
+            raise ValueError(f"family {family!r} sits on {', '.join(spec.backgrounds)}, not {background_kind!r}")
+        bg_kind = background_kind
     img = background(bg_kind, size, rng)
     allowed = _carrier(spec.carrier, img, rng) if spec.carrier else None
     occupied = np.zeros((size, size), np.float32)

@@ -45,26 +45,36 @@ def erase_window(image: np.ndarray, mask: np.ndarray, side: int) -> tuple[int, i
     return crop_window(box, image.shape[:2], context=CONTEXT, min_side=side)
 
 
+def model_view(picture: np.ndarray, hole: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """What the model sees of a picture: the window around the hole resized to ``side`` pixels, the hole at
+    that size (a model pixel is a hole if any of its pixels is), and the window ``(top, left, size)``."""
+    check_mask(hole, picture.shape[:2], name="mask")
+    top, left, size = erase_window(picture, hole, side)
+    crop = picture[top:top + size, left:left + size]
+    x = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))[None].float()
+    m = torch.from_numpy(hole[top:top + size, left:left + size].astype(np.float32))[None, None]
+    small = _resize(x, side, "area")[0].permute(1, 2, 0).clamp(0, 1).numpy()
+    return small, _resize(m, side, "area")[0, 0].numpy() > 0, (top, left, size)
+
+
+def paste_back(picture: np.ndarray, hole: np.ndarray, erased_view: np.ndarray, window: tuple) -> np.ndarray:
+    """``picture`` with its hole's pixels taken from ``erased_view`` (the model's output) resized to the window."""
+    top, left, size = window
+    filled = torch.from_numpy(np.ascontiguousarray(erased_view.transpose(2, 0, 1)))[None].float()
+    big = _resize(filled, size, "bicubic")[0].permute(1, 2, 0).clamp(0, 1).numpy()
+    result = picture.copy()
+    region, region_hole = result[top:top + size, left:left + size], hole[top:top + size, left:left + size]
+    region[region_hole] = big[region_hole]
+    return result
+
+
 def erase_full_size(pipe, image, mask, *, num_inference_steps: int = 25, strength: float = 1.0, sra: bool = False,
                     seed: int = 0, threshold: float = 0.5) -> np.ndarray:
     """``image`` (a path, PIL image or ``H x W x 3`` array, any size and mode) with ``mask`` erased by ``pipe``,
     at the picture's own size; pixels outside the mask are returned unchanged."""
     picture = load_image(image)
     hole = mask if isinstance(mask, np.ndarray) and mask.dtype == bool else load_mask(mask, threshold=threshold)
-    check_mask(hole, picture.shape[:2], name="mask")
-    side = int(pipe.unet.config.sample_size)
-    top, left, size = erase_window(picture, hole, side)
-    crop = picture[top:top + size, left:left + size]
-    crop_hole = hole[top:top + size, left:left + size]
-    x = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))[None].float()
-    m = torch.from_numpy(crop_hole.astype(np.float32))[None, None]
-    small = _resize(x, side, "area")[0].permute(1, 2, 0).clamp(0, 1).numpy()
-    small_hole = _resize(m, side, "area")[0, 0].numpy() > 0  # a model pixel is a hole if any of its pixels is
+    small, small_hole, window = model_view(picture, hole, int(pipe.unet.config.sample_size))
     out = pipe(small, small_hole, num_inference_steps=num_inference_steps, strength=strength, sra=sra,
                generator=torch.Generator().manual_seed(seed)).images[0]
-    filled = torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)))[None]
-    big = _resize(filled, size, "bicubic")[0].permute(1, 2, 0).clamp(0, 1).numpy()
-    result = picture.copy()
-    window = result[top:top + size, left:left + size]
-    window[crop_hole] = big[crop_hole]
-    return result
+    return paste_back(picture, hole, out, window)
