@@ -10,6 +10,7 @@ Conventions used everywhere in the course:
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-ImageSource = str | os.PathLike | Image.Image | np.ndarray
+ImageSource = str | os.PathLike | bytes | io.BytesIO | Image.Image | np.ndarray
 
 #: Images above this many pixels are refused from their header, before any decoding (80 MP would need 1 GB+).
 MAX_PIXELS = 40_000_000
@@ -42,24 +43,31 @@ def _describe(source: ImageSource, name: str | None) -> str:
 
 
 def _open(source: ImageSource, name: str | None) -> Image.Image | np.ndarray:
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"image file {path} not found")
-        try:
-            with Image.open(path) as im:
-                w, h = im.size  # from the header: nothing is decoded yet
-                if w * h > MAX_PIXELS:
-                    raise ImageError(f"{path} is {w}x{h} pixels, more than the {MAX_PIXELS // 10**6} MP this course "
-                                     f"reads: downscale it first (the lite model works at 64 px)")
-                im = ImageOps.exif_transpose(im)  # a photo's EXIF orientation, applied as any viewer would
-                im.load()
-                return im.copy()
-        except (OSError, Image.DecompressionBombError) as err:
-            raise ImageError(f"{path} is not an image PIL can read ({err})") from err
+    """A path, encoded bytes or an open binary file as a decoded PIL image (size checked from the header
+    first, EXIF orientation applied); PIL images and arrays pass through."""
     if isinstance(source, (Image.Image, np.ndarray)):
         return source
-    raise TypeError(f"{_describe(source, name)}: expected a path, a PIL image or a numpy array")
+    if isinstance(source, (str, os.PathLike)):
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"image file {source} not found")
+        what = str(source)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        source, what = io.BytesIO(bytes(source)), name or "the uploaded file"
+    elif hasattr(source, "read"):
+        what = name or "the uploaded file"
+    else:
+        raise TypeError(f"{_describe(source, name)}: expected a path, encoded bytes, a PIL image or a numpy array")
+    try:
+        with Image.open(source) as im:
+            w, h = im.size  # from the header: nothing is decoded yet
+            if w * h > MAX_PIXELS:
+                raise ImageError(f"{what} is {w}x{h} pixels, more than the {MAX_PIXELS // 10**6} MP this course "
+                                 f"reads: downscale it first (the lite model works at 64 px)")
+            im = ImageOps.exif_transpose(im)  # a photo's EXIF orientation, applied as any viewer would
+            im.load()
+            return im.copy()
+    except (OSError, Image.DecompressionBombError) as err:
+        raise ImageError(f"{what} is not an image PIL can read ({err})") from err
 
 
 def _array_to_float(arr: np.ndarray, what: str) -> np.ndarray:

@@ -1,0 +1,200 @@
+"""Erase it yourself: an eraser widget for the notebooks (ipywidgets 7 on Colab, 8 in JupyterLab 4).
+
+`EraserSession` is the logic, usable without any widget: choose a procedural scene (seed, family, background)
+or a picture of your own with a box, erase it with a few variants side by side (the same starting noise for
+each), then look at any sampling step: the noisy state ``x_t`` above the model's estimate ``x0_hat``, so the
+object's fading (or its return) is visible. `Eraser` puts sliders, dropdowns and buttons around a session;
+its picture is one PNG (`EraserSession.frame_png`), and "save" writes exactly those bytes.
+
+No mouse input: the widgets here display on both front-ends; a procedural scene's object mask comes with the
+scene, a picture's mask is a box set with sliders. A `classical` column (biharmonic inpainting) is the
+no-learning reference.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .data import FAMILIES, MaskError, load_image, make_scene
+from .data.procedural import FAMILY_SPECS
+from .metrics.classical import inpaint_classical
+from .pipeline.fullsize import box_mask, model_view
+from .viz import as_image, overlay_mask
+
+CLASSICAL = "classical"
+CELL = 4  # each model pixel is drawn as CELL x CELL screen pixels
+
+
+@dataclass
+class EraserSession:
+    """The eraser's state: the picture, its hole, the variants' runs. ``pipelines``: ``{name: (pipe, sra)}``."""
+
+    pipelines: dict
+    side: int = 64
+    picture: np.ndarray | None = None  # what the model sees (side x side x 3 in [0, 1])
+    hole: np.ndarray | None = None
+    source: str = ""
+    runs: dict = field(default_factory=dict)  # name -> EraseOutput (or a classical fill)
+    settings: dict = field(default_factory=dict)
+
+    def use_scene(self, seed: int, family: str | None = None, background: str | None = None) -> None:
+        scene = make_scene(int(seed), self.side, split="heldout", family=family, background_kind=background)
+        self.picture, self.hole = scene.triplet.x_obj, scene.triplet.mask
+        self.source = f"held-out scene {seed} ({scene.family} on {scene.background})"
+        self.runs = {}
+
+    def use_picture(self, image, box) -> None:
+        """A picture of any size and mode (path, bytes, PIL or array) and a box ``(x0, y0, x1, y1)`` in its pixels."""
+        picture = load_image(image)
+        hole = box_mask(picture.shape, box)
+        self.picture, self.hole, _ = model_view(picture, hole, self.side)
+        self.source = f"your picture ({picture.shape[1]}x{picture.shape[0]}), box {tuple(int(v) for v in box)}"
+        self.runs = {}
+
+    def erase(self, names, steps: int = 25, seed: int = 0, progress=None) -> None:
+        """Erase with each of ``names`` (variants of ``pipelines`` or ``classical``), the same noise for each."""
+        import torch
+
+        if self.picture is None:
+            raise MaskError("choose a scene or a picture first")
+        unknown = [n for n in names if n != CLASSICAL and n not in self.pipelines]
+        if unknown or not names:
+            raise ValueError(f"choose variants among {', '.join([*self.pipelines, CLASSICAL])}, got {list(names)}")
+        self.runs = {}
+        for i, name in enumerate(names):
+            if name == CLASSICAL:
+                self.runs[name] = inpaint_classical(self.picture, self.hole)
+            else:
+                pipe, sra = self.pipelines[name]
+                self.runs[name] = pipe(self.picture, self.hole, num_inference_steps=int(steps), sra=sra,
+                                       generator=torch.Generator().manual_seed(int(seed)), return_trajectory=True)
+            if progress is not None:
+                progress(i + 1, len(names))
+        self.settings = {"source": self.source, "variants": list(names), "steps": int(steps), "seed": int(seed)}
+
+    def frame(self, step: int | None = None) -> np.ndarray:
+        """The comparison at sampling step ``step`` (None: the results): the input with its hole, then per
+        variant ``x_t`` over ``x0_hat`` at that step (the result twice when ``step`` is None), enlarged."""
+        if not self.runs:
+            raise ValueError("nothing erased yet: press erase first")
+        top, bottom = [overlay_mask(self.picture, self.hole)], [as_image(self.picture)]
+        for out in self.runs.values():
+            if isinstance(out, np.ndarray) or step is None:
+                image = out if isinstance(out, np.ndarray) else out.images[0]
+                top.append(as_image(image))
+                bottom.append(as_image(image))
+            else:
+                k = int(np.clip(step, 0, len(out.predicted_x0) - 1))
+                top.append(as_image(out.trajectory[k + 1][0]))
+                bottom.append(as_image(out.predicted_x0[k][0]))
+        gap = np.ones((self.side, 2, 3), np.float32)
+        rows = [np.concatenate([c for im in row for c in (im, gap)][:-1], axis=1) for row in (top, bottom)]
+        grid = np.concatenate([rows[0], np.ones((2, rows[0].shape[1], 3), np.float32), rows[1]], axis=0)
+        return np.kron(grid, np.ones((CELL, CELL, 1), np.float32))
+
+    def frame_png(self, step: int | None = None) -> bytes:
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.fromarray((np.clip(self.frame(step), 0, 1) * 255 + 0.5).astype(np.uint8)).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+
+def uploaded_bytes(value) -> bytes | None:
+    """The first file's bytes from a FileUpload ``value`` (ipywidgets 7: a dict by name; 8: a tuple of dicts)."""
+    if not value:
+        return None
+    item = next(iter(value.values())) if isinstance(value, dict) else value[0]
+    return bytes(item["content"])
+
+
+class Eraser:
+    """The widget: scene or upload, variants, steps, seed, erase, a step slider, save. ``display(eraser.widget)``."""
+
+    def __init__(self, pipelines: dict, side: int = 64, default_variants=("baseline", "cro_sra", CLASSICAL)):
+        import ipywidgets as w
+
+        self.session = EraserSession(pipelines, side)
+        choices = [*pipelines, CLASSICAL]
+        self.source = w.ToggleButtons(options=["scene", "picture"], value="scene", description="erase in")
+        self.seed = w.IntText(value=11, description="scene seed")
+        self.family = w.Dropdown(options=["any", *FAMILIES], value="any", description="family")
+        self.background = w.Dropdown(options=["any"], value="any", description="background")
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="picture")
+        self.box_sliders = [w.IntSlider(value=v, min=0, max=4096, description=d) for v, d in
+                            ((0, "x0"), (0, "y0"), (32, "x1"), (32, "y1"))]
+        self.variants = w.SelectMultiple(options=choices, value=[v for v in default_variants if v in choices],
+                                         description="variants")
+        self.steps = w.IntSlider(value=25, min=2, max=50, description="DDIM steps")
+        self.noise_seed = w.IntText(value=0, description="noise seed")
+        self.go = w.Button(description="erase", button_style="primary")
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="sampling")
+        self.step = w.IntSlider(value=0, min=0, max=0, description="show step", disabled=True)
+        self.show_result = w.Checkbox(value=True, description="show results (untick: x_t / x0_hat at the step)")
+        self.image = w.Image(format="png")
+        self.out_path = w.Text(value="eraser.png", description="save as")
+        self.save_button = w.Button(description="save PNG")
+        self.status = w.Label(value="")
+        self.family.observe(self._families_backgrounds, names="value")
+        self.go.on_click(lambda _: self.run())
+        self.save_button.on_click(lambda _: self.save())
+        for control in (self.step, self.show_result):
+            control.observe(lambda _: self.redraw(), names="value")
+        self.widget = w.VBox([w.HBox([self.source, self.seed, self.family, self.background]),
+                              w.HBox([self.upload, *self.box_sliders]),
+                              w.HBox([self.variants, w.VBox([self.steps, self.noise_seed, self.go, self.progress])]),
+                              w.HBox([self.show_result, self.step]), self.image,
+                              w.HBox([self.out_path, self.save_button]), self.status])
+
+    def _families_backgrounds(self, change) -> None:
+        family = change["new"]
+        self.background.options = ["any"] + ([] if family == "any" else list(FAMILY_SPECS[family].backgrounds))
+        self.background.value = "any"
+
+    def run(self) -> None:
+        """Load the chosen scene or picture, erase it with the chosen variants, show the results."""
+        try:
+            if self.source.value == "scene":
+                self.session.use_scene(self.seed.value, None if self.family.value == "any" else self.family.value,
+                                       None if self.background.value == "any" else self.background.value)
+            else:
+                data = uploaded_bytes(self.upload.value)
+                if data is None:
+                    raise MaskError("upload a picture first (or choose 'scene')")
+                self.session.use_picture(data, [s.value for s in self.box_sliders])
+            self.progress.max, self.progress.value = len(self.variants.value), 0
+            self.status.value = "sampling..."
+            self.session.erase(list(self.variants.value), self.steps.value, self.noise_seed.value,
+                               progress=lambda done, total: setattr(self.progress, "value", done))
+        except (ValueError, OSError) as err:  # MaskError and ImageError are ValueErrors
+            self.status.value = f"error: {err}"
+            return
+        self.step.max, self.step.disabled = self.steps.value - 1, False
+        s = self.session.settings
+        self.status.value = (f"{s['source']}; {', '.join(s['variants'])}; {s['steps']} DDIM steps, noise seed "
+                             f"{s['seed']}")
+        self.redraw()
+
+    def redraw(self) -> None:
+        if self.session.runs:
+            self.image.value = self.session.frame_png(None if self.show_result.value else self.step.value)
+
+    def save(self) -> Path | None:
+        """Write the picture on screen (the same PNG bytes), atomically."""
+        from .paths import atomic_write
+
+        if not self.image.value:
+            self.status.value = "error: nothing to save yet: press erase first"
+            return None
+        path = Path(self.out_path.value)
+        if path.suffix.lower() != ".png":
+            self.status.value = f"error: save as a .png file, got {path.name}"
+            return None
+        with atomic_write(path) as tmp:
+            tmp.write_bytes(bytes(self.image.value))
+        self.status.value = f"saved {path}"
+        return path
