@@ -1,0 +1,31 @@
+"""Each exercise's check accepts its solution and rejects the typical wrong answer, with a hint."""
+
+import pytest
+import torch
+
+from eradiff_lite.exercises import EXERCISES, NotYet, answer_from_source, check, solution
+
+
+@pytest.mark.parametrize("name", list(EXERCISES))
+def test_the_check_accepts_the_solution_and_rejects_the_typical_mistake_with_a_hint(name, capsys):
+    exercise = EXERCISES[name]
+    exercise.grade(answer_from_source(exercise.solution))  # no NotYet
+    with pytest.raises(NotYet) as hint:
+        exercise.grade(answer_from_source(exercise.wrong))
+    assert "differs from the reference" not in str(hint.value), "the typical mistake should get its own hint"
+    assert check(name, answer_from_source(exercise.solution)) is True
+    assert check(name, answer_from_source(exercise.wrong)) is False
+    out = capsys.readouterr().out
+    assert out.startswith(f"correct ({name})") and f"not yet ({name})" in out
+    assert solution(name) == exercise.solution
+
+
+def test_answers_of_the_wrong_kind_get_a_plain_hint(capsys):
+    assert check("mixup_lambdas", lambda ab: ab.numpy()) is False
+    assert "return a torch tensor" in capsys.readouterr().out
+    assert check("mixup_lambdas", lambda ab: (1 - ab).mean()) is False
+    assert "expected shape" in capsys.readouterr().out
+    assert check("ddim_jump", lambda x_t, eps, a_t, a_s: x_t + 0.01 * torch.ones_like(x_t)) is False
+    assert "differs from the reference" in capsys.readouterr().out
+    with pytest.raises(KeyError, match="no exercise"):
+        check("nope", None)
