@@ -67,7 +67,9 @@ def _grade_lambdas(answer) -> None:
                          "near 1 at t = T, where x_t is mostly noise)"),
             ((1 - ab).sqrt(), "this is sqrt(1 - alpha_bar), the noise's scale in x_t; lambda is 1 - alpha_bar "
                               "without the square root"),
-            (1 - ab.sqrt(), "the square root is applied to alpha_bar here; lambda is 1 - alpha_bar")])
+            (1 - ab.sqrt(), "the square root is applied to alpha_bar here; lambda is 1 - alpha_bar"),
+            (ab.sqrt(), "this is sqrt(alpha_bar), the clean image's scale in x_t: it FALLS with t, while lambda must "
+                        "rise from 0 to 1; lambda is 1 - alpha_bar")])
 
 
 def _grade_dynamic_image(answer) -> None:
