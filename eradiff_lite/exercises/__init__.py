@@ -1,0 +1,106 @@
+""""Your turn" exercises that check themselves: ``check(name, answer)`` and ``solution(name)``.
+
+A learner writes a small function in a notebook and hands it to `check`, which runs it on inputs of its own
+and compares the result with the package's reference implementation (float precision). A wrong answer gets
+a hint that names the usual mistake it looks like, not just "wrong". `solution` prints one solution to read
+after trying. The tests (tests/test_exercises.py) prove that each check accepts its solution and rejects
+the typical wrong answer in `Exercise.wrong`.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from . import graders as g
+from .graders import NotYet
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str
+    notebook: str
+    task: str
+    grade: Callable  # grade(answer) -> None, raises NotYet with a hint
+    solution: str  # source of one solution
+    wrong: str  # source of a typical wrong answer (the tests check that it is rejected)
+
+
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (
+    Exercise("mixup_lambdas", "02_mixup_schedule",
+             "Write `my_lambdas(alphas_cumprod)`: the paper's mix-up schedule, one lambda per timestep.",
+             g.grade_lambdas, "def my_lambdas(alphas_cumprod):\n    return 1 - alphas_cumprod\n",
+             "def my_lambdas(alphas_cumprod):\n    return alphas_cumprod\n"),
+    Exercise("dynamic_image", "02_mixup_schedule",
+             "Write `my_dynamic_image(x_ori, x_obj, lam)` (Eq. 6); `lam` is a float or one value per batch item.",
+             g.grade_dynamic_image,
+             "def my_dynamic_image(x_ori, x_obj, lam):\n    lam = torch.as_tensor(lam, dtype=x_ori.dtype)\n"
+             "    lam = lam.reshape(-1, 1, 1, 1) if lam.ndim else lam\n    return (1 - lam) * x_ori + lam * x_obj\n",
+             "def my_dynamic_image(x_ori, x_obj, lam):\n    lam = torch.as_tensor(lam, dtype=x_ori.dtype)\n"
+             "    lam = lam.reshape(-1, 1, 1, 1) if lam.ndim else lam\n    return lam * x_ori + (1 - lam) * x_obj\n"),
+    Exercise("ddim_jump", "03_cro_loss",
+             "Write `my_ddim_jump(x_t, eps, a_t, a_s)` (Eq. 8): one deterministic DDIM step from t to s "
+             "(a_t, a_s are alpha_bar at t and s, shaped to broadcast).",
+             g.grade_ddim_jump,
+             "def my_ddim_jump(x_t, eps, a_t, a_s):\n    x0_hat = (x_t - (1 - a_t).sqrt() * eps) / a_t.sqrt()\n"
+             "    return a_s.sqrt() * x0_hat + (1 - a_s).sqrt() * eps\n",
+             "def my_ddim_jump(x_t, eps, a_t, a_s):\n    return (x_t - (1 - a_t).sqrt() * eps) / a_t.sqrt()\n"),
+    Exercise("eps_from_x0", "03_cro_loss",
+             "The lite model predicts x0, but CRO's jump needs eps. Write `my_eps(x_t, x0, a)` from "
+             "x_t = sqrt(a) x0 + sqrt(1 - a) eps.",
+             g.grade_eps_from_x0,
+             "def my_eps(x_t, x0, a):\n    return (x_t - a.sqrt() * x0) / (1 - a).sqrt()\n",
+             "def my_eps(x_t, x0, a):\n    return (x_t - a * x0) / (1 - a)\n"),
+    Exercise("unet_input", "05_training",
+             "Write `my_unet_input(x_t, mask, x_obj)`: the inpainting UNet's 7 input channels.", g.grade_unet_input,
+             "def my_unet_input(x_t, mask, x_obj):\n    return torch.cat([x_t, mask, x_obj * (1 - mask)], dim=1)\n",
+             "def my_unet_input(x_t, mask, x_obj):\n    return torch.cat([x_t, mask, x_obj], dim=1)\n"),
+    Exercise("ddim_step", "05_training",
+             "Write `my_ddim_step(x_t, x0_hat, a_t, a_prev)`: one DDIM sampling step (eta = 0) of a model that "
+             "predicts the clean image.", g.grade_ddim_step,
+             "def my_ddim_step(x_t, x0_hat, a_t, a_prev):\n    eps = (x_t - a_t.sqrt() * x0_hat) / (1 - a_t).sqrt()\n"
+             "    return a_prev.sqrt() * x0_hat + (1 - a_prev).sqrt() * eps\n",
+             "def my_ddim_step(x_t, x0_hat, a_t, a_prev):\n    return a_prev.sqrt() * x0_hat\n"),
+    Exercise("masked_psnr", "06_evaluation",
+             "Write `my_masked_psnr(image, truth, mask)`: PSNR in dB over the erased pixels only (data range 1).",
+             g.grade_masked_psnr,
+             "def my_masked_psnr(image, truth, mask):\n    import numpy as np\n"
+             "    return float(10 * np.log10(1 / np.mean((image - truth)[mask] ** 2)))\n",
+             "def my_masked_psnr(image, truth, mask):\n    import numpy as np\n"
+             "    return float(10 * np.log10(1 / np.mean((image - truth) ** 2)))\n"),
+    Exercise("discordant_pairs", "06_evaluation",
+             "Write `my_discordant(a, b)`: McNemar's two counts for per-scene yes/no outcomes of two models "
+             "(scenes only a eliminates, scenes only b eliminates).", g.grade_discordant,
+             "def my_discordant(a, b):\n    return int((a & ~b).sum()), int((~a & b).sum())\n",
+             "def my_discordant(a, b):\n    return int(a.sum()), int(b.sum())\n"),
+)}
+
+
+def check(name: str, answer) -> bool:
+    """Grade ``answer`` for exercise ``name``; prints the verdict (and a hint), returns True when correct."""
+    if name not in EXERCISES:
+        raise KeyError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
+    try:
+        EXERCISES[name].grade(answer)
+    except NotYet as hint:
+        print(f"not yet ({name}): {hint}")
+        return False
+    print(f"correct ({name}): it matches the package's reference to float precision")
+    return True
+
+
+def solution(name: str) -> str:
+    """Print (and return) one solution of exercise ``name``."""
+    code = EXERCISES[name].solution
+    print(textwrap.indent(code, "    "))
+    return code
+
+
+def answer_from_source(source: str):
+    """The function defined by ``source`` (what a solution or wrong answer string holds), for the tests."""
+    namespace = {"torch": torch}
+    exec(compile(source, "<exercise>", "exec"), namespace)  # noqa: S102 - the course's own strings only
+    return next(v for k, v in namespace.items() if k.startswith("my_") and callable(v))
