@@ -30,6 +30,18 @@ class Exercise:
 
 
 EXERCISES: dict[str, Exercise] = {e.name: e for e in (
+    Exercise("paste", "01_data_synthesis",
+             "Write `my_paste(background, cutout, y, x)`: the RGBA cut-out alpha-composited onto the background "
+             "with its top-left corner at (y, x) (it fits inside).", g.grade_paste,
+             "def my_paste(background, cutout, y, x):\n    out = background.copy()\n    h, w = cutout.shape[:2]\n"
+             "    a = cutout[..., 3:]\n    region = out[y:y + h, x:x + w]\n"
+             "    out[y:y + h, x:x + w] = region * (1 - a) + cutout[..., :3] * a\n    return out\n",
+             "def my_paste(background, cutout, y, x):\n    out = background.copy()\n    h, w = cutout.shape[:2]\n"
+             "    out[y:y + h, x:x + w] = cutout[..., :3]\n    return out\n"),
+    Exercise("mask_from_alpha", "01_data_synthesis",
+             "Write `my_mask(alpha)`: the erase mask of a pasted object from its alpha (True = erase).",
+             g.grade_mask_from_alpha, "def my_mask(alpha):\n    return alpha > 0.5\n",
+             "def my_mask(alpha):\n    return alpha > 0\n"),
     Exercise("mixup_lambdas", "02_mixup_schedule",
              "Write `my_lambdas(alphas_cumprod)`: the paper's mix-up schedule, one lambda per timestep.",
              g.grade_lambdas, "def my_lambdas(alphas_cumprod):\n    return 1 - alphas_cumprod\n",
@@ -76,6 +88,16 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "(scenes only a eliminates, scenes only b eliminates).", g.grade_discordant,
              "def my_discordant(a, b):\n    return int((a & ~b).sum()), int((~a & b).sum())\n",
              "def my_discordant(a, b):\n    return int(a.sum()), int(b.sum())\n"),
+    Exercise("eq10", "04_sra_attention",
+             "Write `my_allowed(m)`: Eq. 10's allowed (query, key) pairs for flattened hole masks m [B, N] "
+             "(True = in the hole); return bool [B, N, N], True = may attend.", g.grade_eq10,
+             "def my_allowed(m):\n    return ~(m[:, :, None] & m[:, None, :])\n",
+             "def my_allowed(m):\n    return ~m[:, None, :].expand(-1, m.shape[1], -1)\n"),
+    Exercise("mask_at", "04_sra_attention",
+             "Write `my_mask_at(mask, hw)`: the pixel mask [B, 1, H, W] at an attention grid hw = (h, w), so that "
+             "every hole pixel reaches a token.", g.grade_mask_at,
+             "def my_mask_at(mask, hw):\n    return torch.nn.functional.adaptive_max_pool2d(mask, hw)\n",
+             "def my_mask_at(mask, hw):\n    return torch.nn.functional.adaptive_avg_pool2d(mask, hw)\n"),
 )}
 
 

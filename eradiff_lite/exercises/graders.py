@@ -172,3 +172,83 @@ def grade_discordant(answer) -> None:
     if tuple(got) == (int(a.sum()), int(b.sum())):
         raise NotYet("discordant pairs: those are the two totals; pair the scenes: (a & ~b).sum(), (~a & b).sum()")
     raise NotYet(f"discordant pairs: got {tuple(got)}, expected ({want['n_ab']}, {want['n_ba']})")
+
+
+def grade_paste(answer) -> None:
+    import numpy as np
+
+    from ..data.compose import paste
+
+    rng = np.random.default_rng(7)
+    background = rng.random((12, 12, 3)).astype(np.float32)
+    cutout = rng.random((5, 4, 4)).astype(np.float32)
+    cutout[..., 3] = np.where(rng.random((5, 4)) > 0.5, 1.0, 0.3)  # opaque and half-transparent pixels
+    got = answer(background.copy(), cutout.copy(), 3, 6)
+    want = paste(background, cutout, (3, 6))[0]
+    top = background.copy()
+    top[3:8, 6:10] = cutout[..., :3]
+    if not isinstance(got, np.ndarray) or got.shape != want.shape:
+        raise NotYet(f"paste: return an H x W x 3 array like the background {want.shape}")
+    if np.allclose(got, want, atol=1e-6):
+        return
+    if np.allclose(got, top, atol=1e-6):
+        raise NotYet("paste: the cut-out's pixels were copied over; blend with its alpha: "
+                     "background * (1 - alpha) + rgb * alpha, so half-transparent edges stay soft")
+    raise NotYet("paste: inside the box, out = background * (1 - alpha) + cutout_rgb * alpha; outside it the "
+                 "background is unchanged")
+
+
+def grade_mask_from_alpha(answer) -> None:
+    import numpy as np
+
+    from ..data.compose import mask_from_alpha
+
+    alpha = np.random.default_rng(8).random((10, 10)).astype(np.float32)
+    got = answer(alpha.copy())
+    want = mask_from_alpha(alpha)
+    if not isinstance(got, np.ndarray) or got.dtype != bool:
+        raise NotYet("mask from alpha: return a boolean H x W array (True = erase)")
+    if np.array_equal(got, want):
+        return
+    if np.array_equal(got, alpha > 0):
+        raise NotYet("mask from alpha: any alpha > 0 counts here, so faint halo pixels are erased too; "
+                     "the course erases where the object covers more than half: alpha > 0.5")
+    if np.array_equal(got, ~want):
+        raise NotYet("mask from alpha: inverted: True must mark the OBJECT (alpha > 0.5)")
+    raise NotYet("mask from alpha: True where alpha > 0.5")
+
+
+def grade_eq10(answer) -> None:
+    from ..sra.masks import sra_allowed
+
+    m = torch.tensor([[True, False, True, False, False], [False, False, False, True, True]])
+    got = answer(m.clone())
+    want = sra_allowed(m, "eq10")
+    if not isinstance(got, torch.Tensor) or got.shape != want.shape or got.dtype != torch.bool:
+        raise NotYet(f"Eq. 10: return a bool tensor [B, N, N] = {tuple(want.shape)} (True = may attend)")
+    if torch.equal(got, want):
+        return
+    if torch.equal(got, sra_allowed(m, "keys")):
+        raise NotYet("Eq. 10: that is Attentive Eraser's rule (no query reads a hole key); EraDiff blocks a pair only "
+                     "when BOTH the query and the key are in the hole, so background queries read everything")
+    if torch.equal(got, ~want):
+        raise NotYet("Eq. 10: inverted: True must mean 'allowed'; blocked = m_i and m_j")
+    raise NotYet("Eq. 10: allowed[b, i, j] = not (m[b, i] and m[b, j])")
+
+
+def grade_mask_at(answer) -> None:
+    from ..sra.masks import mask_at
+
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., 5:7, 9:10] = 1  # a small hole: 2 x 1 pixels
+    got = answer(mask.clone(), (4, 4))
+    want = mask_at(mask, (4, 4))
+    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+        raise NotYet(f"mask at a grid: return [B, 1, h, w] = {tuple(want.shape)}")
+    if torch.allclose(got.float(), want):
+        return
+    average = torch.nn.functional.adaptive_avg_pool2d(mask, (4, 4))
+    if torch.allclose(got.float(), average) or torch.allclose(got.float(), (average > 0.5).float()):
+        raise NotYet("mask at a grid: averaging (or a majority vote) loses small holes at coarse grids; a token is "
+                     "in the hole if ANY of its pixels is: max-pool")
+    raise NotYet("mask at a grid: max-pool the pixel mask to (h, w): torch.nn.functional.adaptive_max_pool2d")
