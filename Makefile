@@ -13,7 +13,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 COLAB_VENV ?= .venv-colab
 
-.PHONY: course test test-colab lint lab setup clean-runs
+.PHONY: course test test-colab lint lab setup slides clean-runs
 
 setup: $(STAMP)
 
@@ -43,6 +43,10 @@ test-colab: $(STAMP)
 	$(COLAB_VENV)/bin/python tools/colab_install.py --extras test,notebooks --quiet
 	ERADIFF_PROFILE=smoke OMP_NUM_THREADS=1 $(COLAB_VENV)/bin/python -m pytest -n 2 --dist loadfile tests \
 		--ignore=tests/test_notebooks.py --ignore=tests/test_colab_runtime.py
+
+# reveal.js slides of every notebook (with its committed outputs) into runs/slides/
+slides: $(STAMP)
+	$(PY) tools/nbbuild.py slides $(NOTEBOOKS) --out runs/slides
 
 lint: $(STAMP)
 	$(PY) -m ruff check eradiff_lite tests

@@ -53,6 +53,8 @@ def test_committed_notebook_follows_conventions(path):
     assert run.get("profile") in ("cpu", "gpu") and run.get("device"), \
         "metadata.eradiff must name the profile and device of the committed outputs (cpu or gpu run)"
     assert nb.cells[-1].cell_type == "markdown" and "summary" in nb.cells[-1].source.lower()
+    missing = [i for i, c in enumerate(nb.cells) if "slide_type" not in c.metadata.get("slideshow", {})]
+    assert not missing, f"cells {missing} lack slide metadata: build or execute with tools/nbbuild.py"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -1,7 +1,13 @@
-"""Build a course notebook from a percent-format script, or run one to commit its outputs.
+"""Build a course notebook from a percent-format script, run one to commit its outputs, or export slides.
 
     python tools/nbbuild.py build SCRIPT.py notebooks/NN_topic.ipynb
     python tools/nbbuild.py execute notebooks/NN_topic.ipynb --profile cpu
+    python tools/nbbuild.py slides notebooks/*.ipynb --out runs/slides
+
+Slides (reveal.js, through nbconvert): every ``#``/``##`` heading starts a slide, every other Markdown cell a
+sub-slide (one idea per screen, read top to bottom), code and its output stay under the text that explains
+them; the Colab install cell and the parameters cell are skipped. `slide_metadata` writes exactly that into
+the cells' ``slideshow`` metadata (build and execute apply it).
 
 Script format: cells start with ``# %%`` (code) or ``# %% [markdown]`` (Markdown, each line prefixed
 with ``# ``); ``# %% tags=["parameters"]`` tags a cell. ``execute`` runs the notebook in place with
@@ -22,6 +28,40 @@ from pathlib import Path
 import nbformat
 
 CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+
+
+def slide_type(cell) -> str:
+    """The reveal.js role of a cell (see the module docstring)."""
+    if cell.cell_type == "markdown":
+        first = cell.source.lstrip().split("\n", 1)[0]
+        return "slide" if re.match(r"#{1,2} ", first) else "subslide"
+    tags = cell.metadata.get("tags", [])
+    if "parameters" in tags or "injected-parameters" in tags or "google.colab" in cell.source:
+        return "skip"
+    return "-"
+
+
+def slide_metadata(nb) -> None:
+    for cell in nb.cells:
+        cell.metadata["slideshow"] = {"slide_type": slide_type(cell)}
+
+
+def export_slides(notebooks: list[Path], out: Path) -> list[Path]:
+    """One reveal.js deck (HTML) per notebook in ``out``; returns their paths."""
+    from nbconvert import SlidesExporter
+
+    out.mkdir(parents=True, exist_ok=True)
+    exporter = SlidesExporter(reveal_scroll=True)  # long cells scroll instead of running off a projector
+    decks = []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        slide_metadata(nb)
+        body, _ = exporter.from_notebook_node(nb)
+        deck = out / f"{path.stem}.slides.html"
+        deck.write_text(body)
+        decks.append(deck)
+        print(f"{deck} ({body.count('<section')} sections)")
+    return decks
 
 
 def build(script: Path, target: Path) -> None:
@@ -51,6 +91,7 @@ def build(script: Path, target: Path) -> None:
             lines.append(line)
     flush()
     nb = nbformat.v4.new_notebook(cells=cells)
+    slide_metadata(nb)
     if target.exists():  # keep what the notebook declares about itself (e.g. Colab's GPU runtime)
         nb.metadata.update(nbformat.read(target, as_version=4).metadata)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -78,6 +119,7 @@ def execute(path: Path, profile: str) -> None:
     for c in nb.cells:
         c.metadata.pop("papermill", None)
         c.metadata.pop("execution", None)
+    slide_metadata(nb)
     nb.metadata["eradiff"] = {"profile": profile, "device": describe_device(), "seconds": round(seconds, 1)}
     nbformat.write(nb, path)
     print(f"executed {path} in profile {profile} ({seconds:.1f} s); outputs committed in place")
@@ -92,5 +134,13 @@ if __name__ == "__main__":
     e = sub.add_parser("execute")
     e.add_argument("notebook", type=Path)
     e.add_argument("--profile", default="cpu")
+    sl = sub.add_parser("slides")
+    sl.add_argument("notebooks", type=Path, nargs="+")
+    sl.add_argument("--out", type=Path, default=Path("runs/slides"))
     args = parser.parse_args()
-    build(args.script, args.target) if args.cmd == "build" else execute(args.notebook, args.profile)
+    if args.cmd == "build":
+        build(args.script, args.target)
+    elif args.cmd == "execute":
+        execute(args.notebook, args.profile)
+    else:
+        export_slides(args.notebooks, args.out)

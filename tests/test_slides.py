@@ -1,0 +1,36 @@
+"""`make slides`: every notebook exports to a reveal.js deck with one slide per section."""
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+pytest.importorskip("nbconvert")
+
+import nbbuild  # noqa: E402
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_every_notebook_exports_to_a_deck_with_its_sections_and_without_set_up_cells(tmp_path):
+    decks = nbbuild.export_slides(NOTEBOOKS, tmp_path)
+    assert [d.name for d in decks] == [f"{p.stem}.slides.html" for p in NOTEBOOKS]
+    for path, deck in zip(NOTEBOOKS, decks):
+        html = deck.read_text()
+        nb = nbformat.read(path, as_version=4)
+        headings = sum(nbbuild.slide_type(c) == "slide" for c in nb.cells)
+        assert headings >= 5 and html.count("<section") >= headings, path.name
+        assert "google.colab" not in html and "profile_name = None" not in html  # set-up cells are skipped
+
+
+def test_slide_roles_follow_the_cells():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_code_cell("if 'google.colab' in x: pass"),
+        nbformat.v4.new_markdown_cell("## A section"), nbformat.v4.new_markdown_cell("Some text"),
+        nbformat.v4.new_code_cell("x = 1")])
+    nb.cells[1].metadata["tags"] = []
+    nbbuild.slide_metadata(nb)
+    assert [c.metadata["slideshow"]["slide_type"] for c in nb.cells] == ["slide", "skip", "slide", "subslide", "-"]
