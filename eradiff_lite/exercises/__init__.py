@@ -98,6 +98,17 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "every hole pixel reaches a token.", g.grade_mask_at,
              "def my_mask_at(mask, hw):\n    return torch.nn.functional.adaptive_max_pool2d(mask, hw)\n",
              "def my_mask_at(mask, hw):\n    return torch.nn.functional.adaptive_avg_pool2d(mask, hw)\n"),
+    Exercise("lora_count", "07_stable_diffusion",
+             "Write `my_lora_count(shapes, rank)`: how many parameters a rank-`rank` LoRA adds to linear layers of "
+             "(d_in, d_out) `shapes`.", g.grade_lora_count,
+             "def my_lora_count(shapes, rank):\n    return sum(rank * (d_in + d_out) for d_in, d_out in shapes)\n",
+             "def my_lora_count(shapes, rank):\n    return sum(d_in * d_out for d_in, d_out in shapes)\n"),
+    Exercise("latent_mask", "07_stable_diffusion",
+             "Write `my_latent_mask(mask, factor)`: the pixel mask [B, 1, H, W] at the VAE's latent size "
+             "(H / factor), keeping thin strokes.", g.grade_latent_mask,
+             "def my_latent_mask(mask, factor):\n    return torch.nn.functional.max_pool2d(mask, factor)\n",
+             "def my_latent_mask(mask, factor):\n    return torch.nn.functional.interpolate(mask, scale_factor=1 / "
+             "factor, mode='nearest')\n"),
 )}
 
 

@@ -2,8 +2,9 @@
 
 LoRA (Hu et al. 2021) freezes a weight ``W`` and learns a low-rank update: ``W x + (alpha / r) B A x`` with
 ``A: r x d_in``, ``B: d_out x r``; ``B`` starts at zero, so the adapted UNet starts exactly as the base one.
-EraDiff fine-tunes the whole UNet (Adam, lr 3e-6, A100s, Sec. 5.1); on a 16 GB T4 the course trains an
-adapter on the attention projections instead. The files are diffusers' own LoRA format:
+EraDiff fine-tunes SD2-Inpaint with CRO (Adam, lr 3e-6, A100 GPUs, Sec. 5.1; the paper does not say which
+weights train). A full fine-tune does not fit a 16 GB T4, so the course's own choice is an adapter on the
+attention projections. The files are diffusers' own LoRA format:
 ``StableDiffusionInpaintPipeline.save_lora_weights`` writes ``pytorch_lora_weights.safetensors`` and
 ``pipe.load_lora_weights(folder)`` reads it back into any pipeline with the same base model.
 """
