@@ -335,3 +335,10 @@ def test_sra_study_pairs_on_and_off_and_a_setting_where_sra_never_acts_changes_n
     table = markdown_table({"model": "m", "scenes": 4, "seed": 0, "steps": 2, "device": "cpu",
                             "settings": {"never": never, "bigger": bigger}})
     assert table.count("\n| ") == 3 and "| never | +0.0 [+0.0, +0.0]" in table
+    from eradiff_lite.sra.study import conclusion, verdicts
+
+    assert verdicts({"settings": {"never": never}}) == {"never": "no measurable effect"}
+    fake = {"paired": {"elimination": {"mean": 9, "low": 2, "high": 15},
+                       "recreation": {"mean": 0, "low": -1, "high": 1}}}
+    study = {"model": "m", "scenes": 4, "settings": {"never": never, "fake": fake}}
+    assert verdicts(study)["fake"] == "helps" and "- helps: fake" in conclusion(study)

@@ -126,6 +126,34 @@ def markdown_table(study: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def verdicts(study: dict) -> dict[str, str]:
+    """Per setting, what the paired interval of elimination (and of re-creation) says about SRA there:
+    ``helps``, ``hurts`` or ``no measurable effect`` (the 95 % interval of the on - off difference includes 0)."""
+    out = {}
+    for name, row in study["settings"].items():
+        e, r = row["paired"]["elimination"], row["paired"]["recreation"]
+        if e["low"] > 0 or r["high"] < 0:
+            out[name] = "helps"
+        elif e["high"] < 0 or r["low"] > 0:
+            out[name] = "hurts"
+        else:
+            out[name] = "no measurable effect"
+    return out
+
+
+def conclusion(study: dict) -> str:
+    """One sentence per verdict, computed from the study (notebook 04 prints it)."""
+    found = verdicts(study)
+    groups = {v: [k for k, x in found.items() if x == v] for v in ("helps", "hurts", "no measurable effect")}
+    lines = [f"SRA on vs off on `{study['model']}` ({study['scenes']} held-out scenes, paired 95 % intervals):"]
+    for verdict, names in groups.items():
+        if names:
+            lines.append(f"- {verdict}: {', '.join(names)}")
+    if not groups["helps"]:
+        lines.append("- in no setting tried does SRA raise elimination or lower re-creation measurably here.")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     from ..paths import write_text_atomic
 
