@@ -249,3 +249,48 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path):
     a, b = (load_file(list_checkpoints(tmp_path / d / "checkpoints")[-1] / "model.safetensors")
             for d in ("straight", "r"))
     assert all(torch.equal(a[k], b[k]) for k in a), "the fallback resume is still the same run"
+
+
+def test_a_time_budget_ends_at_a_checkpoint_exports_and_resumes_to_the_same_run(tmp_path):
+    cfg = make_config("baseline", SMOKE, steps=5, checkpoint_every=10, keep_checkpoints=10)
+    train(cfg, tmp_path / "straight", progress=False)
+    early = train(cfg, tmp_path / "budget", time_budget_s=0.0, progress=False)  # exhausted after the first step
+    assert early.status == "finished early at step 1 of 5 (time budget 0 s)" and early.steps_done == 1
+    assert [c.name for c in list_checkpoints(tmp_path / "budget" / "checkpoints")] == ["step_000001"]
+    assert (tmp_path / "budget" / "model_index.json").is_file()  # what it has is exported, card says so
+    assert json.loads((tmp_path / "budget" / "card.json").read_text())["status"].startswith("finished early")
+    done = train(cfg, tmp_path / "budget", resume=True, progress=False)
+    assert done.status == "finished" and done.steps_done == 5
+    assert _log(tmp_path / "straight" / "loss_log.csv") == _log(tmp_path / "budget" / "loss_log.csv")
+
+
+def test_only_the_newest_checkpoints_are_kept(tmp_path):
+    train(make_config("baseline", SMOKE, steps=5, checkpoint_every=1, keep_checkpoints=2), tmp_path / "r",
+          progress=False)
+    assert [c.name for c in list_checkpoints(tmp_path / "r" / "checkpoints")] == ["step_000004", "step_000005"]
+
+
+def test_hooks_see_the_loss_before_the_update_and_can_end_the_run(tmp_path):
+    from eradiff_lite.train import loop
+    from eradiff_lite.train.hooks import Hook
+
+    seen = []
+
+    class Probe(Hook):  # records the weights' sum when the loss is known and when the step is done
+        def after_loss(self, run, step, loss):
+            seen.append(("loss", step, float(sum(p.detach().sum() for p in run.unet.parameters()))))
+
+        def after_step(self, run, done, loss):
+            seen.append(("step", done, float(sum(p.detach().sum() for p in run.unet.parameters()))))
+            return "stopped by the probe" if done == 3 else None
+
+    original = loop.DivergenceGuard
+    loop.DivergenceGuard = Probe  # ride in the divergence guard's place, for this run only
+    try:
+        result = train(make_config("baseline", SMOKE, steps=5, warmup_steps=1), tmp_path / "r", progress=False)
+    finally:
+        loop.DivergenceGuard = original
+    assert [(k, s) for k, s, _ in seen] == [("loss", 1), ("step", 1), ("loss", 2), ("step", 2), ("loss", 3),
+                                            ("step", 3)]
+    assert seen[2][2] != seen[3][2] and seen[3][2] == seen[4][2]  # the update falls between loss and step
+    assert result.status == "stopped by the probe" and result.steps_done == 3

@@ -1,17 +1,15 @@
 """The training loop: accelerate for device, mixed precision and multi-GPU; EMA; exact resume.
 
-One step: the batch of step k (`TrainingScenes.batch`), the variant's loss (`variant_loss`), backward,
-gradient clipping, AdamW, the lr schedule (``cfg.lr_schedule`` after a linear warm-up), and the EMA update
-``ema <- decay_k * ema + (1 - decay_k) * weights``. The loss of every step goes to ``loss_log.csv``;
-a non-finite loss stops the run with `TrainingDiverged` naming the step. At the end the EMA weights are
-exported as an `EraseDiffusionPipeline` into the output folder.
+One step: the batch of step k (`TrainingScenes.batch`), the variant's loss (`variant_loss`), then `optimize`:
+backward, gradient clipping, AdamW, the lr schedule (``cfg.lr_schedule`` after a linear warm-up), and the EMA
+update ``ema <- decay_k * ema + (1 - decay_k) * weights``. Everything else is a hook (`hooks.py`): the loss log,
+the divergence check (`TrainingDiverged` names the step), checkpoints, a callback, the time budget. At the end
+the EMA weights are exported as an `EraseDiffusionPipeline` into the output folder.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import resource
 import time
 from collections.abc import Callable
@@ -30,18 +28,8 @@ from ..paths import write_text_atomic
 from .checkpoint import list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
 from .config import TrainConfig, get_variant
 from .data import TrainingScenes
+from .hooks import Callback, Checkpoints, DivergenceGuard, LossLog, TimeBudget, TrainingDiverged
 from .losses import variant_loss
-
-LOG_FIELDS = ("step", "loss", "lr", "elapsed_s")
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; ``step`` is the (1-based) step that produced it."""
-
-    def __init__(self, variant: str, step: int, loss: float):
-        super().__init__(f"{variant}: the loss is {loss} at step {step}: training diverged and was stopped "
-                         f"(lower the learning rate, or this is the expected result of this ablation)")
-        self.variant, self.step, self.loss = variant, step, loss
 
 
 @dataclass
@@ -126,11 +114,41 @@ def _peak_memory(accelerator: Accelerator) -> tuple[float, str]:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak RSS of the process"
 
 
-def _read_log(path: Path, up_to: int) -> list[dict]:
-    if not path.is_file():
-        return []
-    with path.open() as f:
-        return [row for row in csv.DictReader(f) if int(row["step"]) <= up_to]
+@dataclass
+class TrainRun:
+    """The objects of a run in progress, which the step and the hooks share."""
+
+    cfg: TrainConfig
+    accelerator: Accelerator
+    model: torch.nn.Module  # prepared by accelerate
+    optimizer: torch.optim.Optimizer
+    lr_scheduler: object
+    ema: EMAModel
+    generator: torch.Generator
+    ckpt_dir: Path
+    started: float = 0.0
+
+    @property
+    def unet(self) -> LiteUNet:
+        return self.accelerator.unwrap_model(self.model)
+
+    def save_checkpoint(self, done: int, keep: int | None = None) -> None:
+        if self.accelerator.is_main_process:
+            optimizer = getattr(self.optimizer, "optimizer", self.optimizer)  # accelerate's wrapper, or a plain one
+            save_checkpoint(self.ckpt_dir, done, self.unet, optimizer, self.lr_scheduler, self.ema, self.generator)
+            if keep is not None:
+                prune_checkpoints(self.ckpt_dir, keep)
+
+
+def optimize(run: TrainRun, loss: torch.Tensor) -> None:
+    """One update: backward, gradient clipping, AdamW, the lr schedule, then the EMA of the weights."""
+    run.accelerator.backward(loss)
+    if run.accelerator.sync_gradients:
+        run.accelerator.clip_grad_norm_(run.model.parameters(), run.cfg.max_grad_norm)
+    run.optimizer.step()
+    run.lr_scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    run.ema.step(run.unet.parameters())  # ema <- decay_k * ema + (1 - decay_k) * weights
 
 
 def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = None, resume: bool = False,
@@ -176,22 +194,18 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     start = _resume_from(existing, unet, optimizer, lr_scheduler, ema, generator) if resume else 0
     if resume and start > cfg.steps:
         raise ValueError(f"{out_dir} is at step {start}, past its planned {cfg.steps} steps: nothing to resume")
-    log_path = out_dir / "loss_log.csv"
-    rows = _read_log(log_path, start)
     model, optimizer = accelerator.prepare(unet, optimizer)
     ema.to(accelerator.device)
+    run = TrainRun(cfg, accelerator, model, optimizer, lr_scheduler, ema, generator, ckpt_dir)
     scenes = TrainingScenes(cfg.train_scenes, prof.image_size, progress=progress, fresh=cfg.fresh_scenes)
     stop = min(cfg.steps, stop_at or cfg.steps)
     status, loss_value = "finished" if stop == cfg.steps else f"stopped at step {stop}", None
-    if accelerator.is_main_process:
-        with log_path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
-    log_file = log_path.open("a", newline="") if accelerator.is_main_process else None
-    offset = float(rows[-1]["elapsed_s"]) if rows else 0.0
+    hooks = [LossLog(out_dir / "loss_log.csv", start)] if accelerator.is_main_process else []
+    hooks += [DivergenceGuard(), Checkpoints(cfg.checkpoint_every, cfg.keep_checkpoints, stop)]  # in this order
+    hooks += [Callback(callback)] if callback else []
+    hooks += [TimeBudget(time_budget_s, stop)] if time_budget_s is not None else []
     bar = tqdm(range(start, stop), desc=cfg.variant, disable=not (progress and accelerator.is_main_process))
-    started, done = time.perf_counter(), start
+    run.started, done = time.perf_counter(), start
     try:
         for step in bar:
             batch = {k: v.to(accelerator.device) for k, v in scenes.batch(
@@ -199,48 +213,30 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
                 rank=accelerator.process_index, world=accelerator.num_processes).items()}
             with accelerator.autocast():
                 loss = variant_loss(spec, model, batch, alphas_cumprod, generator, prof.gamma_max,
-                                    sra_unet=accelerator.unwrap_model(model), sra_rule=cfg.sra_rule,
+                                    sra_unet=run.unet, sra_rule=cfg.sra_rule,
                                     prediction_type=cfg.prediction_type, snr_gamma=cfg.snr_gamma)
             loss_value = accelerator.gather(loss.detach()[None]).mean().item()
-            if log_file:
-                csv.writer(log_file).writerow([step + 1, f"{loss_value:.6g}", f"{lr_scheduler.get_last_lr()[0]:.3g}",
-                                               f"{offset + time.perf_counter() - started:.2f}"])
-                log_file.flush()
-            if not math.isfinite(loss_value):
-                status = f"diverged at step {step + 1}"
-                raise TrainingDiverged(cfg.variant, step + 1, loss_value)
-            accelerator.backward(loss)
-            if accelerator.sync_gradients:
-                accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-            optimizer.step()
-            lr_scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            ema.step(accelerator.unwrap_model(model).parameters())
+            for hook in hooks:
+                hook.after_loss(run, step + 1, loss_value)
+            optimize(run, loss)
             bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
             done = step + 1
-            if accelerator.is_main_process and (done % cfg.checkpoint_every == 0 or done == stop):
-                save_checkpoint(ckpt_dir, done, accelerator.unwrap_model(model), optimizer.optimizer
-                                if hasattr(optimizer, "optimizer") else optimizer, lr_scheduler, ema, generator)
-                prune_checkpoints(ckpt_dir, cfg.keep_checkpoints)
-            if callback:
-                callback(done, loss_value, accelerator.unwrap_model(model))
-            if time_budget_s is not None and time.perf_counter() - started > time_budget_s and done < stop:
-                status = f"finished early at step {done} of {cfg.steps} (time budget {time_budget_s:.0f} s)"
-                if accelerator.is_main_process:
-                    save_checkpoint(ckpt_dir, done, accelerator.unwrap_model(model), optimizer.optimizer
-                                    if hasattr(optimizer, "optimizer") else optimizer, lr_scheduler, ema, generator)
-                stop = done
+            ended = [s for s in (hook.after_step(run, done, loss_value) for hook in hooks) if s]
+            if ended:
+                status, stop = ended[0], done
                 break
     except BaseException as err:  # the record must say what happened, then the error goes on
-        if isinstance(err, KeyboardInterrupt):
+        if isinstance(err, TrainingDiverged):
+            status = f"diverged at step {err.step}"
+        elif isinstance(err, KeyboardInterrupt):
             status = f"interrupted at step {done}"
-        elif not isinstance(err, TrainingDiverged):
+        else:
             status = f"failed at step {done + 1} ({type(err).__name__}: {str(err)[:160]})"
         raise
     finally:
-        if log_file:
-            log_file.close()
-        seconds = time.perf_counter() - started
+        for hook in hooks:
+            hook.close()
+        seconds = time.perf_counter() - run.started
         steps_run = done - start
         memory, memory_kind = _peak_memory(accelerator)
         result = TrainResult(cfg.variant, status, start + steps_run, cfg.steps, steps_run, loss_value,
@@ -250,7 +246,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
         if accelerator.is_main_process:
             _write_result(out_dir, result, resumed=resume)
     if accelerator.is_main_process and status.startswith("finished"):
-        ema_unet = type(accelerator.unwrap_model(model)).from_config(accelerator.unwrap_model(model).config)
+        ema_unet = type(run.unet).from_config(run.unet.config)
         ema.copy_to(ema_unet.parameters())
         export_pipeline(ema_unet, out_dir, cfg, result_card(out_dir))
     accelerator.wait_for_everyone()

@@ -1,0 +1,109 @@
+"""What happens around a training step besides the step itself, one hook per job (in the spirit of miniai's
+callbacks): the loss log, the divergence check, checkpoints, a learner's callback and the time budget.
+
+A hook sees the running `TrainRun` (`loop.py`). ``after_loss`` runs once the loss of step ``step`` is known and
+before the weights change (so a diverged step is logged, then stops the run untouched); ``after_step`` runs once
+the step is done (``done`` = steps completed) and may return a status that ends the run after this step.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+LOG_FIELDS = ("step", "loss", "lr", "elapsed_s")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; ``step`` is the (1-based) step that produced it."""
+
+    def __init__(self, variant: str, step: int, loss: float):
+        super().__init__(f"{variant}: the loss is {loss} at step {step}: training diverged and was stopped "
+                         f"(lower the learning rate, or this is the expected result of this ablation)")
+        self.variant, self.step, self.loss = variant, step, loss
+
+
+class Hook:
+    def after_loss(self, run, step: int, loss: float) -> None:
+        pass
+
+    def after_step(self, run, done: int, loss: float) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def read_log(path: Path, up_to: int) -> list[dict]:
+    """The rows of ``loss_log.csv`` up to step ``up_to`` (what a resumed run keeps)."""
+    if not path.is_file():
+        return []
+    with path.open() as f:
+        return [row for row in csv.DictReader(f) if int(row["step"]) <= up_to]
+
+
+class LossLog(Hook):
+    """``loss_log.csv``: step, loss, lr, elapsed seconds over all sessions. A resume keeps the rows up to its
+    checkpoint and continues the clock from the last of them."""
+
+    def __init__(self, path: Path, start: int):
+        rows = read_log(path, start)
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+        self.offset = float(rows[-1]["elapsed_s"]) if rows else 0.0
+        self.file = path.open("a", newline="")
+
+    def after_loss(self, run, step, loss):
+        csv.writer(self.file).writerow([step, f"{loss:.6g}", f"{run.lr_scheduler.get_last_lr()[0]:.3g}",
+                                        f"{self.offset + time.perf_counter() - run.started:.2f}"])
+        self.file.flush()
+
+    def close(self):
+        self.file.close()
+
+
+class DivergenceGuard(Hook):
+    """Stops the run at the first non-finite loss (`TrainingDiverged`), before it reaches the weights."""
+
+    def after_loss(self, run, step, loss):
+        if not math.isfinite(loss):
+            raise TrainingDiverged(run.cfg.variant, step, loss)
+
+
+class Checkpoints(Hook):
+    """A checkpoint every ``every`` steps and at the last step; keeps the newest ``keep``."""
+
+    def __init__(self, every: int, keep: int, stop: int):
+        self.every, self.keep, self.stop = every, keep, stop
+
+    def after_step(self, run, done, loss):
+        if done % self.every == 0 or done == self.stop:
+            run.save_checkpoint(done, keep=self.keep)
+
+
+class Callback(Hook):
+    """``fn(done, loss, unet)`` after every step (e.g. a notebook erasing a probe scene)."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+
+    def after_step(self, run, done, loss):
+        self.fn(done, loss, run.unet)
+
+
+class TimeBudget(Hook):
+    """Ends the run after the step that exhausts ``seconds`` (of this session), with a checkpoint there."""
+
+    def __init__(self, seconds: float, stop: int):
+        self.seconds, self.stop = seconds, stop
+
+    def after_step(self, run, done, loss):
+        if time.perf_counter() - run.started > self.seconds and done < self.stop:
+            run.save_checkpoint(done)
+            return f"finished early at step {done} of {run.cfg.steps} (time budget {self.seconds:.0f} s)"
+        return None
