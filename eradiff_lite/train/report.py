@@ -51,15 +51,19 @@ def plot_recipe_study(table: dict, task: str = "erase"):
     import matplotlib.pyplot as plt
 
     rows = sorted(table["rows"], key=lambda r: -r["scores"][task]["masked_psnr"])
-    names = [r["arm"] for r in rows] + [f"{n} (fill)" for n in table["references"]]
-    scores = [r["scores"][task] for r in rows] + [s[task] for s in table["references"].values()]
-    colours = ["C0"] * len(rows) + ["C7"] * len(table["references"])
+    # on the inpaint task "untouched" is the truth itself (100 dB): not a reference there
+    refs = {n: s for n, s in table["references"].items() if not (task == "inpaint" and n == "untouched")}
+    names = [r["arm"] for r in rows] + [f"{n} (fill)" for n in refs]
+    scores = [r["scores"][task] for r in rows] + [s[task] for s in refs.values()]
+    colours = ["C0"] * len(rows) + ["C7"] * len(refs)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
     for ax, key, title in ((axes[0], "masked_psnr", f"{task}: masked PSNR (dB) ↑"),
                            (axes[1], "hf_ratio_median", f"{task}: HF ratio (1 = the truth's texture)")):
         ax.bar(range(len(names)), [s[key] for s in scores], color=colours)
         ax.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
         ax.set_title(title, fontsize=10)
+    psnr = [s["masked_psnr"] for s in scores]
+    axes[0].set_ylim(min(psnr) - 2, max(psnr) + 1)  # the differences are a few dB
     axes[1].set_yscale("log")
     axes[1].axhline(1.0, color="k", lw=0.6)
     fig.suptitle(f"{table['benchmark']}; {table['device']}", fontsize=9)
