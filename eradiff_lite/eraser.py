@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import FAMILIES, MaskError, load_image, make_scene
+from .data import FAMILIES, MaskError, load_image, make_scene, to_pil
 from .data.procedural import FAMILY_SPECS
 from .metrics.classical import inpaint_classical
 from .pipeline.fullsize import box_mask, model_view
@@ -97,10 +97,8 @@ class EraserSession:
         return np.kron(grid, np.ones((CELL, CELL, 1), np.float32))
 
     def frame_png(self, step: int | None = None) -> bytes:
-        from PIL import Image
-
         buffer = io.BytesIO()
-        Image.fromarray((np.clip(self.frame(step), 0, 1) * 255 + 0.5).astype(np.uint8)).save(buffer, format="PNG")
+        to_pil(self.frame(step)).save(buffer, format="PNG")
         return buffer.getvalue()
 
 

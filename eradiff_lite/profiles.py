@@ -111,3 +111,17 @@ def describe_device() -> str:
     if torch.cuda.is_available():
         return f"cuda: {torch.cuda.get_device_name(0)}"
     return f"cpu ({os.cpu_count()} cores, torch {torch.__version__})"
+
+
+def peak_memory(device) -> tuple[float, str]:
+    """(megabytes, what was measured): peak CUDA memory allocated on a GPU, else the process's peak RSS."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20, "peak CUDA memory allocated"
+    try:
+        import resource
+    except ImportError:  # Windows
+        return float("nan"), "process memory (not measured on this OS)"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak RSS of the process"

@@ -194,3 +194,14 @@ def test_variant_names_resolve_through_the_one_registry(pipe, tmp_path):
     with pytest.raises(FileNotFoundError, match="no shipped checkpoint 'cro'"):
         shipped.resolve_variant("cro", tmp_path)
     assert list(shipped.find_variants([tmp_path])) == ["baseline", "sra", "cro_sra"]  # table order
+
+
+def test_the_progress_bar_is_diffusers_own_and_follows_its_config(pipe, scene, capsys):
+    _erase(pipe, scene, progress=True)
+    assert "3/3" in capsys.readouterr().err
+    pipe.set_progress_bar_config(disable=True)
+    try:
+        _erase(pipe, scene, progress=True)
+        assert "3/3" not in capsys.readouterr().err
+    finally:
+        pipe.set_progress_bar_config(disable=False)

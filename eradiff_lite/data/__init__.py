@@ -12,6 +12,7 @@ from .io import (
     mask_to_tensor,
     save_image,
     to_image,
+    to_pil,
     to_tensor,
 )
 from .matting import Matte, cut_out, matte, matte_classical, matte_rembg
@@ -22,5 +23,5 @@ __all__ = [
     "PhotoTripletDataset", "Scene", "SceneDataset", "Triplet", "check_mask", "choose_position", "cut_out",
     "load_cutout", "load_image", "load_mask", "load_triplets", "make_scene", "make_triplet", "mask_from_alpha",
     "mask_to_tensor", "matte", "matte_classical", "matte_rembg", "paste", "save_image", "save_triplets",
-    "to_image", "to_tensor", "transform_cutout", "triplet_to_tensors",
+    "to_image", "to_pil", "to_tensor", "transform_cutout", "triplet_to_tensors",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .io import save_image
+from .io import save_image, to_pil
 from .matting import cut_out, matte
 
 # name: (scikit-image loader, licence note, width to store)
@@ -45,7 +45,7 @@ def _skimage(name: str) -> np.ndarray:
 
 def _resize_width(image: np.ndarray, width: int) -> np.ndarray:
     h, w = image.shape[:2]
-    pil = Image.fromarray((image * 255 + 0.5).astype(np.uint8)).resize((width, round(h * width / w)), Image.LANCZOS)
+    pil = to_pil(image).resize((width, round(h * width / w)), Image.LANCZOS)
     return np.asarray(pil, dtype=np.float32) / 255.0
 
 

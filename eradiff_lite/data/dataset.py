@@ -13,7 +13,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from .compose import Triplet, make_triplet
-from .io import load_image, load_mask, mask_to_tensor, save_image, to_tensor
+from .io import load_image, load_mask, mask_to_tensor, save_image, to_pil, to_tensor
 from .procedural import FAMILIES, make_scene
 
 
@@ -90,7 +90,7 @@ class PhotoTripletDataset(Dataset):
 
 
 def _resize(image: np.ndarray, size: int) -> np.ndarray:
-    pil = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).resize((size, size), Image.LANCZOS)
+    pil = to_pil(image).resize((size, size), Image.LANCZOS)
     return np.asarray(pil, dtype=np.float32) / 255.0
 
 

@@ -209,6 +209,11 @@ def to_image(tensor: torch.Tensor) -> np.ndarray:
     return ((tensor.detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
 
 
+def to_pil(image: np.ndarray) -> Image.Image:
+    """A float image in [0, 1] (``H x W``, ``H x W x 3`` or ``x 4``) as an 8-bit PIL image (clipped, rounded)."""
+    return Image.fromarray((np.clip(np.asarray(image, np.float32), 0, 1) * 255 + 0.5).astype(np.uint8))
+
+
 def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
     """Save an ``H x W x 3`` / ``H x W x 4`` float image or an ``H x W`` bool mask, losslessly and atomically
     (PNG, BMP or TIFF by the suffix; a lossy format such as JPEG is refused)."""
@@ -223,4 +228,4 @@ def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
     if arr.dtype == bool:
         arr = arr.astype(np.float32)
     with atomic_write(path) as tmp:
-        Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8)).save(tmp, format=fmt)
+        to_pil(arr).save(tmp, format=fmt)

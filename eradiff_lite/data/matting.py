@@ -28,7 +28,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
-from .io import ImageSource, load_image
+from .io import ImageSource, load_image, to_pil
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (pixels, x1/y1 exclusive)
 
@@ -75,7 +75,7 @@ def matte_rembg(image: np.ndarray, *, model: str = "u2net", model_path: str | No
     from rembg import remove
 
     session = rembg_session(model, None if model_path is None else str(model_path))
-    pil = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8))
+    pil = to_pil(image)
     out = remove(pil, session=session, only_mask=True)
     return np.asarray(out.convert("L"), dtype=np.float32) / 255.0
 
@@ -140,7 +140,7 @@ def matte_classical(image: np.ndarray, *, box: Box | None = None, segmentation: 
     h, w = image.shape[:2]
     scale = min(1.0, max_side / max(h, w))
     small_size = (max(8, round(w * scale)), max(8, round(h * scale)))
-    small = np.asarray(Image.fromarray((image * 255).astype(np.uint8)).resize(small_size, Image.BICUBIC),
+    small = np.asarray(to_pil(image).resize(small_size, Image.BICUBIC),
                        dtype=np.float64) / 255.0
     if segmentation is not None:
         seg = np.asarray(Image.fromarray(np.asarray(segmentation, bool)).resize(small_size, Image.NEAREST))

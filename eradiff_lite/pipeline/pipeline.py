@@ -28,7 +28,6 @@ import numpy as np
 import torch
 from diffusers import DDIMScheduler, DiffusionPipeline
 from diffusers.utils import BaseOutput
-from tqdm.auto import tqdm
 
 from ..data import to_image
 from ..models.lite import LiteUNet, masked_image, unet_input
@@ -114,7 +113,7 @@ class EraseDiffusionPipeline(DiffusionPipeline):
         repeat one image of a batch with exactly the noise it had there. ``sra_layers`` (names or prefixes)
         and ``sra_timesteps`` (inclusive range) limit where SRA acts (`sra.self_rectifying_attention`)."""
         images, masks, x_obj, mask_t = prepare_inputs(image, mask, self.unet)
-        device, dtype = self.unet.device, self.unet.dtype
+        device, dtype = self._execution_device, self.unet.dtype
         x_obj, mask_t = x_obj.to(device, dtype), mask_t.to(device, dtype)
         timesteps = self.start_timesteps(num_inference_steps, strength)
         if latents is not None and tuple(latents.shape) != tuple(x_obj.shape):
@@ -132,7 +131,7 @@ class EraseDiffusionPipeline(DiffusionPipeline):
             context = self_rectifying_attention(self.unet, mask_t, rule=sra_rule, layers=sra_layers,
                                                 timesteps=sra_timesteps)
         with context:
-            for t in tqdm(timesteps, desc="erasing", disable=not progress, leave=False):
+            for t in self.progress_bar(timesteps) if progress else timesteps:  # diffusers' bar, its config
                 output = self.unet(unet_input(x, mask_t, masked), t).sample  # eps, x0 or v (scheduler config)
                 step = self.scheduler.step(output, t, x, eta=0.0)
                 x = step.prev_sample

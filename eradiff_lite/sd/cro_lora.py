@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ..cro import cro_loss, sample_t_gamma
 from ..models.lite import masked_image
+from ..profiles import peak_memory
 from .lora import add_cro_lora, lora_parameters
 
 
@@ -89,16 +90,6 @@ class LoraRunStats:
                 f"{self.seconds_per_step:.3f} s/step, peak {self.memory_kind} {self.peak_memory_mb:.0f} MB")
 
 
-def _peak_memory(device: torch.device) -> tuple[float, str]:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20, "CUDA memory allocated"
-    try:
-        import resource
-    except ImportError:  # Windows
-        return float("nan"), "process memory (not measured on this OS)"
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process RSS (whole process, since start)"
-
-
 def train_cro_lora(pipe: StableDiffusionInpaintPipeline, dataset: Dataset, steps: int, *, batch_size: int = 1,
                    learning_rate: float = 1e-4, rank: int = 4, gamma_max: int | None = None, seed: int = 0,
                    mixed_precision: str | None = None, gradient_checkpointing: bool = True) -> LoraRunStats:
@@ -153,5 +144,5 @@ def train_cro_lora(pipe: StableDiffusionInpaintPipeline, dataset: Dataset, steps
     unet.eval()
     timed = times[1:] or times
     stats.seconds_per_step = sum(timed) / len(timed)
-    stats.peak_memory_mb, stats.memory_kind = _peak_memory(device)
+    stats.peak_memory_mb, stats.memory_kind = peak_memory(device)
     return stats

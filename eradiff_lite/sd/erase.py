@@ -15,7 +15,7 @@ import torch
 from diffusers import StableDiffusionInpaintPipeline
 from PIL import Image
 
-from ..data.io import check_mask, mask_to_tensor
+from ..data.io import check_mask, mask_to_tensor, to_pil
 from ..models.sd_inpaint import native_size
 from ..sra import mask_at, self_rectifying_attention
 
@@ -29,7 +29,7 @@ def latent_hw(pipe: StableDiffusionInpaintPipeline, size: int) -> tuple[int, int
 
 
 def _square(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[Image.Image, np.ndarray]:
-    pil = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).resize((size, size), Image.LANCZOS)
+    pil = to_pil(image).resize((size, size), Image.LANCZOS)
     small_mask = np.array(Image.fromarray(np.asarray(mask, bool)).resize((size, size), Image.NEAREST))
     return pil, small_mask
 

@@ -10,7 +10,6 @@ the EMA weights are exported as an `EraseDiffusionPipeline` into the output fold
 from __future__ import annotations
 
 import json
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -108,12 +107,6 @@ def _check_or_save_config(cfg: TrainConfig, path: Path, resume: bool) -> None:
     tmp.replace(path)
 
 
-def _peak_memory(accelerator: Accelerator) -> tuple[float, str]:
-    if accelerator.device.type == "cuda":
-        return torch.cuda.max_memory_allocated(accelerator.device) / 2**20, "peak CUDA memory allocated"
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak RSS of the process"
-
-
 @dataclass
 class TrainRun:
     """The objects of a run in progress, which the step and the hooks share."""
@@ -162,7 +155,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     optimizer, schedule, EMA, RNGs and batches). ``callback(step, loss, unet)`` runs after every step.
     """
     from ..pipeline.export import export_pipeline
-    from ..profiles import describe_device
+    from ..profiles import describe_device, peak_memory
 
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
@@ -238,7 +231,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
             hook.close()
         seconds = time.perf_counter() - run.started
         steps_run = done - start
-        memory, memory_kind = _peak_memory(accelerator)
+        memory, memory_kind = peak_memory(accelerator.device)
         result = TrainResult(cfg.variant, status, start + steps_run, cfg.steps, steps_run, loss_value,
                              round(seconds, 2), round(steps_run * cfg.batch_size / max(seconds, 1e-9), 2),
                              round(memory, 1), memory_kind, describe_device(), cfg.seed, prof.name,
