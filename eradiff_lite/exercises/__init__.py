@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from . import graders as g
-from .graders import NotYet
+from . import attention, diffusion, images
+from .check import NotYet
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Exercise:
 EXERCISES: dict[str, Exercise] = {e.name: e for e in (
     Exercise("paste", "01_data_synthesis",
              "Write `my_paste(background, cutout, y, x)`: the RGBA cut-out alpha-composited onto the background "
-             "with its top-left corner at (y, x) (it fits inside).", g.grade_paste,
+             "with its top-left corner at (y, x) (it fits inside).", images.grade_paste,
              "def my_paste(background, cutout, y, x):\n    out = background.copy()\n    h, w = cutout.shape[:2]\n"
              "    a = cutout[..., 3:]\n    region = out[y:y + h, x:x + w]\n"
              "    out[y:y + h, x:x + w] = region * (1 - a) + cutout[..., :3] * a\n    return out\n",
@@ -40,15 +40,15 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "    out[y:y + h, x:x + w] = cutout[..., :3]\n    return out\n"),
     Exercise("mask_from_alpha", "01_data_synthesis",
              "Write `my_mask(alpha)`: the erase mask of a pasted object from its alpha (True = erase).",
-             g.grade_mask_from_alpha, "def my_mask(alpha):\n    return alpha > 0.5\n",
+             images.grade_mask_from_alpha, "def my_mask(alpha):\n    return alpha > 0.5\n",
              "def my_mask(alpha):\n    return alpha > 0\n"),
     Exercise("mixup_lambdas", "02_mixup_schedule",
              "Write `my_lambdas(alphas_cumprod)`: the paper's mix-up schedule, one lambda per timestep.",
-             g.grade_lambdas, "def my_lambdas(alphas_cumprod):\n    return 1 - alphas_cumprod\n",
+             diffusion.grade_lambdas, "def my_lambdas(alphas_cumprod):\n    return 1 - alphas_cumprod\n",
              "def my_lambdas(alphas_cumprod):\n    return alphas_cumprod\n"),
     Exercise("dynamic_image", "02_mixup_schedule",
              "Write `my_dynamic_image(x_ori, x_obj, lam)` (Eq. 6); `lam` is a float or one value per batch item.",
-             g.grade_dynamic_image,
+             diffusion.grade_dynamic_image,
              "def my_dynamic_image(x_ori, x_obj, lam):\n    lam = torch.as_tensor(lam, dtype=x_ori.dtype)\n"
              "    lam = lam.reshape(-1, 1, 1, 1) if lam.ndim else lam\n    return (1 - lam) * x_ori + lam * x_obj\n",
              "def my_dynamic_image(x_ori, x_obj, lam):\n    lam = torch.as_tensor(lam, dtype=x_ori.dtype)\n"
@@ -56,56 +56,57 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
     Exercise("ddim_jump", "03_cro_loss",
              "Write `my_ddim_jump(x_t, eps, a_t, a_s)` (Eq. 8): one deterministic DDIM step from t to s "
              "(a_t, a_s are alpha_bar at t and s, shaped to broadcast).",
-             g.grade_ddim_jump,
+             diffusion.grade_ddim_jump,
              "def my_ddim_jump(x_t, eps, a_t, a_s):\n    x0_hat = (x_t - (1 - a_t).sqrt() * eps) / a_t.sqrt()\n"
              "    return a_s.sqrt() * x0_hat + (1 - a_s).sqrt() * eps\n",
              "def my_ddim_jump(x_t, eps, a_t, a_s):\n    return (x_t - (1 - a_t).sqrt() * eps) / a_t.sqrt()\n"),
     Exercise("eps_from_x0", "03_cro_loss",
              "The lite model predicts x0, but CRO's jump needs eps. Write `my_eps(x_t, x0, a)` from "
              "x_t = sqrt(a) x0 + sqrt(1 - a) eps.",
-             g.grade_eps_from_x0,
+             diffusion.grade_eps_from_x0,
              "def my_eps(x_t, x0, a):\n    return (x_t - a.sqrt() * x0) / (1 - a).sqrt()\n",
              "def my_eps(x_t, x0, a):\n    return (x_t - a * x0) / (1 - a)\n"),
     Exercise("unet_input", "05_training",
-             "Write `my_unet_input(x_t, mask, x_obj)`: the inpainting UNet's 7 input channels.", g.grade_unet_input,
+             "Write `my_unet_input(x_t, mask, x_obj)`: the inpainting UNet's 7 input channels.",
+             diffusion.grade_unet_input,
              "def my_unet_input(x_t, mask, x_obj):\n    return torch.cat([x_t, mask, x_obj * (1 - mask)], dim=1)\n",
              "def my_unet_input(x_t, mask, x_obj):\n    return torch.cat([x_t, mask, x_obj], dim=1)\n"),
     Exercise("ddim_step", "05_training",
              "Write `my_ddim_step(x_t, x0_hat, a_t, a_prev)`: one DDIM sampling step (eta = 0) of a model that "
-             "predicts the clean image.", g.grade_ddim_step,
+             "predicts the clean image.", diffusion.grade_ddim_step,
              "def my_ddim_step(x_t, x0_hat, a_t, a_prev):\n    eps = (x_t - a_t.sqrt() * x0_hat) / (1 - a_t).sqrt()\n"
              "    return a_prev.sqrt() * x0_hat + (1 - a_prev).sqrt() * eps\n",
              "def my_ddim_step(x_t, x0_hat, a_t, a_prev):\n    return a_prev.sqrt() * x0_hat\n"),
     Exercise("masked_psnr", "06_evaluation",
              "Write `my_masked_psnr(image, truth, mask)`: PSNR in dB over the erased pixels only (data range 1).",
-             g.grade_masked_psnr,
+             images.grade_masked_psnr,
              "def my_masked_psnr(image, truth, mask):\n    import numpy as np\n"
              "    return float(10 * np.log10(1 / np.mean((image - truth)[mask] ** 2)))\n",
              "def my_masked_psnr(image, truth, mask):\n    import numpy as np\n"
              "    return float(10 * np.log10(1 / np.mean((image - truth) ** 2)))\n"),
     Exercise("discordant_pairs", "06_evaluation",
              "Write `my_discordant(a, b)`: McNemar's two counts for per-scene yes/no outcomes of two models "
-             "(scenes only a eliminates, scenes only b eliminates).", g.grade_discordant,
+             "(scenes only a eliminates, scenes only b eliminates).", images.grade_discordant,
              "def my_discordant(a, b):\n    return int((a & ~b).sum()), int((~a & b).sum())\n",
              "def my_discordant(a, b):\n    return int(a.sum()), int(b.sum())\n"),
     Exercise("eq10", "04_sra_attention",
              "Write `my_allowed(m)`: Eq. 10's allowed (query, key) pairs for flattened hole masks m [B, N] "
-             "(True = in the hole); return bool [B, N, N], True = may attend.", g.grade_eq10,
+             "(True = in the hole); return bool [B, N, N], True = may attend.", attention.grade_eq10,
              "def my_allowed(m):\n    return ~(m[:, :, None] & m[:, None, :])\n",
              "def my_allowed(m):\n    return ~m[:, None, :].expand(-1, m.shape[1], -1)\n"),
     Exercise("mask_at", "04_sra_attention",
              "Write `my_mask_at(mask, hw)`: the pixel mask [B, 1, H, W] at an attention grid hw = (h, w), so that "
-             "every hole pixel reaches a token.", g.grade_mask_at,
+             "every hole pixel reaches a token.", attention.grade_mask_at,
              "def my_mask_at(mask, hw):\n    return torch.nn.functional.adaptive_max_pool2d(mask, hw)\n",
              "def my_mask_at(mask, hw):\n    return torch.nn.functional.adaptive_avg_pool2d(mask, hw)\n"),
     Exercise("lora_count", "07_stable_diffusion",
              "Write `my_lora_count(shapes, rank)`: how many parameters a rank-`rank` LoRA adds to linear layers of "
-             "(d_in, d_out) `shapes`.", g.grade_lora_count,
+             "(d_in, d_out) `shapes`.", attention.grade_lora_count,
              "def my_lora_count(shapes, rank):\n    return sum(rank * (d_in + d_out) for d_in, d_out in shapes)\n",
              "def my_lora_count(shapes, rank):\n    return sum(d_in * d_out for d_in, d_out in shapes)\n"),
     Exercise("latent_mask", "07_stable_diffusion",
              "Write `my_latent_mask(mask, factor)`: the pixel mask [B, 1, H, W] at the VAE's latent size "
-             "(H / factor), keeping thin strokes.", g.grade_latent_mask,
+             "(H / factor), keeping thin strokes.", attention.grade_latent_mask,
              "def my_latent_mask(mask, factor):\n    return torch.nn.functional.max_pool2d(mask, factor)\n",
              "def my_latent_mask(mask, factor):\n    return torch.nn.functional.interpolate(mask, scale_factor=1 / "
              "factor, mode='nearest')\n"),
