@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..paths import write_text_atomic
 from .io import save_image, to_pil
 from .matting import cut_out, matte
 
@@ -67,5 +68,5 @@ def build_assets(dest: str | Path) -> dict:
         save_image(result.alpha > 0.5, dest / "cutouts" / f"{name}_mask.png")
         index[name] = {"photo": f"photos/{photo}.png", "box": list(box), "backend": result.backend,
                        "mask": f"cutouts/{name}_mask.png"}
-    (dest / "cutouts" / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+    write_text_atomic(dest / "cutouts" / "index.json", json.dumps(index, indent=1) + "\n")
     return index

@@ -64,7 +64,9 @@ class TrainConfig:
                 "rescale_betas_zero_snr": self.rescale_betas_zero_snr}
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        from ..paths import write_text_atomic
+
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:

@@ -50,8 +50,10 @@ class LossLog(Hook):
     checkpoint and continues the clock from the last of them."""
 
     def __init__(self, path: Path, start: int):
+        from ..paths import atomic_write
+
         rows = read_log(path, start)
-        with path.open("w", newline="") as f:
+        with atomic_write(path) as tmp, tmp.open("w", newline="") as f:  # the kept rows, whole or not at all
             writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
             writer.writeheader()
             writer.writerows(rows)

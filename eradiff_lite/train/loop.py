@@ -102,9 +102,7 @@ def _check_or_save_config(cfg: TrainConfig, path: Path, resume: bool) -> None:
                              f"{', '.join(changed)} differ from {path}; resume with the run's own settings "
                              f"(`train --resume --out {path.parent}` reads them)")
         return
-    tmp = path.with_suffix(".json.tmp")
-    cfg.save(tmp)
-    tmp.replace(path)
+    cfg.save(path)  # atomically
 
 
 @dataclass
