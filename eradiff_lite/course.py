@@ -23,14 +23,14 @@ class NotebookRun:
     device: str
     seed: int
 
-    def save_figure(self, fig, name: str, dpi: int = 72) -> Path:
-        """``fig`` saved as ``out_dir/name`` (format from the suffix), atomically: a figure is whole or absent."""
+    def save_figure(self, fig, name: str, dpi: int = 72) -> None:
+        """``fig`` saved as ``out_dir/name`` (format from the suffix), atomically: a figure is whole or absent.
+        Returns nothing, so a notebook cell that ends with it shows no path."""
         from .paths import atomic_write
 
         path = self.out_dir / name
         with atomic_write(path) as tmp:
             fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png", bbox_inches="tight")
-        return path
 
     def write_summary(self, facts: dict, artifacts: list[str] | None = None) -> Path:
         """Write ``summary.json`` (profile, device, facts, artifacts) to the output folder.

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from eradiff_lite.course import list_notebooks, run_course, start_notebook
 
 
@@ -32,3 +34,21 @@ def test_start_notebook_writes_summary_and_checks_artifacts(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="missing.txt"):
         run.write_summary({}, ["missing.txt"])
+
+
+def test_a_notebook_figure_is_written_whole_or_not_at_all(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from eradiff_lite.course import start_notebook
+
+    run = start_notebook("test_figures", "smoke", str(tmp_path))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    assert run.save_figure(fig, "line.png") is None  # nothing for a notebook cell to display
+    assert (tmp_path / "line.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError):
+        run.save_figure(fig, "line.nosuchformat")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["line.png"]  # no partial or temporary file
