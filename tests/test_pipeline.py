@@ -205,3 +205,13 @@ def test_the_progress_bar_is_diffusers_own_and_follows_its_config(pipe, scene, c
         assert "3/3" not in capsys.readouterr().err
     finally:
         pipe.set_progress_bar_config(disable=False)
+
+
+def test_erasing_a_batch_equals_erasing_each_image_with_its_noise(pipe):
+    scenes = [make_scene(s, SMOKE.image_size, split="heldout") for s in (1, 2, 3)]
+    noise = torch.randn(3, 3, SMOKE.image_size, SMOKE.image_size, generator=torch.Generator().manual_seed(9))
+    batch = pipe([s.triplet.x_obj for s in scenes], [s.triplet.mask for s in scenes], num_inference_steps=3,
+                 latents=noise, sra=True).images
+    for i, s in enumerate(scenes):
+        alone = pipe(s.triplet.x_obj, s.triplet.mask, num_inference_steps=3, latents=noise[i:i + 1], sra=True)
+        np.testing.assert_allclose(batch[i], alone.images[0], atol=2e-5)

@@ -1,0 +1,61 @@
+"""Exporting a run's last checkpoint, shipping runs as reference checkpoints, and the index of what shipped."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from eradiff_lite.pipeline import EraseDiffusionPipeline
+from eradiff_lite.pipeline.shipped import find_variants
+from eradiff_lite.profiles import get_profile
+from eradiff_lite.train import make_config, train
+from eradiff_lite.train.ablation import export_last_checkpoint, ship_ablation, write_index
+from eradiff_lite.train.checkpoint import list_checkpoints
+from eradiff_lite.train.loop import result_card
+
+SMOKE = get_profile("smoke")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    train(make_config("baseline", SMOKE, steps=2), root / "baseline", progress=False)
+    train(make_config("cro_sra", SMOKE, steps=1), root / "cro_sra", init=root / "baseline", progress=False)
+    return root
+
+
+def test_the_last_checkpoint_exports_its_ema_weights_whole(runs, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(runs / "baseline", run)
+    for name in ("model_index.json", "unet", "scheduler"):
+        (run / name).unlink() if (run / name).is_file() else shutil.rmtree(run / name)
+    cfg = make_config("baseline", SMOKE, steps=2)
+    export_last_checkpoint(run, cfg, result_card(run))
+    unet = EraseDiffusionPipeline.from_pretrained(run).unet
+    ema = load_file(list_checkpoints(run / "checkpoints")[-1] / "ema.safetensors")
+    assert all(torch.equal(unet.state_dict()[k], v.to(torch.float16).float()) for k, v in ema.items())
+    damaged = list_checkpoints(run / "checkpoints")[-1] / "ema.safetensors"
+    weights = load_file(damaged)
+    weights.pop(next(iter(weights)))  # one tensor missing
+    save_file(weights, damaged)
+    with pytest.raises(RuntimeError, match="Missing key"):
+        export_last_checkpoint(run, cfg, result_card(run))
+
+
+def test_shipping_copies_pipelines_not_checkpoints_and_adds_the_sra_pointer(runs, tmp_path):
+    shipped = ship_ablation(runs, tmp_path / "checkpoints", notes={"launch": "a test"})
+    assert shipped == ["baseline", "cro_sra", "sra"]
+    for name in ("baseline", "cro_sra"):
+        folder = tmp_path / "checkpoints" / name
+        assert not (folder / "checkpoints").exists() and (folder / "loss_log.csv").is_file()
+        card = json.loads((folder / "card.json").read_text())
+        assert card["notes"]["launch"] == "a test" and card["image_size"] == 32
+    pointer = json.loads((tmp_path / "checkpoints" / "sra" / "variant.json").read_text())
+    assert pointer == {"variant": "sra", "weights": "../baseline", "sra": True, "sra_rule": "eq10"}
+    found = find_variants([tmp_path / "checkpoints"])
+    assert found["sra"] == {"folder": tmp_path / "checkpoints" / "baseline", "sra": True}
+    index = write_index(tmp_path / "checkpoints").read_text()
+    assert "| baseline | finished | 2 (2) |" in index and "| cro_sra | finished | 1 (1) |" in index
