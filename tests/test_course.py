@@ -12,17 +12,41 @@ def test_list_notebooks_is_ordered():
     assert names == sorted(names) and names[0].startswith("01_")
 
 
-def test_run_course_writes_summary(tmp_path, monkeypatch):
-    monkeypatch.setenv("ERADIFF_RUNS", str(tmp_path))
-    root = run_course(profile="smoke", only=["01"])
-    assert root.parent == tmp_path
+def _tiny_course(folder):
+    """Two notebooks in the course's shape (a parameters cell, a summary), the second failing: what the runner
+    must do with a course, without executing the real notebooks a third time (tests/test_notebooks.py runs them)."""
+    import nbformat
+
+    folder.mkdir()
+    for name, body in (("01_first", "x = 1"), ("02_second", "raise RuntimeError('on purpose')"),
+                       ("03_never", "x = 3")):
+        params = nbformat.v4.new_code_cell("profile_name = None\nout_dir = None")
+        params.metadata["tags"] = ["parameters"]
+        code = (f"from eradiff_lite.course import start_notebook\nrun = start_notebook({name!r}, profile_name, "
+                f"out_dir)\nrun.write_summary({{'ok': True}});\n{body}")
+        cells = [params, nbformat.v4.new_code_cell(code), nbformat.v4.new_markdown_cell("## Summary")]
+        nb = nbformat.v4.new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def test_run_course_runs_in_order_writes_a_summary_and_stops_at_a_failure(tmp_path, monkeypatch):
+    import eradiff_lite.course as course
+
+    _tiny_course(tmp_path / "notebooks")
+    monkeypatch.setattr(course, "notebooks_dir", lambda: tmp_path / "notebooks")
+    monkeypatch.setenv("ERADIFF_RUNS", str(tmp_path / "runs"))
+    with pytest.raises(SystemExit, match="02_second.ipynb failed"):
+        run_course(profile="smoke")
+    root = next((tmp_path / "runs").iterdir())
     summary = json.loads((root / "summary.json").read_text())
     assert summary["profile"] == "smoke" and summary["device"]
-    assert [n["notebook"] for n in summary["notebooks"]] == ["01_data_synthesis.ipynb"]
-    assert summary["notebooks"][0]["status"] == "ok" and summary["notebooks"][0]["seconds"] > 0
-    assert (root / "01_data_synthesis.ipynb").stat().st_size > 0
+    assert [(n["notebook"], n["status"].split(":")[0]) for n in summary["notebooks"]] == [
+        ("01_first.ipynb", "ok"), ("02_second.ipynb", "failed")]  # 03 never ran: the runner stops
+    assert json.loads((root / "01_first" / "summary.json").read_text())["profile"] == "smoke"
     assert "| notebook | status | time (s) |" in (root / "SUMMARY.md").read_text()
-    assert json.loads((root / "01_data_synthesis" / "summary.json").read_text())["profile"] == "smoke"
+    only = run_course(profile="smoke", only=["01"])
+    assert [n["notebook"] for n in json.loads((only / "summary.json").read_text())["notebooks"]] == ["01_first.ipynb"]
 
 
 def test_start_notebook_writes_summary_and_checks_artifacts(tmp_path):
