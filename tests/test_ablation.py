@@ -53,6 +53,10 @@ def test_shipping_copies_pipelines_not_checkpoints_and_adds_the_sra_pointer(runs
         assert not (folder / "checkpoints").exists() and (folder / "loss_log.csv").is_file()
         card = json.loads((folder / "card.json").read_text())
         assert card["notes"]["launch"] == "a test" and card["image_size"] == 32
+        for text in (f.read_text() for f in folder.rglob("*") if f.suffix in (".json", ".md")):
+            assert str(runs) not in text and str(tmp_path) not in text  # no machine path ships
+    config = json.loads((tmp_path / "checkpoints" / "cro_sra" / "unet" / "config.json").read_text())
+    assert config.get("_name_or_path", "../baseline/unet") == "../baseline/unet"  # where it was loaded from
     pointer = json.loads((tmp_path / "checkpoints" / "sra" / "variant.json").read_text())
     assert pointer == {"variant": "sra", "weights": "../baseline", "sra": True, "sra_rule": "eq10"}
     found = find_variants([tmp_path / "checkpoints"])

@@ -70,7 +70,18 @@ def ship(run_dir: str | Path, target: str | Path, notes: dict | None = None) -> 
         card = {**read_card(run_dir), **result_card(run_dir)}
         card["notes"] = {**card.get("notes", {}), **(notes or {})}
         write_card(target, card)
+    _make_portable(target, run_dir.resolve().parent)
     return target
+
+
+def _make_portable(target: Path, runs_root: Path) -> None:
+    """Rewrite the machine paths that training recorded (``init``, diffusers' ``_name_or_path``) in the shipped
+    text files: a sibling run becomes ``../<run>`` (true in the shipped layout too), the home folder ``~``."""
+    for path in sorted(p for p in target.rglob("*") if p.suffix in (".json", ".md")):
+        text = path.read_text()
+        portable = text.replace(str(runs_root) + "/", "../").replace(str(Path.home()) + "/", "~/")
+        if portable != text:
+            write_text_atomic(path, portable)
 
 
 def ship_ablation(out_root: str | Path, target_root: str | Path, notes: dict | None = None) -> list[str]:
