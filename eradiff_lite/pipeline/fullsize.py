@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data import MaskError, check_mask, load_image, load_mask
+from ..data import MaskError, check_mask, load_image, load_mask, mask_to_tensor, to_image, to_tensor
 from ..metrics.crops import crop_window
 
 CONTEXT = 2.0  # window side = CONTEXT x the hole's longer side (at least the model's side)
@@ -51,17 +51,15 @@ def model_view(picture: np.ndarray, hole: np.ndarray, side: int) -> tuple[np.nda
     check_mask(hole, picture.shape[:2], name="mask")
     top, left, size = erase_window(picture, hole, side)
     crop = picture[top:top + size, left:left + size]
-    x = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))[None].float()
-    m = torch.from_numpy(hole[top:top + size, left:left + size].astype(np.float32))[None, None]
-    small = _resize(x, side, "area")[0].permute(1, 2, 0).clamp(0, 1).numpy()
+    small = to_image(_resize(to_tensor(crop)[None], side, "area")[0])  # resizing is linear: [-1, 1] is fine
+    m = mask_to_tensor(hole[top:top + size, left:left + size])[None]
     return small, _resize(m, side, "area")[0, 0].numpy() > 0, (top, left, size)
 
 
 def paste_back(picture: np.ndarray, hole: np.ndarray, erased_view: np.ndarray, window: tuple) -> np.ndarray:
     """``picture`` with its hole's pixels taken from ``erased_view`` (the model's output) resized to the window."""
     top, left, size = window
-    filled = torch.from_numpy(np.ascontiguousarray(erased_view.transpose(2, 0, 1)))[None].float()
-    big = _resize(filled, size, "bicubic")[0].permute(1, 2, 0).clamp(0, 1).numpy()
+    big = to_image(_resize(to_tensor(erased_view)[None], size, "bicubic")[0])
     result = picture.copy()
     region, region_hole = result[top:top + size, left:left + size], hole[top:top + size, left:left + size]
     region[region_hole] = big[region_hole]
