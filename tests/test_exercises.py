@@ -27,5 +27,11 @@ def test_answers_of_the_wrong_kind_get_a_plain_hint(capsys):
     assert "expected shape" in capsys.readouterr().out
     assert check("ddim_jump", lambda x_t, eps, a_t, a_s: x_t + 0.01 * torch.ones_like(x_t)) is False
     assert "differs from the reference" in capsys.readouterr().out
+    assert check("mask_from_alpha", lambda alpha: torch.from_numpy(alpha > 0.5)) is False  # numpy in, numpy out
+    assert "return a boolean H x W array" in capsys.readouterr().out
+    assert check("mask_from_alpha", lambda alpha: (alpha > 0.5).astype("float32")) is False
+    assert "got float32 (a comparison such as x > 0.5 gives bools)" in capsys.readouterr().out
+    assert check("eq10", lambda m: torch.ones(m.shape[0], m.shape[1], m.shape[1], dtype=torch.bool)) is False
+    assert "allowed[b, i, j] = not (m[b, i] and m[b, j])" in capsys.readouterr().out
     with pytest.raises(KeyError, match="no exercise"):
         check("nope", None)

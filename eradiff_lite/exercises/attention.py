@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .check import NotYet
+from .check import NotYet, close
 
 
 def grade_eq10(answer) -> None:
@@ -14,16 +14,13 @@ def grade_eq10(answer) -> None:
     m = torch.tensor([[True, False, True, False, False], [False, False, False, True, True]])
     got = answer(m.clone())
     want = sra_allowed(m, "eq10")
-    if not isinstance(got, torch.Tensor) or got.shape != want.shape or got.dtype != torch.bool:
-        raise NotYet(f"Eq. 10: return a bool tensor [B, N, N] = {tuple(want.shape)} (True = may attend)")
-    if torch.equal(got, want):
-        return
-    if torch.equal(got, sra_allowed(m, "keys")):
-        raise NotYet("Eq. 10: that is Attentive Eraser's rule (no query reads a hole key); EraDiff blocks a pair only "
-                     "when BOTH the query and the key are in the hole, so background queries read everything")
-    if torch.equal(got, ~want):
-        raise NotYet("Eq. 10: inverted: True must mean 'allowed'; blocked = m_i and m_j")
-    raise NotYet("Eq. 10: allowed[b, i, j] = not (m[b, i] and m[b, j])")
+    close(got, want, "Eq. 10", [
+        (sra_allowed(m, "keys"), "that is Attentive Eraser's rule (no query reads a hole key); EraDiff blocks a pair "
+                                 "only when BOTH the query and the key are in the hole, so background queries read "
+                                 "everything"),
+        (~want, "inverted: True must mean 'allowed'; blocked = m_i and m_j")],
+        form=f"a bool tensor [B, N, N] = {tuple(want.shape)} (True = may attend)",
+        otherwise="allowed[b, i, j] = not (m[b, i] and m[b, j])")
 
 
 def grade_mask_at(answer) -> None:
@@ -33,15 +30,12 @@ def grade_mask_at(answer) -> None:
     mask[..., 5:7, 9:10] = 1  # a small hole: 2 x 1 pixels
     got = answer(mask.clone(), (4, 4))
     want = mask_at(mask, (4, 4))
-    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-        raise NotYet(f"mask at a grid: return [B, 1, h, w] = {tuple(want.shape)}")
-    if torch.allclose(got.float(), want):
-        return
     average = torch.nn.functional.adaptive_avg_pool2d(mask, (4, 4))
-    if torch.allclose(got.float(), average) or torch.allclose(got.float(), (average > 0.5).float()):
-        raise NotYet("mask at a grid: averaging (or a majority vote) loses small holes at coarse grids; a token is "
-                     "in the hole if ANY of its pixels is: max-pool")
-    raise NotYet("mask at a grid: max-pool the pixel mask to (h, w): torch.nn.functional.adaptive_max_pool2d")
+    lost = ("averaging (or a majority vote) loses small holes at coarse grids; a token is in the hole if ANY of its "
+            "pixels is: max-pool")
+    close(got, want, "mask at a grid", [(average, lost), (average > 0.5, lost)],
+          form=f"a tensor [B, 1, h, w] = {tuple(want.shape)}",
+          otherwise="max-pool the pixel mask to (h, w): torch.nn.functional.adaptive_max_pool2d")
 
 
 def grade_lora_count(answer) -> None:
@@ -72,12 +66,9 @@ def grade_latent_mask(answer) -> None:
     mask[..., 10:13, 30:45] = 1  # a thin stroke: 3 pixels tall
     got = answer(mask.clone(), 8)
     want = mask_at(mask, (8, 8))
-    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-        raise NotYet(f"latent mask: return [B, 1, H / 8, W / 8] = {tuple(want.shape)}")
-    if torch.allclose(got.float(), want):
-        return
     nearest = torch.nn.functional.interpolate(mask, size=(8, 8), mode="nearest")
-    if torch.allclose(got.float(), nearest) or torch.allclose(got.float(), torch.zeros_like(want)):
-        raise NotYet("latent mask: nearest-neighbour resizing samples one pixel per latent and misses thin strokes; "
-                     "a latent is in the hole if any of its 8 x 8 pixels is: max-pool by the VAE's factor")
-    raise NotYet("latent mask: torch.nn.functional.max_pool2d(mask, factor)")
+    missed = ("nearest-neighbour resizing samples one pixel per latent and misses thin strokes; a latent is in the "
+              "hole if any of its 8 x 8 pixels is: max-pool by the VAE's factor")
+    close(got, want, "latent mask", [(nearest, missed), (torch.zeros_like(want), missed)],
+          form=f"a tensor [B, 1, H / 8, W / 8] = {tuple(want.shape)}",
+          otherwise="torch.nn.functional.max_pool2d(mask, factor)")

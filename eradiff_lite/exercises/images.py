@@ -3,7 +3,7 @@ McNemar's discordant pairs (06)."""
 
 from __future__ import annotations
 
-from .check import NotYet
+from .check import NotYet, close
 
 
 def grade_paste(answer) -> None:
@@ -19,15 +19,12 @@ def grade_paste(answer) -> None:
     want = paste(background, cutout, (3, 6))[0]
     top = background.copy()
     top[3:8, 6:10] = cutout[..., :3]
-    if not isinstance(got, np.ndarray) or got.shape != want.shape:
-        raise NotYet(f"paste: return an H x W x 3 array like the background {want.shape}")
-    if np.allclose(got, want, atol=1e-6):
-        return
-    if np.allclose(got, top, atol=1e-6):
-        raise NotYet("paste: the cut-out's pixels were copied over; blend with its alpha: "
-                     "background * (1 - alpha) + rgb * alpha, so half-transparent edges stay soft")
-    raise NotYet("paste: inside the box, out = background * (1 - alpha) + cutout_rgb * alpha; outside it the "
-                 "background is unchanged")
+    close(got, want, "paste", [
+        (top, "the cut-out's pixels were copied over; blend with its alpha: background * (1 - alpha) + rgb * alpha, "
+              "so half-transparent edges stay soft")],
+        form=f"an H x W x 3 array like the background {want.shape}",
+        otherwise="inside the box, out = background * (1 - alpha) + cutout_rgb * alpha; outside it the background "
+                  "is unchanged")
 
 
 def grade_mask_from_alpha(answer) -> None:
@@ -38,16 +35,11 @@ def grade_mask_from_alpha(answer) -> None:
     alpha = np.random.default_rng(8).random((10, 10)).astype(np.float32)
     got = answer(alpha.copy())
     want = mask_from_alpha(alpha)
-    if not isinstance(got, np.ndarray) or got.dtype != bool:
-        raise NotYet("mask from alpha: return a boolean H x W array (True = erase)")
-    if np.array_equal(got, want):
-        return
-    if np.array_equal(got, alpha > 0):
-        raise NotYet("mask from alpha: any alpha > 0 counts here, so faint halo pixels are erased too; "
-                     "the course erases where the object covers more than half: alpha > 0.5")
-    if np.array_equal(got, ~want):
-        raise NotYet("mask from alpha: inverted: True must mark the OBJECT (alpha > 0.5)")
-    raise NotYet("mask from alpha: True where alpha > 0.5")
+    close(got, want, "mask from alpha", [
+        (alpha > 0, "any alpha > 0 counts here, so faint halo pixels are erased too; the course erases where the "
+                    "object covers more than half: alpha > 0.5"),
+        (~want, "inverted: True must mark the OBJECT (alpha > 0.5)")],
+        form="a boolean H x W array (True = erase)", otherwise="True where alpha > 0.5")
 
 
 def grade_masked_psnr(answer) -> None:
