@@ -23,9 +23,9 @@ from .data import FAMILIES, MaskError, load_image, make_scene, to_pil
 from .data.procedural import FAMILY_SPECS
 from .metrics.classical import inpaint_classical
 from .pipeline.fullsize import box_mask, model_view
+from .variants import CLASSICAL
 from .viz import as_image, overlay_mask
 
-CLASSICAL = "classical"
 CELL = 4  # each model pixel is drawn as CELL x CELL screen pixels
 
 

@@ -118,6 +118,7 @@ def test_buckets_select_their_scenes_and_bucket_statistics_use_only_them(kit):
 
     bench = load_benchmark(scenes=40, size=32)
     buckets = bench.buckets()
+    assert bench.buckets() is buckets  # computed once per benchmark, not per variant and seed
     for s, near, textured in zip(bench.scenes, buckets["near"], buckets["textured"]):
         assert near == (s.nearest_context_distance() <= 3)
         on_carrier = s.family in ("pepperoni", "egg")  # on a pizza or in a pan

@@ -10,7 +10,7 @@ training never shows, so a model cannot have memorised any scene. Changing what 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -31,6 +31,7 @@ class Benchmark:
     size: int
     scenes: list[Scene]
     dilate: int = 1  # pixels the object's mask is grown by (1: the standard benchmark)
+    _buckets: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.scenes)
@@ -51,11 +52,14 @@ class Benchmark:
         - ``textured``: the hole lies on a textured background (wood, tiles, stripes or a photo; not a
           gradient, not a pizza or a pan), where a fill must continue a pattern, not only a colour.
         """
+        if self._buckets is not None:
+            return self._buckets
         from ..data.procedural import FAMILY_SPECS
 
         near = [s.nearest_context_distance() <= NEAR_PX for s in self.scenes]
         textured = [s.background != "gradient" and FAMILY_SPECS[s.family].carrier is None for s in self.scenes]
-        return {"near": np.array(near, bool), "textured": np.array(textured, bool)}
+        self._buckets = {"near": np.array(near, bool), "textured": np.array(textured, bool)}
+        return self._buckets
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """``x_obj``, ``x_ori``: ``N x 3 x H x W`` in [-1, 1]; ``mask``: ``N x 1 x H x W`` in {0, 1}."""

@@ -20,15 +20,13 @@ from tqdm.auto import tqdm
 
 from ..data import to_tensor
 from ..pipeline.shipped import checkpoints_dir, find_variants  # noqa: F401 - the one variant resolver
-from ..variants import ABLATION_ORDER
+from ..variants import ABLATION_ORDER, CLASSICAL, REFERENCES
 from .benchmark import Benchmark
 from .classical import inpaint_classical
 from .fill import REFERENCE_FILLS
 from .results import METRICS, PERCENT, aggregate
 from .scoring import MetricKit, score_outputs
 
-CLASSICAL = "classical"  # biharmonic inpainting
-REFERENCES = (CLASSICAL, "telea", "flat", "untouched")  # the reference rows of every table
 # per scene, averaged over seeds: for paired statistics and bucket means (`results.paired_stats`, `bucket_means`)
 PAIRED_KEYS = ("masked_psnr", "masked_ssim", "eliminated", "recreated", "erase_ratio", "hf_ratio")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..variants import REFERENCES
 from .results import bucket_means, paired_stats
 
 
@@ -33,7 +34,7 @@ def _interval(stats: dict, key: str, unit: str) -> str:
 
 
 def _missing(claim: str, target: str, need, rows) -> Finding | None:
-    lacking = [v for v in need if v not in rows or (v not in ("flat", "classical") and "per_scene" not in rows[v])]
+    lacking = [v for v in need if v not in rows or (v not in REFERENCES and "per_scene" not in rows[v])]
     return Finding(claim, target, f"needs {', '.join(lacking)}", "not measured") if lacking else None
 
 
