@@ -8,7 +8,6 @@ ratio should be close to 1.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 from diffusers import DDIMScheduler
@@ -18,13 +17,12 @@ from ..cro import cro_loss, epsilon_loss, sample_t_gamma
 from ..data import SceneDataset
 from ..models import build_lite_unet, masked_image, unet_input
 from ..profiles import describe_device, get_profile
+from . import seconds
 
 
 def _step(unet, loss_fn) -> float:
-    start = time.perf_counter()
     unet.zero_grad(set_to_none=True)
-    loss_fn().backward()
-    return time.perf_counter() - start
+    return seconds(lambda: loss_fn().backward())
 
 
 def benchmark_cro(profile_name: str | None = None, steps: int = 10, warmup: int = 2, seed: int = 0) -> dict:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 from ..data.procedural import make_scene
+from . import seconds
 
 
 def benchmark_scenes(size: int = 64, count: int = 2000, verbose: bool = True) -> float:
     """Make ``count`` train scenes at ``size`` and return (and print) triplets per second."""
     make_scene(0, size)  # warm caches (coordinate grids, texture photos)
-    start = time.perf_counter()
-    for seed in range(count):
-        make_scene(seed, size)
-    rate = count / (time.perf_counter() - start)
+    rate = count / seconds(lambda: [make_scene(seed, size) for seed in range(count)])
     if verbose:
         print(f"procedural triplets at {size}x{size}: {rate:.0f} triplets/s ({count} scenes, one process)")
     return rate

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from pathlib import Path
 
 import torch
@@ -19,6 +18,7 @@ from tqdm.auto import tqdm
 from ..data import make_scene
 from ..metrics.classical import inpaint_classical
 from ..profiles import describe_device, get_profile
+from . import seconds
 
 TARGET_S = 2.0
 
@@ -57,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             fn()
         for _ in tqdm(range(args.repeats), desc="bench-erase", leave=False):
             for key, fn in calls.items():
-                start = time.perf_counter()
-                fn()
-                times[key].append(time.perf_counter() - start)
+                times[key].append(seconds(fn))
     median = {k: statistics.median(v) for k, v in times.items()}
     print(f"model: {source}; {pipe.unet.config.sample_size} px, {args.steps} DDIM steps, "
           f"{args.repeats} timed calls each; device {describe_device()}, {torch.get_num_threads()} threads")

@@ -16,7 +16,6 @@ the profiler's record of every tensor allocation (exact for torch tensors, blind
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 from diffusers.models.attention_processor import Attention, AttnProcessor2_0
@@ -27,6 +26,7 @@ from ..models import build_lite_unet, masked_image, unet_input
 from ..profiles import describe_device, get_profile
 from ..sra.context import self_rectifying_attention
 from ..sra.processor import SelfRectifyingAttnProcessor, SRAState
+from . import seconds
 
 
 def peak_bytes(fn, device: torch.device) -> int:
@@ -51,23 +51,13 @@ def peak_bytes(fn, device: torch.device) -> int:
     return peak
 
 
-def seconds(fn, device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
-
-
 def compare(name: str, plain, sra, device: torch.device, repeats: int, warmup: int) -> dict:
     """Median time and peak memory of ``plain()`` and ``sra()``, interleaved."""
     times = {"plain": [], "sra": []}
     with torch.no_grad():
         for i in tqdm(range(warmup + repeats), desc=f"bench-sra {name}", leave=False):
             for key, fn in (("plain", plain), ("sra", sra)):
-                took = seconds(fn, device)
+                took = seconds(fn)
                 if i >= warmup:
                     times[key].append(took)
         memory = {key: peak_bytes(fn, device) for key, fn in (("plain", plain), ("sra", sra))}

@@ -10,7 +10,6 @@ two. Rounds alternate between variants so that a busy shared machine slows them 
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
@@ -19,6 +18,7 @@ from ..profiles import describe_device, get_profile
 from ..train.data import TrainingScenes
 from ..train.losses import variant_loss
 from ..variants import get_variant
+from . import seconds
 
 BENCH_VARIANTS = ("baseline", "cro", "cro_sra")
 
@@ -27,19 +27,17 @@ def time_steps(variant: str, unet, optimizer, scenes: TrainingScenes, profile, a
                first_step: int, device: torch.device) -> float:
     """Seconds for ``steps`` full training steps (loss, backward, optimizer) of ``variant``."""
     spec, generator = get_variant(variant), torch.Generator().manual_seed(first_step)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    for k in range(first_step, first_step + steps):
-        batch = scenes.batch(k, profile.batch_size, 0, random_masks=spec.target == "image")
-        batch = {name: v.to(device) for name, v in batch.items()}
-        loss = variant_loss(spec, unet, batch, alphas_cumprod, generator, profile.gamma_max)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+
+    def run():
+        for k in range(first_step, first_step + steps):
+            batch = scenes.batch(k, profile.batch_size, 0, random_masks=spec.target == "image")
+            batch = {name: v.to(device) for name, v in batch.items()}
+            loss = variant_loss(spec, unet, batch, alphas_cumprod, generator, profile.gamma_max)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+    return seconds(run)
 
 
 def benchmark(profile_name: str | None = None, steps: int = 10, rounds: int = 3, warmup: int = 2) -> dict:
