@@ -10,7 +10,6 @@ import torch
 
 from conftest import ROOT
 from eradiff_lite.data import MaskError, to_image
-from eradiff_lite.models.sd_inpaint import build_tiny_sd_inpaint, build_tiny_tokenizer, native_size
 from eradiff_lite.sd import (
     add_cro_lora,
     encode_triplet,
@@ -22,6 +21,7 @@ from eradiff_lite.sd import (
     train_cro_lora,
 )
 from eradiff_lite.sd.cro_lora import cro_latent_loss
+from eradiff_lite.sd.model import build_tiny_sd_inpaint, build_tiny_tokenizer, native_size
 from eradiff_lite.sra import SelfRectifyingAttnProcessor
 
 SIZE = 32
@@ -137,7 +137,7 @@ def test_cro_latent_loss_is_the_pixel_loss_on_latents(pairs):
 
 
 def test_loader_says_what_to_do_when_weights_cannot_be_downloaded(tmp_path):
-    code = ("from eradiff_lite.models.sd_inpaint import load_sd_inpaint\n"
+    code = ("from eradiff_lite.sd.model import load_sd_inpaint\n"
             "try:\n    load_sd_inpaint('eradiff-lite/no-such-model', revision='main')\n"
             "except RuntimeError as err:\n    print('MESSAGE', err)\n")
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
@@ -148,9 +148,17 @@ def test_loader_says_what_to_do_when_weights_cannot_be_downloaded(tmp_path):
 
 
 def test_loader_takes_a_local_folder(tmp_path):
-    from eradiff_lite.models.sd_inpaint import SD2_INPAINT_ID, build_tiny_sd_inpaint, load_sd_inpaint
+    from eradiff_lite.sd.model import SD2_INPAINT_ID, build_tiny_sd_inpaint, load_sd_inpaint
 
     assert not SD2_INPAINT_ID.startswith("stabilityai/"), "the original repository was deleted from the Hub"
     build_tiny_sd_inpaint(seed=0).save_pretrained(tmp_path / "tiny")
     pipe = load_sd_inpaint(str(tmp_path / "tiny"))
     assert pipe.unet.config.in_channels == 9 and type(pipe.scheduler).__name__ == "DDIMScheduler"
+
+
+def test_the_sd_model_moved_into_sd_and_the_old_import_path_still_works():
+    import eradiff_lite.sd as sd
+    from eradiff_lite.models import sd_inpaint
+
+    assert sd_inpaint.load_sd_inpaint is sd.load_sd_inpaint is sd.model.load_sd_inpaint
+    assert sd_inpaint.build_tiny_sd_inpaint is sd.build_tiny_sd_inpaint

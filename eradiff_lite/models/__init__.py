@@ -1,4 +1,4 @@
-"""Models: the lite pixel-space inpainting UNet (`lite`) and, later, the SD2-Inpaint loaders."""
+"""Models: the lite pixel-space inpainting UNet (`lite`). Stable Diffusion lives in `eradiff_lite.sd`."""
 
 from .lite import IN_CHANNELS, build_lite_unet, masked_image, unet_input
 

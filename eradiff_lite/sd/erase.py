@@ -16,8 +16,8 @@ from diffusers import StableDiffusionInpaintPipeline
 from PIL import Image
 
 from ..data.io import check_mask, mask_to_tensor, to_pil
-from ..models.sd_inpaint import native_size
 from ..sra import mask_at, self_rectifying_attention
+from .model import native_size
 
 
 def latent_hw(pipe: StableDiffusionInpaintPipeline, size: int) -> tuple[int, int]:
@@ -47,7 +47,7 @@ def erase_with_sd(pipe: StableDiffusionInpaintPipeline, image: np.ndarray, mask:
     nothing from it); above 1 the batch is doubled and SRA covers both halves.
     """
     if not isinstance(pipe, StableDiffusionInpaintPipeline):
-        raise TypeError(f"expected a StableDiffusionInpaintPipeline (see models.sd_inpaint), got {type(pipe).__name__}")
+        raise TypeError(f"expected a StableDiffusionInpaintPipeline (see sd.model), got {type(pipe).__name__}")
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be H x W x 3 in [0, 1] (eradiff_lite.data.load_image), got {image.shape}")
