@@ -28,7 +28,7 @@ def export_last_checkpoint(run_dir: Path, cfg, card: dict) -> None:
     unet = LiteUNet.from_config(json.loads((run_dir / "unet_config.json").read_text()))
     weights = load_ema_weights(last)
     unet.load_state_dict(weights, strict=True)  # every weight, or a clear error: never a half-random UNet
-    export_pipeline(unet, run_dir, cfg, {**card, "weights_from": f"EMA at checkpoint {last.name}"})
+    export_pipeline(unet, run_dir, cfg.build_scheduler(), {**card, "weights_from": f"EMA at checkpoint {last.name}"})
 
 
 def run_ablation(out_root: str | Path, profile=None, variants=TRAINED_VARIANTS, *, base_budget_s: float | None = None,

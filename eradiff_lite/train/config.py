@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..models.lite import RECIPE
+from ..models.lite import RECIPE, build_scheduler
 from ..profiles import Profile, get_profile
 from ..variants import TRAINED_VARIANTS, VARIANTS, Variant, get_variant  # noqa: F401 - the registry, re-exported
 
@@ -62,6 +62,10 @@ class TrainConfig:
         """The settings of the run's DDIM scheduler (`models.lite.build_scheduler`)."""
         return {**RECIPE, "prediction_type": self.prediction_type, "beta_schedule": self.beta_schedule,
                 "rescale_betas_zero_snr": self.rescale_betas_zero_snr}
+
+    def build_scheduler(self):
+        """The run's DDIM scheduler: the profile's number of training steps with `scheduler_settings`."""
+        return build_scheduler(self.model_profile.num_train_timesteps, **self.scheduler_settings())
 
     def save(self, path: str | Path) -> None:
         from ..paths import write_text_atomic

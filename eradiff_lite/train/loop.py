@@ -22,7 +22,7 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
-from ..models.lite import LiteUNet, build_lite_unet, build_scheduler
+from ..models.lite import LiteUNet, build_lite_unet
 from ..paths import write_text_atomic
 from .checkpoint import list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
 from .config import TrainConfig, get_variant
@@ -174,7 +174,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     unet = load_init_unet(init, prof.image_size, cfg) if init is not None else build_lite_unet(prof)
     unet.train()  # from_pretrained returns eval mode; a resumed run must compute exactly like the first session
     write_text_atomic(out_dir / "unet_config.json", json.dumps(dict(unet.config), indent=1, default=str) + "\n")
-    alphas_cumprod = build_scheduler(prof.num_train_timesteps, **cfg.scheduler_settings()).alphas_cumprod
+    alphas_cumprod = cfg.build_scheduler().alphas_cumprod
     alphas_cumprod = alphas_cumprod.float().to(accelerator.device)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=cfg.adam_weight_decay)
     lr_scheduler = get_scheduler(cfg.lr_schedule, optimizer, num_warmup_steps=cfg.warmup_steps,
@@ -239,7 +239,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     if accelerator.is_main_process and status.startswith("finished"):
         ema_unet = type(run.unet).from_config(run.unet.config)
         ema.copy_to(ema_unet.parameters())
-        export_pipeline(ema_unet, out_dir, cfg, result_card(out_dir))
+        export_pipeline(ema_unet, out_dir, cfg.build_scheduler(), result_card(out_dir))
     accelerator.wait_for_everyone()
     return result
 

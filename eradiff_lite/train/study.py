@@ -134,15 +134,14 @@ def score_folder(folder: str | Path, scenes: int = 128, seeds: int = 2, steps: i
 def run_pipeline(run: str | Path):
     """The pipeline of a run that has not exported one yet: its UNet config and its scheduler settings
     (random weights: load a checkpoint's into it)."""
-    from ..models.lite import LiteUNet, build_scheduler
+    from ..models.lite import LiteUNet
     from ..pipeline import EraseDiffusionPipeline
     from .config import TrainConfig
 
     run = Path(run)
     cfg = TrainConfig.load(run / "train_config.json")
     unet = LiteUNet.from_config(json.loads((run / "unet_config.json").read_text()))
-    scheduler = build_scheduler(cfg.model_profile.num_train_timesteps, **cfg.scheduler_settings())
-    return EraseDiffusionPipeline(unet=unet, scheduler=scheduler)
+    return EraseDiffusionPipeline(unet=unet, scheduler=cfg.build_scheduler())
 
 
 SAMPLER_GRID = ({"steps": 10}, {"steps": 25}, {"steps": 50}, {"steps": 25, "scheduler": {"clip_sample": False}},
