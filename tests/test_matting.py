@@ -93,6 +93,24 @@ def test_auto_falls_back_in_one_line_when_rembg_cannot_load(tmp_path, capsys):
     assert result.alpha[disc].mean() > 0.9
 
 
+def test_auto_falls_back_on_a_damaged_model_but_a_bug_propagates(tmp_path, monkeypatch, capsys):
+    from eradiff_lite.data import matting
+
+    monkeypatch.setenv("U2NET_HOME", str(tmp_path))
+    damaged = tmp_path / "damaged.onnx"
+    damaged.write_bytes(b"not an onnx model" * 10)  # onnxruntime's InvalidProtobuf: not a RuntimeError
+    img, _ = _photo()
+    assert matte(img, backend="auto", model_path=str(damaged), box=(10, 10, 54, 54)).backend == "classical"
+    assert "using classical matting instead" in capsys.readouterr().err
+
+    def buggy(*args, **kwargs):
+        raise AttributeError("a bug in the code, not a missing model")
+
+    monkeypatch.setattr(matting, "matte_rembg", buggy)
+    with pytest.raises(AttributeError, match="a bug"):
+        matte(img, backend="auto", box=(10, 10, 54, 54))
+
+
 def test_rembg_backend_propagates_errors(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError):
         matte(_photo()[0], backend="rembg", model_path=str(tmp_path / "missing.onnx"))
