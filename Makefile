@@ -1,6 +1,6 @@
 # EraDiff-lite. The two commands of the README:
 #   make course   run every notebook in order (default profile) into runs/<timestamp>/
-#   make test     the whole test suite (unit tests, papermill smoke runs, nbval); CI runs exactly this
+#   make test     the whole test suite (unit tests, each notebook executed once in smoke by nbval); CI runs exactly this
 # Both create .venv and install everything on a fresh machine.
 
 PYTHON ?= python3

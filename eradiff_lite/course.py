@@ -35,12 +35,18 @@ class NotebookRun:
     def write_summary(self, facts: dict, artifacts: list[str] | None = None) -> Path:
         """Write ``summary.json`` (profile, device, facts, artifacts) to the output folder.
 
-        The tests read it: every artifact listed must exist and be non-empty.
+        A summary states what the notebook found (``facts``, not empty), and every artifact it lists exists
+        and is not empty: otherwise an error, so that a notebook run under test fails there.
         """
+        if not facts:
+            raise ValueError(f"{self.name}: the summary must state what the notebook found (facts is empty)")
         artifacts = [str(a) for a in (artifacts or [])]
         missing = [a for a in artifacts if not (self.out_dir / a).exists()]
         if missing:
             raise FileNotFoundError(f"summary lists artifacts that were not written: {missing}")
+        empty = [a for a in artifacts if (self.out_dir / a).is_file() and (self.out_dir / a).stat().st_size == 0]
+        if empty:
+            raise ValueError(f"summary lists empty artifacts: {empty}")
         path = self.out_dir / "summary.json"
         write_text_atomic(path, json.dumps({"notebook": self.name, "profile": self.profile.name,
                                             "device": self.device, "seed": self.seed, "facts": facts,

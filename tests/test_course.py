@@ -57,7 +57,12 @@ def test_start_notebook_writes_summary_and_checks_artifacts(tmp_path):
     import pytest
 
     with pytest.raises(FileNotFoundError, match="missing.txt"):
-        run.write_summary({}, ["missing.txt"])
+        run.write_summary({"answer": 42}, ["missing.txt"])
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty artifacts"):
+        run.write_summary({"answer": 42}, ["empty.png"])
+    with pytest.raises(ValueError, match="facts is empty"):
+        run.write_summary({}, ["a.txt"])
 
 
 def test_a_notebook_figure_is_written_whole_or_not_at_all(tmp_path):
