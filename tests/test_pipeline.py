@@ -36,6 +36,10 @@ def test_save_load_round_trip_gives_the_same_erasure(pipe, scene, tmp_path):
     pipe.save_pretrained(tmp_path / "p", card={"variant": "test", "steps": 0})
     loaded = EraseDiffusionPipeline.from_pretrained(tmp_path / "p")
     assert loaded.card["variant"] == "test" and "test" in (tmp_path / "p" / "README.md").read_text()
+    from huggingface_hub import ModelCard
+
+    hub_card = ModelCard.load(tmp_path / "p" / "README.md")  # a Hugging Face model card, metadata and all
+    assert hub_card.data.library_name == "diffusers" and "variant-test" in hub_card.data.tags
     assert isinstance(LiteUNet.from_pretrained(tmp_path / "p" / "unet"), LiteUNet)
     # same weights bit for bit; the outputs agree to float32 rounding (kernels may differ after loading)
     assert all(torch.equal(a, b) for a, b in zip(pipe.unet.state_dict().values(), loaded.unet.state_dict().values()))
