@@ -27,7 +27,10 @@ FAMILY_PROMPTS = {"pepperoni": "pepperoni slice", "orange": "orange", "cookie": 
 @torch.no_grad()
 def clip_similarity(model, pixel_values: torch.Tensor, input_ids: torch.Tensor,
                     attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """``100 * cos(image_i, text_i)`` for each pair ``i`` (pixel values already CLIP-normalised)."""
+    """``100 * cos(image_i, text_i)`` for each pair ``i`` (pixel values already CLIP-normalised).
+
+    Why not torchmetrics' ``CLIPScore``: it clips the score at 0 and loads its CLIP by name from the Hub; this
+    takes any ``CLIPModel``, so the maths is tested offline on a tiny one built from config."""
     if len(pixel_values) != len(input_ids):
         raise ValueError(f"need one text per image, got {len(pixel_values)} images and {len(input_ids)} texts")
     img = model.get_image_features(pixel_values=pixel_values)

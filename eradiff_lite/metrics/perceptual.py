@@ -46,7 +46,10 @@ class PresencePerceptualDistance(nn.Module):
 
 
 class LpipsDistance(nn.Module):
-    """The real LPIPS (``lpips`` package, AlexNet backbone, downloads weights): for Colab."""
+    """The real LPIPS (``lpips`` package, AlexNet backbone, downloads weights): for Colab.
+
+    Why not torchmetrics' LPIPS: it wraps the same package's weights but needs torchvision, which the course
+    does not otherwise install (and must not make pip resolve beside Colab's torch)."""
 
     name = "LPIPS (AlexNet, lpips package)"
 
