@@ -34,3 +34,15 @@ def test_slide_roles_follow_the_cells():
     nb.cells[1].metadata["tags"] = []
     nbbuild.slide_metadata(nb)
     assert [c.metadata["slideshow"]["slide_type"] for c in nb.cells] == ["slide", "skip", "slide", "subslide", "-"]
+
+
+def test_every_notebook_round_trips_through_its_percent_script(tmp_path):
+    pytest.importorskip("jupytext")
+    for path in NOTEBOOKS:
+        nbbuild.to_script(path, tmp_path / f"{path.stem}.py")
+        nbbuild.build(tmp_path / f"{path.stem}.py", tmp_path / path.name)
+        cells = lambda p: [(c.cell_type, c.source, c.metadata.get("tags", []))  # noqa: E731
+                           for c in nbformat.read(p, as_version=4).cells]
+        assert cells(tmp_path / path.name) == cells(path), path.name
+    script = (tmp_path / f"{NOTEBOOKS[0].stem}.py").read_text()
+    assert '# %% tags=["parameters"]' in script and "# %% [markdown]" in script

@@ -1,6 +1,7 @@
 """Build a course notebook from a percent-format script, run one to commit its outputs, or export slides.
 
     python tools/nbbuild.py build SCRIPT.py notebooks/NN_topic.ipynb
+    python tools/nbbuild.py script notebooks/NN_topic.ipynb SCRIPT.py     (back to a script, to edit)
     python tools/nbbuild.py execute notebooks/NN_topic.ipynb --profile cpu
     python tools/nbbuild.py slides notebooks/*.ipynb --out runs/slides
 
@@ -9,16 +10,15 @@ sub-slide (one idea per screen, read top to bottom), code and its output stay un
 them; the Colab install cell and the parameters cell are skipped. `slide_metadata` writes exactly that into
 the cells' ``slideshow`` metadata (build and execute apply it).
 
-Script format: cells start with ``# %%`` (code) or ``# %% [markdown]`` (Markdown, each line prefixed
-with ``# ``); ``# %% tags=["parameters"]`` tags a cell. ``execute`` runs the notebook in place with
-papermill (fresh kernel, the given profile) and records the profile and device in
-``metadata.eradiff``, so the committed outputs say where they came from.
+Script format: jupytext's percent format (jupytext reads and writes it): cells start with ``# %%`` (code)
+or ``# %% [markdown]`` (Markdown, each line prefixed with ``# ``); ``# %% tags=["parameters"]`` tags a cell.
+``execute`` runs the notebook in place with papermill (fresh kernel, the given profile) and records the
+profile and device in ``metadata.eradiff``, so the committed outputs say where they came from.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import tempfile
@@ -26,8 +26,6 @@ import time
 from pathlib import Path
 
 import nbformat
-
-CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
 
 
 def slide_type(cell) -> str:
@@ -65,39 +63,31 @@ def export_slides(notebooks: list[Path], out: Path) -> list[Path]:
 
 
 def build(script: Path, target: Path) -> None:
-    cells, kind, tags, lines = [], None, [], []
+    import jupytext
 
-    def flush():
-        if kind is None:
-            return
-        text = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            text = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in text.splitlines())
-            cell = nbformat.v4.new_markdown_cell(text)
-        else:
-            cell = nbformat.v4.new_code_cell(text)
-        if tags:
-            cell.metadata["tags"] = tags
-        cells.append(cell)
-
-    for line in script.read_text().splitlines():
-        m = CELL.match(line)
-        if m:
-            flush()
-            kind = "markdown" if m.group("md") else "code"
-            tags = json.loads(m.group("tags")) if m.group("tags") else []
-            lines = []
-        elif kind is not None:
-            lines.append(line)
-    flush()
-    nb = nbformat.v4.new_notebook(cells=cells)
+    nb = jupytext.read(script, fmt="py:percent")
+    for cell in nb.cells:  # jupytext keeps empty metadata keys; keep only what the course uses
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
+    nb.metadata = {}
     slide_metadata(nb)
     if target.exists():  # keep what the notebook declares about itself (e.g. Colab's GPU runtime)
         nb.metadata.update(nbformat.read(target, as_version=4).metadata)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nbformat.write(nb, target)
-    print(f"wrote {target} ({len(cells)} cells)")
+    print(f"wrote {target} ({len(nb.cells)} cells)")
+
+
+def to_script(notebook: Path, script: Path) -> None:
+    """The notebook's cells (no outputs) as a percent-format script, to edit and `build` again."""
+    import jupytext
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
+    nb.metadata = {"jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "tags"}}
+    jupytext.write(nb, script, fmt="py:percent")
+    print(f"wrote {script} ({len(nb.cells)} cells)")
 
 
 def execute(path: Path, profile: str) -> None:
@@ -131,6 +121,9 @@ if __name__ == "__main__":
     b = sub.add_parser("build")
     b.add_argument("script", type=Path)
     b.add_argument("target", type=Path)
+    t = sub.add_parser("script")
+    t.add_argument("notebook", type=Path)
+    t.add_argument("script", type=Path)
     e = sub.add_parser("execute")
     e.add_argument("notebook", type=Path)
     e.add_argument("--profile", default="cpu")
@@ -140,6 +133,8 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.cmd == "build":
         build(args.script, args.target)
+    elif args.cmd == "script":
+        to_script(args.notebook, args.script)
     elif args.cmd == "execute":
         execute(args.notebook, args.profile)
     else:
