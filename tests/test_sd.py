@@ -162,3 +162,68 @@ def test_the_sd_model_moved_into_sd_and_the_old_import_path_still_works():
 
     assert sd_inpaint.load_sd_inpaint is sd.load_sd_inpaint is sd.model.load_sd_inpaint
     assert sd_inpaint.build_tiny_sd_inpaint is sd.build_tiny_sd_inpaint
+
+
+def _photo_folder(folder, count=5):
+    """Photos the test makes: landscape and portrait, a textured background with one red disc each; one plain
+    photo with no object at all (skipped), one too small (skipped)."""
+    from eradiff_lite.data import save_image
+
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        h, w = (96, 128) if i % 2 else (128, 96)
+        yy, xx = np.mgrid[:h, :w]
+        photo = 0.35 + 0.1 * np.sin(xx / 3.0)[..., None] * np.array([1, 0.8, 0.6]) + 0.02 * rng.random((h, w, 3))
+        cy, cx = h // 2 + rng.integers(-8, 8), w // 2 + rng.integers(-8, 8)
+        photo[(yy - cy) ** 2 + (xx - cx) ** 2 < 15 ** 2] = (0.9, 0.1, 0.1)
+        save_image(photo.clip(0, 1).astype(np.float32), folder / f"photo_{i}.png")
+    save_image(np.full((96, 96, 3), 0.5, np.float32), folder / "plain.png")
+    save_image(np.full((40, 40, 3), 0.5, np.float32), folder / "tiny.png")
+    return folder
+
+
+def test_real_photo_pairs_from_a_folder_paste_each_photos_own_main_object(tmp_path):
+    from eradiff_lite.sd import load_photos, real_photo_triplets
+
+    folder = _photo_folder(tmp_path / "photos")
+    photos = load_photos(str(folder), 10)
+    assert len(photos) == 6 and all(p.shape[:2] == (96, 96) for p in photos)  # square crops; the tiny one skipped
+    pairs = real_photo_triplets(str(folder), 64, 12, photos=10, backend="classical")
+    assert len(pairs.photos) == 5  # the plain photo has no main object
+    for i in range(len(pairs)):
+        t = pairs.triplet(i)
+        assert t.x_obj.shape == (64, 64, 3) and t.mask.any()
+        assert np.array_equal(t.x_obj[~t.mask], t.x_ori[~t.mask])  # only the pasted copy differs
+        assert t.x_obj[t.mask][:, 0].mean() > t.x_ori[t.mask][:, 0].mean()  # the red copy covers background
+    with pytest.raises(ValueError, match="no photo with a clear main object"):
+        real_photo_triplets(str(_plain(tmp_path / "plain")), 64, 4, backend="classical")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="holds no pictures"):
+        load_photos(str(tmp_path / "empty"), 3)
+
+
+def _plain(folder):
+    from eradiff_lite.data import save_image
+
+    folder.mkdir()
+    save_image(np.full((80, 80, 3), 0.5, np.float32), folder / "plain.png")
+    return folder
+
+
+def test_photos_from_a_hub_image_set_need_datasets_or_stream_its_image_column(tmp_path):
+    from eradiff_lite.sd import pairs
+
+    try:
+        import datasets
+    except ImportError:
+        with pytest.raises(ImportError, match="needs the datasets package"):
+            pairs.load_photos("some-user/some-photos", 3)
+        return
+    from PIL import Image
+
+    images = [Image.fromarray(np.full((100, 120, 3), 40 * i, np.uint8)) for i in range(4)]
+    datasets.Dataset.from_dict({"label": list(range(4)), "image": images}).cast_column(
+        "image", datasets.Image()).to_parquet(str(tmp_path / "train.parquet"))
+    streamed = list(pairs._hub_images(str(tmp_path), "train", None))  # a local copy of a Hub data set, streamed
+    assert len(streamed) == 4 and streamed[1].size == (120, 100)

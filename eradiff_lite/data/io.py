@@ -117,6 +117,15 @@ def _to_rgba(source: ImageSource, name: str | None) -> np.ndarray:
     return arr.astype(np.float32)
 
 
+#: The picture files a folder is read for (the erase command's batch mode, photo folders for training pairs).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+
+
+def image_files(folder: str | os.PathLike) -> list[Path]:
+    """The pictures in ``folder`` (by suffix, `IMAGE_SUFFIXES`), sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def load_image(source: ImageSource, *, background: tuple[float, float, float] = (1.0, 1.0, 1.0),
                name: str | None = None) -> np.ndarray:
     """An RGB float image ``H x W x 3`` in [0, 1] from any mode and any size.

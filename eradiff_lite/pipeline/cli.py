@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..data.io import IMAGE_SUFFIXES, image_files
+
 EXAMPLES = r"""
 examples:
   python -m eradiff_lite erase --model data/checkpoints/cro_sra --image photo.jpg --box 120 80 200 150 \
@@ -20,7 +22,6 @@ With a folder as --image, each picture takes the mask of the same name (any imag
 folder (or the same --box), and the results go to the --out folder as PNG.
 """
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +50,7 @@ def _jobs(args) -> list[tuple[Path, Path | None, Path]]:
     if not image.exists():
         raise FileNotFoundError(f"--image {image} does not exist")
     if image.is_dir():
-        pictures = sorted(p for p in image.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        pictures = image_files(image)
         if not pictures:
             raise FileNotFoundError(f"--image folder {image} holds no pictures ({', '.join(IMAGE_SUFFIXES)})")
         out = Path(args.out)
@@ -59,7 +60,7 @@ def _jobs(args) -> list[tuple[Path, Path | None, Path]]:
         if args.mask:
             if not Path(args.mask).is_dir():
                 raise ValueError(f"--image is a folder, so --mask must be a folder of masks too, got {args.mask}")
-            masks = {p.stem: p for p in Path(args.mask).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
+            masks = {p.stem: p for p in image_files(args.mask)}
             lacking = [p.name for p in pictures if p.stem not in masks]
             if lacking:
                 raise FileNotFoundError(f"no mask named like {', '.join(lacking[:5])} in {args.mask}: each picture "

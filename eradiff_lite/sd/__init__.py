@@ -2,7 +2,8 @@
 
 - `model`: SD2-Inpaint itself, the real checkpoint (`load_sd_inpaint`) or tiny components from config.
 - `erase`: training-free erasing with the stock pipeline, Self-Rectifying Attention on every ``attn1``.
-- `pairs`: training pairs (x_obj, x_ori, mask) from the shipped photos and cut-outs (or fresh mattes).
+- `pairs`: training pairs (x_obj, x_ori, mask) from the shipped photos and cut-outs (or fresh mattes), or from any
+  photos (a folder, or a public photo set on the Hub) with their main object cut out and pasted again.
 - `lora`: a peft LoRA adapter on the UNet, saved and loaded the diffusers way.
 - `cro_lora`: Chain-Rectifying Optimization in latent space as a LoRA fine-tune, timed and measured.
 """
@@ -11,10 +12,11 @@ from .cro_lora import LatentTriplet, LoraRunStats, cro_latent_loss, encode_tripl
 from .erase import erase_with_sd, latent_hw
 from .lora import LORA_TARGETS, add_cro_lora, load_cro_lora, lora_parameters, save_cro_lora
 from .model import SD2_INPAINT_ID, build_tiny_sd_inpaint, load_sd_inpaint, native_size
-from .pairs import photo_cutouts, photo_triplets
+from .pairs import PUBLIC_PHOTOS, load_photos, photo_cutouts, photo_triplets, real_photo_triplets
 
 __all__ = [
-    "LORA_TARGETS", "LatentTriplet", "LoraRunStats", "add_cro_lora", "cro_latent_loss", "encode_triplet",
-    "SD2_INPAINT_ID", "build_tiny_sd_inpaint", "erase_with_sd", "latent_hw", "load_cro_lora", "load_sd_inpaint",
-    "lora_parameters", "native_size", "photo_cutouts", "photo_triplets", "save_cro_lora", "train_cro_lora",
+    "LORA_TARGETS", "PUBLIC_PHOTOS", "SD2_INPAINT_ID", "LatentTriplet", "LoraRunStats", "add_cro_lora",
+    "build_tiny_sd_inpaint", "cro_latent_loss", "encode_triplet", "erase_with_sd", "latent_hw", "load_cro_lora",
+    "load_photos", "load_sd_inpaint", "lora_parameters", "native_size", "photo_cutouts", "photo_triplets",
+    "real_photo_triplets", "save_cro_lora", "train_cro_lora",
 ]
