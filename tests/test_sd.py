@@ -189,6 +189,8 @@ def test_real_photo_pairs_from_a_folder_paste_each_photos_own_main_object(tmp_pa
     folder = _photo_folder(tmp_path / "photos")
     photos = load_photos(str(folder), 10)
     assert len(photos) == 6 and all(p.shape[:2] == (96, 96) for p in photos)  # square crops; the tiny one skipped
+    held_out = load_photos(str(folder), 10, skip=4)
+    assert len(held_out) == 2 and np.array_equal(held_out[0], photos[4])
     pairs = real_photo_triplets(str(folder), 64, 12, photos=10, backend="classical")
     assert len(pairs.photos) == 5  # the plain photo has no main object
     for i in range(len(pairs)):

@@ -87,7 +87,7 @@ class LoraRunStats:
     def describe(self) -> str:
         return (f"{len(self.losses)} steps, batch {self.batch_size} at {self.image_size} px, {self.precision}, "
                 f"gradient checkpointing {'on' if self.gradient_checkpointing else 'off'}, device {self.device}: "
-                f"{self.seconds_per_step:.3f} s/step, peak {self.memory_kind} {self.peak_memory_mb:.0f} MB")
+                f"{self.seconds_per_step:.3f} s/step, {self.memory_kind} {self.peak_memory_mb:.0f} MB")
 
 
 def train_cro_lora(pipe: StableDiffusionInpaintPipeline, dataset: Dataset, steps: int, *, batch_size: int = 1,

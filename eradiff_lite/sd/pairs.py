@@ -71,11 +71,12 @@ def square_crop(photo: np.ndarray) -> np.ndarray:
     return photo[top:top + side, left:left + side]
 
 
-def load_photos(source: str, count: int, *, split: str = "train", config: str | None = None,
+def load_photos(source: str, count: int, *, skip: int = 0, split: str = "train", config: str | None = None,
                 min_side: int = 64) -> list[np.ndarray]:
     """Up to ``count`` square RGB photos (float ``H x W x 3``) from ``source``: a folder of pictures, or the id of
     an image data set on the Hugging Face Hub (its first image column; ``datasets`` streams only what is read).
-    Photos smaller than ``min_side`` pixels are skipped."""
+    The first ``skip`` usable photos are passed over (held-out photos for evaluation); photos smaller than
+    ``min_side`` pixels are skipped."""
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")
     if Path(source).is_dir():
@@ -85,15 +86,19 @@ def load_photos(source: str, count: int, *, split: str = "train", config: str | 
         images = (load_image(f) for f in files)
     else:
         images = _hub_images(source, split, config)
-    photos = []
+    photos, passed = [], 0
     for image in images:
         photo = square_crop(load_image(image) if not isinstance(image, np.ndarray) else image)
-        if photo.shape[0] >= min_side:
-            photos.append(photo)
+        if photo.shape[0] < min_side:
+            continue
+        if passed < skip:
+            passed += 1
+            continue
+        photos.append(photo)
         if len(photos) == count:
             break
     if not photos:
-        raise ValueError(f"{source}: no photo of at least {min_side} px")
+        raise ValueError(f"{source}: no photo of at least {min_side} px (after skipping {skip})")
     return photos
 
 
@@ -125,12 +130,13 @@ def main_object(photo: np.ndarray, *, backend: str = "auto", min_area: float = 0
     return cut_out(photo, alpha), alpha > 0.5
 
 
-def real_photo_triplets(source: str, size: int, length: int, *, photos: int = 64, seed: int = 0,
+def real_photo_triplets(source: str, size: int, length: int, *, photos: int = 64, skip: int = 0, seed: int = 0,
                         backend: str = "auto", split: str = "train", config: str | None = None) -> PhotoTripletDataset:
     """``length`` (x_obj, x_ori, mask) pairs at ``size`` px from up to ``photos`` photos of ``source`` (a folder or a
-    Hub data set id, `load_photos`), each pasted with a copy of its own main object (`main_object`)."""
+    Hub data set id, `load_photos`; ``skip`` passes over the first ones), each pasted with a copy of its own main
+    object (`main_object`)."""
     kept = []
-    for photo in load_photos(source, photos, split=split, config=config):
+    for photo in load_photos(source, photos, skip=skip, split=split, config=config):
         found = main_object(photo, backend=backend)
         if found is not None:
             kept.append((photo, *found))
