@@ -32,9 +32,14 @@ def _erase(pipe, scene, **kwargs):
     return pipe(scene.triplet.x_obj, scene.triplet.mask, generator=torch.Generator().manual_seed(0), **kwargs)
 
 
-def test_save_load_round_trip_gives_the_same_erasure(pipe, scene, tmp_path):
+def test_save_load_round_trip_gives_the_same_erasure(pipe, scene, tmp_path, capsys):
+    from diffusers.utils import logging as diffusers_logging
+
     pipe.save_pretrained(tmp_path / "p", card={"variant": "test", "steps": 0})
+    capsys.readouterr()
     loaded = EraseDiffusionPipeline.from_pretrained(tmp_path / "p")
+    assert "Loading pipeline components" not in capsys.readouterr().err  # no bar for two small components
+    assert diffusers_logging.is_progress_bar_enabled()  # ... and the user's setting is back
     assert loaded.card["variant"] == "test" and "test" in (tmp_path / "p" / "README.md").read_text()
     from huggingface_hub import ModelCard
 

@@ -87,7 +87,15 @@ class EraseDiffusionPipeline(DiffusionPipeline):
                                     f"`python -m eradiff_lite train --variant baseline --out DIR` or use a shipped "
                                     f"folder such as data/checkpoints/baseline")
         kwargs.setdefault("use_safetensors", True)
-        pipe = super().from_pretrained(folder, *args, **kwargs)
+        from diffusers.utils import logging as diffusers_logging
+
+        shown = diffusers_logging.is_progress_bar_enabled()
+        diffusers_logging.disable_progress_bar()  # two small components: a "Loading pipeline components" bar is noise
+        try:
+            pipe = super().from_pretrained(folder, *args, **kwargs)
+        finally:
+            if shown:
+                diffusers_logging.enable_progress_bar()
         pipe.card = read_card(folder)
         return pipe
 
