@@ -201,3 +201,11 @@ def test_findings_follow_the_evidence_both_ways(kit):
     assert {f.claim: f.verdict for f in findings(partial)}[
         "the fading path matters (not only CRO's jump and weighting)"] == "not measured"
     assert "| **met** |" in conclusion_markdown(ours) and "40 scenes, 32 px" in conclusion_markdown(ours)
+    words = conclusion_markdown(ours)  # the plain-words reading follows the same numbers
+    assert "9 of 10 measured targets met" in words and "SRA on top of CRO (cro_sra vs cro)" in words
+    assert "CRO's fading path" not in words and "not over classical inpainting" not in words
+    words = conclusion_markdown(swapped)
+    assert "0 of 10 measured targets met" in words and "Most eliminated: `baseline` among the lite" in words
+    assert "At this scale the erasing comes from" not in words  # the fix did not work: no reading of why
+    words = conclusion_markdown(results([], ["baseline", "cro", "cro_sra", "paired"]))  # every model leaves it
+    assert "not over classical inpainting" in words

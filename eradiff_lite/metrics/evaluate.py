@@ -94,9 +94,9 @@ def erase_classical(bench: Benchmark, method: str = CLASSICAL) -> torch.Tensor:
     return torch.stack([to_tensor(fill(s.triplet.x_obj, s.triplet.mask)) for s in bench.scenes])
 
 
-def run_ablation(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, seeds: Sequence[int], steps: int,
-                 device: str = "cpu", classical: bool = True, keep: Callable[[str, int], bool] | None = None,
-                 batch_size: int = 128) -> tuple[list[dict], dict]:
+def score_variants(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, seeds: Sequence[int], steps: int,
+                   device: str = "cpu", classical: bool = True, keep: Callable[[str, int], bool] | None = None,
+                   batch_size: int = 128) -> tuple[list[dict], dict]:
     """Rows of the ablation table and, for the (variant, seed) pairs ``keep`` accepts (default: the first
     seed), the scores with their erased images (for grids)."""
     keep = keep or (lambda name, seed: seed == seeds[0])
@@ -176,7 +176,7 @@ def evaluate_profile(profile, model_dirs: Sequence[str | Path] | None = None, na
     bench = load_benchmark(profile, scenes=scenes, size=size)
     seed_list = list(range(int(seeds or profile.eval_seeds)))
     steps = int(steps or profile.sample_steps)
-    rows, kept = run_ablation(variants, bench, kit, seed_list, steps, device=device, classical=classical)
+    rows, kept = score_variants(variants, bench, kit, seed_list, steps, device=device, classical=classical)
     on_default = device.startswith("cuda") == torch.cuda.is_available()  # describe_device names the default one
     results = {"profile": profile.name, "device": describe_device() if on_default else device,
                "benchmark": bench.describe(), "feature_extractors": kit.names(),

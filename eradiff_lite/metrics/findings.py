@@ -103,12 +103,43 @@ def findings(results: dict) -> list[Finding]:
     return out
 
 
+def plain_words(results: dict) -> list[str]:
+    """What the findings mean, in sentences chosen by the numbers (so they cannot go stale): how many targets
+    were met, which lite model and which no-learning fill eliminate most, and, where the evidence disagrees
+    with the paper, which of its ideas made no measurable difference here."""
+    rows, found = _rows(results), findings(results)
+    verdicts = {f.claim: f.verdict for f in found}
+    measured = [f for f in found if f.verdict != "not measured"]
+    out = [f"{sum(f.verdict == 'met' for f in measured)} of {len(measured)} measured targets met."]
+    models = [v for v in rows if v not in REFERENCES and "elimination" in rows[v]]
+    fills = [v for v in rows if v in REFERENCES and v != "untouched" and "elimination" in rows[v]]
+    if models and fills:
+        best, fill = (max(group, key=lambda v: rows[v]["elimination"]) for group in (models, fills))
+        a, b = rows[best]["elimination"], rows[fill]["elimination"]
+        out.append(f"Most eliminated: `{best}` among the lite models ({a:.1f} %), `{fill}` among the fills that "
+                   f"learn nothing ({b:.1f} %)" + (": on these scenes the lite models' gain is over their own "
+                                                   "baseline, not over classical inpainting." if b >= a else "."))
+    quiet = {"the fading path matters (not only CRO's jump and weighting)":
+             "CRO's fading path (cro vs cro_zero)",
+             "CRO beats the plain loss on the same pairs": "CRO over the plain loss on the same pairs (cro vs paired)",
+             "SRA helps on top of CRO": "SRA on top of CRO (cro_sra vs cro)"}
+    none = [what for claim, what in quiet.items() if verdicts.get(claim) == "missed"]
+    if none:
+        sentence = f"No measurable gain from {'; '.join(none)}, where the paper credits its ideas with its gains."
+        if verdicts.get("the fix works beyond extra training") == "met":
+            sentence += " At this scale the erasing comes from training toward the background on the pairs."
+        out.append(sentence)
+    return out
+
+
 def conclusion_markdown(results: dict) -> str:
-    """The findings as a Markdown table, with the table's provenance (profile, device, benchmark, seeds)."""
+    """The findings as a Markdown table, with the table's provenance (profile, device, benchmark, seeds), and
+    `plain_words` below it."""
     b = results["benchmark"]
     head = (f"*Computed from the results table: {results['profile']} profile, {results['device']}, "
             f"{b['version']} ({b['scenes']} scenes, {b['image_size']} px), sampling seeds "
             f"{results['sampling']['seeds']}, {results['sampling']['steps']} DDIM steps.*\n\n")
     lines = ["| claim | target | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {f.claim} | {f.target} | {f.measured} | **{f.verdict}** |" for f in findings(results)]
+    lines += ["", "In plain words:", ""] + [f"- {sentence}" for sentence in plain_words(results)]
     return head + "\n".join(lines) + "\n"

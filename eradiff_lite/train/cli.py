@@ -82,6 +82,6 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as err:
         print(f"{err} (loss log: {args.out}/loss_log.csv)")
         return 2
-    print(f"{result.variant}: {result.status} after {result.steps_done} steps, final loss {result.final_loss:.4f}, "
+    print(f"{result.variant}: {result.status} after {result.steps_done} steps, final loss {result.final_loss:.4g}, "
           f"{result.images_per_s} images/s on {result.device}; pipeline saved in {args.out}")
     return 0
