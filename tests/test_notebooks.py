@@ -55,3 +55,19 @@ def test_committed_notebook_follows_conventions(path):
     assert nb.cells[-1].cell_type == "markdown" and "summary" in nb.cells[-1].source.lower()
     missing = [i for i, c in enumerate(nb.cells) if "slide_type" not in c.metadata.get("slideshow", {})]
     assert not missing, f"cells {missing} lack slide metadata: build or execute with tools/nbbuild.py"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_has_two_exercises_that_check_themselves(path):
+    """At least two "Your turn" exercises, each followed by a cell that calls `check` on a registered exercise
+    (whose check and solution are tested in test_exercises.py)."""
+    from eradiff_lite.exercises import EXERCISES
+
+    nb = nbformat.read(path, as_version=4)
+    turns = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "Your turn" in c.source]
+    assert len(turns) >= 2, f"{path.name}: {len(turns)} 'Your turn' exercises, the course asks for at least 2"
+    for i in turns:
+        code = next(c for c in nb.cells[i + 1:] if c.cell_type == "code")
+        called = re.findall(r'check\("(\w+)"', code.source)
+        assert called and all(name in EXERCISES for name in called), \
+            f"{path.name}: the cell after 'Your turn' (cell {i}) must call check(\"<exercise>\", ...)"
