@@ -32,6 +32,11 @@ class NotebookRun:
         with atomic_write(path) as tmp:
             fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png", bbox_inches="tight")
 
+    def save_json(self, data, name: str) -> None:
+        """``data`` as indented JSON in ``out_dir/name``, atomically (numpy and torch numbers as floats). Returns
+        nothing, so a notebook cell that ends with it shows no path."""
+        write_text_atomic(self.out_dir / name, json.dumps(data, indent=1, default=float) + "\n")
+
     def write_summary(self, facts: dict, artifacts: list[str] | None = None) -> Path:
         """Write ``summary.json`` (profile, device, facts, artifacts) to the output folder.
 

@@ -81,3 +81,10 @@ def test_a_notebook_figure_is_written_whole_or_not_at_all(tmp_path):
     with pytest.raises(ValueError):
         run.save_figure(fig, "line.nosuchformat")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["line.png"]  # no partial or temporary file
+    import numpy as np
+
+    assert run.save_json({"k": np.float32(0.5)}, "facts.json") is None
+    assert json.loads((tmp_path / "facts.json").read_text()) == {"k": 0.5}
+    with pytest.raises(TypeError):
+        run.save_json({"k": object()}, "facts.json")  # not JSON: the good file stays as it was
+    assert json.loads((tmp_path / "facts.json").read_text()) == {"k": 0.5}
