@@ -8,8 +8,10 @@ and inputs:
 - ``sd-layer``: one Stable-Diffusion-sized self-attention layer, 64 x 64 latent tokens at 320 channels with
   SD2's head layout (5 heads of 64), diffusers' ``AttnProcessor2_0`` vs `SelfRectifyingAttnProcessor`.
 
-SRA passes a boolean [B, 1, N, N] mask to ``scaled_dot_product_attention``; that mask, and the kernel a
-masked call falls back to, are the cost. Peak memory: ``torch.cuda.max_memory_allocated`` on CUDA; on CPU
+SRA forms no N x N mask (`sra.processor`): plain attention for the background queries and attention over the
+gathered background keys for the hole queries, so its cost is the gather and a second, smaller attention
+call. Targets (issue "SRA ... that costs nothing at Stable Diffusion scale"): time <= 1.15x and peak memory
+<= 1.10x plain attention on the SD-sized layer. Peak memory: ``torch.cuda.max_memory_allocated`` on CUDA; on CPU
 the profiler's record of every tensor allocation (exact for torch tensors, blind to other allocations).
 """
 
