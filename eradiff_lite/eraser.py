@@ -26,7 +26,7 @@ from .pipeline.fullsize import box_mask, model_view
 from .variants import CLASSICAL
 from .viz import as_image, overlay_mask
 
-CELL = 4  # each model pixel is drawn as CELL x CELL screen pixels
+CELL = 4  # each model pixel is drawn as (up to) CELL x CELL screen pixels: a 64 px picture at 256 px
 
 
 @dataclass
@@ -94,7 +94,8 @@ class EraserSession:
         gap = np.ones((self.side, 2, 3), np.float32)
         rows = [np.concatenate([c for im in row for c in (im, gap)][:-1], axis=1) for row in (top, bottom)]
         grid = np.concatenate([rows[0], np.ones((2, rows[0].shape[1], 3), np.float32), rows[1]], axis=0)
-        return np.kron(grid, np.ones((CELL, CELL, 1), np.float32))
+        cell = max(1, min(CELL, 256 // self.side))  # a 512 px Stable Diffusion picture is drawn as it is
+        return np.kron(grid, np.ones((cell, cell, 1), np.float32))
 
     def frame_png(self, step: int | None = None) -> bytes:
         buffer = io.BytesIO()

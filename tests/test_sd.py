@@ -229,3 +229,27 @@ def test_photos_from_a_hub_image_set_need_datasets_or_stream_its_image_column(tm
         "image", datasets.Image()).to_parquet(str(tmp_path / "train.parquet"))
     streamed = list(pairs._hub_images(str(tmp_path), "train", None))  # a local copy of a Hub data set, streamed
     assert len(streamed) == 4 and streamed[1].size == (120, 100)
+
+
+def test_the_eraser_widget_compares_stable_diffusion_with_and_without_sra():
+    """Notebook 07's eraser: SDEraser puts SD behind the lite pipeline's call; x_t and x0_hat decoded per step."""
+    from eradiff_lite.eraser import CLASSICAL, Eraser
+    from eradiff_lite.sd import SDEraser
+
+    pipe = build_tiny_sd_inpaint(seed=0, image_size=SIZE)
+    sd = SDEraser(pipe)
+    eraser = Eraser({"SD2": (sd, False), "SD2 + SRA": (sd, True)}, side=SIZE,
+                    default_variants=("SD2", "SD2 + SRA", CLASSICAL))
+    eraser.seed.value, eraser.steps.value = 3, 4
+    eraser.go.click()
+    runs, session = eraser.session.runs, eraser.session
+    assert list(runs) == ["SD2", "SD2 + SRA", CLASSICAL], eraser.status.value
+    for name in ("SD2", "SD2 + SRA"):
+        out = runs[name]
+        assert len(out.predicted_x0) == 4 and len(out.trajectory) == 5 and out.trajectory[0].shape == (1, 3, SIZE, SIZE)
+        kept = ~session.hole
+        assert np.array_equal(out.images[0][kept], session.picture[kept])  # only the hole changes
+    assert not np.array_equal(runs["SD2"].images[0], runs["SD2 + SRA"].images[0])  # SRA acts
+    assert "step" not in vars(pipe.scheduler)  # the step recorder is gone after each call
+    with pytest.raises(ValueError, match="works at 32 x 32"):
+        sd(np.zeros((16, 16, 3), np.float32), np.ones((16, 16), bool))

@@ -1,7 +1,8 @@
 """EraDiff's two ideas on a real latent inpainting model, Stable Diffusion 2 inpainting (diffusers).
 
 - `model`: SD2-Inpaint itself, the real checkpoint (`load_sd_inpaint`) or tiny components from config.
-- `erase`: training-free erasing with the stock pipeline, Self-Rectifying Attention on every ``attn1``.
+- `erase`: training-free erasing with the stock pipeline, Self-Rectifying Attention on every ``attn1``; `SDEraser`
+  puts it behind the lite pipeline's call for the eraser widget.
 - `pairs`: training pairs (x_obj, x_ori, mask) from the shipped photos and cut-outs (or fresh mattes), or from any
   photos (a folder, or a public photo set on the Hub) with their main object cut out and pasted again.
 - `lora`: a peft LoRA adapter on the UNet, saved and loaded the diffusers way.
@@ -9,13 +10,13 @@
 """
 
 from .cro_lora import LatentTriplet, LoraRunStats, cro_latent_loss, encode_triplet, train_cro_lora
-from .erase import erase_with_sd, latent_hw
+from .erase import SDEraser, erase_with_sd, latent_hw
 from .lora import LORA_TARGETS, add_cro_lora, load_cro_lora, lora_parameters, save_cro_lora
 from .model import SD2_INPAINT_ID, build_tiny_sd_inpaint, load_sd_inpaint, native_size
 from .pairs import PUBLIC_PHOTOS, load_photos, photo_cutouts, photo_triplets, real_photo_triplets
 
 __all__ = [
-    "LORA_TARGETS", "PUBLIC_PHOTOS", "SD2_INPAINT_ID", "LatentTriplet", "LoraRunStats", "add_cro_lora",
+    "LORA_TARGETS", "PUBLIC_PHOTOS", "SD2_INPAINT_ID", "SDEraser", "LatentTriplet", "LoraRunStats", "add_cro_lora",
     "build_tiny_sd_inpaint", "cro_latent_loss", "encode_triplet", "erase_with_sd", "latent_hw", "load_cro_lora",
     "load_photos", "load_sd_inpaint", "lora_parameters", "native_size", "photo_cutouts", "photo_triplets",
     "real_photo_triplets", "save_cro_lora", "train_cro_lora",

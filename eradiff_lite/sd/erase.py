@@ -10,6 +10,8 @@ guidance the pipeline doubles the UNet batch ([uncond; cond]) and SRA repeats th
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from diffusers import StableDiffusionInpaintPipeline
@@ -65,3 +67,56 @@ def erase_with_sd(pipe: StableDiffusionInpaintPipeline, image: np.ndarray, mask:
     latent_mask = mask_at(mask_to_tensor(small_mask)[None], hw)  # [1, 1, h, w], max-pooled to the latent grid
     with self_rectifying_attention(pipe.unet, latent_mask, rule=rule, timesteps=sra_timesteps):
         return pipe(**call).images[0]
+
+
+@contextlib.contextmanager
+def _recording_steps(scheduler, steps: list):
+    """Record ``(x_t, x_prev, x0_hat)`` latents of every ``scheduler.step`` call inside the block."""
+    step = scheduler.step
+
+    def recording(model_output, timestep, sample, *args, **kwargs):
+        out = step(model_output, timestep, sample, *args, **kwargs)
+        prev, x0 = (out[0], out[1]) if isinstance(out, tuple) else (out.prev_sample, out.pred_original_sample)
+        steps.append((int(timestep), sample, prev, x0))
+        return out
+
+    scheduler.step = recording  # an instance attribute shadows the method; removed below
+    try:
+        yield steps
+    finally:
+        del scheduler.step
+
+
+class SDEraser:
+    """A Stable Diffusion inpainting pipeline behind the lite pipeline's call, so the eraser widget
+    (`eradiff_lite.eraser`) compares it like a lite variant: ``(image, mask, num_inference_steps, sra,
+    generator, return_trajectory) -> EraseOutput``. The picture must already have the working ``size``; the
+    known pixels are kept; with ``return_trajectory`` the VAE decodes ``x_t`` and ``x0_hat`` of every step."""
+
+    def __init__(self, pipe: StableDiffusionInpaintPipeline, *, rule: str = "eq10", size: int | None = None):
+        self.pipe, self.rule, self.size = pipe, rule, size or native_size(pipe)
+
+    @torch.no_grad()
+    def _decode(self, latents: torch.Tensor) -> torch.Tensor:
+        vae = self.pipe.vae
+        return vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor).sample.float().clamp(-1, 1).cpu()
+
+    def __call__(self, image, mask, num_inference_steps: int = 25, sra: bool = False,
+                 generator: torch.Generator | None = None, return_trajectory: bool = False):
+        from ..pipeline.pipeline import EraseOutput
+
+        image, mask = np.asarray(image, np.float32), np.asarray(mask, bool)
+        if image.shape[:2] != (self.size, self.size):
+            raise ValueError(f"the eraser works at {self.size} x {self.size} px, got a {image.shape[1]} x "
+                             f"{image.shape[0]} picture")
+        steps: list = []
+        record = _recording_steps(self.pipe.scheduler, steps) if return_trajectory else contextlib.nullcontext()
+        with record:
+            out = erase_with_sd(self.pipe, image, mask, sra=sra, rule=self.rule, size=self.size,
+                                num_inference_steps=num_inference_steps, generator=generator)
+        result = np.where(mask[..., None], out, image).astype(np.float32)
+        if not return_trajectory:
+            return EraseOutput(images=[result])
+        return EraseOutput(images=[result], timesteps=[t for t, *_ in steps],
+                           trajectory=[self._decode(steps[0][1])] + [self._decode(prev) for _, _, prev, _ in steps],
+                           predicted_x0=[self._decode(x0) for *_, x0 in steps])
