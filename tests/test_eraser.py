@@ -74,6 +74,8 @@ def test_an_uploaded_picture_with_a_box_and_bad_inputs_give_one_line_messages(pi
     for box, message in (((0, 0, 200, 30), "not inside"), ((5, 5, 5, 9), "not inside")):
         with pytest.raises(ValueError, match=message):
             eraser.session.use_picture(buffer.getvalue(), box)
+    with pytest.raises(ValueError, match="covers the whole image"):
+        eraser.session.use_picture(buffer.getvalue(), (0, 0, 120, 90))  # a box over all of it
     with pytest.raises(ValueError, match="cannot|not an image|identify"):
         eraser.session.use_picture(b"not an image at all", (0, 0, 4, 4))
     eraser.variants.value = ()
