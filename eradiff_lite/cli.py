@@ -26,6 +26,17 @@ def _course(args) -> None:
     run_course(profile=args.profile, only=args.only)
 
 
+def _ship(args) -> None:
+    from .train.ablation import ship_ablation, write_index
+
+    notes = {"launch": args.note} if args.note else None
+    shipped = ship_ablation(args.runs, args.out, notes=notes)
+    if not shipped:
+        raise FileNotFoundError(f"no exported run (a folder with model_index.json) in {args.runs}: train with "
+                                f"`python -m eradiff_lite train --variant all --out {args.runs}` first")
+    print(f"shipped {', '.join(shipped)} into {args.out}; index: {write_index(args.out)}")
+
+
 def _profile(args) -> None:
     import json
 
@@ -34,7 +45,8 @@ def _profile(args) -> None:
     print(json.dumps({**get_profile(args.name).to_dict(), "device": describe_device()}, indent=1))
 
 
-# Commands whose module parses its own arguments: name -> ("module:function(argv)", help).
+# Commands whose module parses its own arguments: name -> ("module:function(argv)", help). Named as strings so that
+# `python -m eradiff_lite profile` (or --help) does not import torch, diffusers and the metrics to start.
 DELEGATED = {
     "train": ("eradiff_lite.train.cli:main", "train a lite model variant (baseline, paired, cro, cro_sra, ...)"),
     "erase": ("eradiff_lite.pipeline.cli:main", "erase the masked object from an image with a trained model"),
@@ -45,22 +57,16 @@ DELEGATED = {
     "bench-cro": ("eradiff_lite.bench.cro:main", "time of the CRO loss vs the epsilon loss"),
     "bench-erase": ("eradiff_lite.bench.erase:main", "seconds from erase to the picture (lite model, 64 px)"),
     "sra-study": ("eradiff_lite.sra.study:main", "SRA on vs off in each setting, paired on held-out scenes"),
+    "train-presence": ("eradiff_lite.metrics.presence_train:main",
+                       "train the presence classifier behind FID features and the second elimination opinion"),
 }
 
 
 def _delegate(name: str, argv: list[str]) -> int:
     import importlib
 
-    target, _ = DELEGATED[name]
-    module_name, func = target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        if err.name and module_name.startswith(err.name):
-            raise SystemExit(f"'{name}' is not available in this version of eradiff_lite "
-                             f"({module_name} missing)") from err
-        raise
-    return getattr(module, func)(argv) or 0
+    module_name, func = DELEGATED[name][0].split(":")
+    return getattr(importlib.import_module(module_name), func)(argv) or 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, (_, help_text) in DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)
+
+    p = sub.add_parser("ship", help="publish finished runs as reference checkpoints (pipelines, cards, loss logs, "
+                                    "the sra pointer, the index)")
+    p.add_argument("--runs", required=True, help="a folder of runs, one per variant (train --variant all --out)")
+    p.add_argument("--out", default="data/checkpoints", help="where they go (default data/checkpoints)")
+    p.add_argument("--note", default=None, help="how the runs were launched, added to each model card")
+    p.set_defaults(func=_ship)
 
     p = sub.add_parser("profile", help="print a profile's sizes and the device")
     p.add_argument("name", nargs="?", default=None)

@@ -63,3 +63,24 @@ def test_shipping_copies_pipelines_not_checkpoints_and_adds_the_sra_pointer(runs
     assert found["sra"] == {"folder": tmp_path / "checkpoints" / "baseline", "sra": True}
     index = write_index(tmp_path / "checkpoints").read_text()
     assert "| baseline | finished | 2 (2) |" in index and "| cro_sra | finished | 1 (1) |" in index
+
+
+def test_the_ship_command_publishes_runs_and_refuses_a_folder_without_any(runs, tmp_path, capsys):
+    from eradiff_lite.cli import main
+
+    assert main(["ship", "--runs", str(runs), "--out", str(tmp_path / "ck"), "--note", "by the test"]) == 0
+    assert "shipped baseline, cro_sra, sra" in capsys.readouterr().out
+    assert json.loads((tmp_path / "ck" / "cro_sra" / "card.json").read_text())["notes"]["launch"] == "by the test"
+    assert (tmp_path / "ck" / "README.md").is_file()
+    (tmp_path / "empty").mkdir()
+    assert main(["ship", "--runs", str(tmp_path / "empty"), "--out", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no exported run") and "\n" not in err
+
+
+def test_every_job_is_a_command_including_the_presence_classifier(capsys):
+    from eradiff_lite.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["train-presence", "--help"])
+    assert done.value.code == 0 and "python -m eradiff_lite train-presence" in capsys.readouterr().out

@@ -102,12 +102,12 @@ def train_presence_net(scenes: int = 3000, epochs: int = 4, batch_size: int = 64
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eradiff_lite.metrics.presence_train", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m eradiff_lite train-presence", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=None, help="folder for presence_net.* (default data/metrics)")
-    parser.add_argument("--scenes", type=int, default=3000)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scenes", type=int, default=3000, help="training scenes (default 3000)")
+    parser.add_argument("--epochs", type=int, default=4, help="passes over them (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the scenes and the weights (default 0)")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     net, card = train_presence_net(args.scenes, args.epochs, seed=args.seed)
