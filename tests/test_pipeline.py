@@ -226,3 +226,28 @@ def test_erasing_a_batch_equals_erasing_each_image_with_its_noise(pipe):
     for i, s in enumerate(scenes):
         alone = pipe(s.triplet.x_obj, s.triplet.mask, num_inference_steps=3, latents=noise[i:i + 1], sra=True)
         np.testing.assert_allclose(batch[i], alone.images[0], atol=2e-5)
+
+
+def test_from_pretrained_takes_a_hub_id_from_the_cache_and_refuses_a_missing_one_in_one_line(pipe, tmp_path):
+    """A Hub id goes through diffusers' own download (here: offline, from a cache laid out as huggingface_hub
+    lays it out); a missing one, or a missing folder, is a FileNotFoundError that says what was tried."""
+    import os
+    import subprocess
+    import sys
+
+    snapshot = tmp_path / "hf" / "hub" / "models--someone--lite-eraser" / "snapshots" / "0123abcd"
+    pipe.save_pretrained(snapshot, card={"variant": "from-the-hub"})
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("0123abcd")
+    code = ("from eradiff_lite.pipeline import EraseDiffusionPipeline as P\n"
+            "print(P.from_pretrained('someone/lite-eraser').card['variant'])\n"
+            "try:\n    P.from_pretrained('someone/not-there')\n"
+            "except FileNotFoundError as e:\n    print('refused:', e)\n")
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == "from-the-hub"
+    assert lines[1].startswith("refused: no saved pipeline at someone/not-there: no such folder, and the Hugging Face")
+    with pytest.raises(FileNotFoundError, match="model_index.json missing"):
+        EraseDiffusionPipeline.from_pretrained(tmp_path / "nothing" / "here" / "deep")

@@ -48,6 +48,12 @@ class EraseOutput(BaseOutput):
     predicted_x0: list[torch.Tensor] | None = None
 
 
+def _hub_id(name: str) -> bool:
+    """``owner/name`` as the Hugging Face Hub spells a repository (not an absolute or dotted local path)."""
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not name.startswith((".", "~")) and "\\" not in name
+
+
 class EraseDiffusionPipeline(DiffusionPipeline):
     """A lite inpainting UNet (7 input channels) and a DDIM scheduler; ``save_pretrained`` writes a model card."""
 
@@ -79,9 +85,21 @@ class EraseDiffusionPipeline(DiffusionPipeline):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        """Load a saved folder (refuses clearly when it is missing) from safetensors only; diffusers loads the
-        float16 files as float32 unless ``torch_dtype`` says otherwise (no ``dtype=``: diffusers < 0.40 lacks it)."""
-        folder = Path(pretrained_model_name_or_path)
+        """Load a saved folder, or a pipeline on the Hugging Face Hub (``owner/name``: diffusers downloads it into
+        its cache, the model card too), from safetensors only; a missing one is refused in one line. diffusers
+        loads the float16 files as float32 unless ``torch_dtype`` says otherwise (no ``dtype=``: diffusers < 0.40
+        lacks it)."""
+        name = str(pretrained_model_name_or_path)
+        folder = Path(name)
+        if not folder.exists() and _hub_id(name):
+            try:
+                folder = Path(DiffusionPipeline.download(name, allow_patterns=["*.json", "*.safetensors", "*.md",
+                                                                                "*.csv"],
+                                                         revision=kwargs.get("revision")))
+            except (OSError, ValueError) as err:  # the Hub's errors: not found, offline, not cached, a bad id
+                reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+                raise FileNotFoundError(f"no saved pipeline at {name}: no such folder, and the Hugging Face Hub "
+                                        f"did not give it ({type(err).__name__}: {reason})") from err
         if not (folder / "model_index.json").is_file():
             raise FileNotFoundError(f"no saved pipeline at {folder} (model_index.json missing): train one with "
                                     f"`python -m eradiff_lite train --variant baseline --out DIR` or use a shipped "
