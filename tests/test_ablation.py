@@ -84,3 +84,15 @@ def test_every_job_is_a_command_including_the_presence_classifier(capsys):
     with pytest.raises(SystemExit) as done:
         main(["train-presence", "--help"])
     assert done.value.code == 0 and "python -m eradiff_lite train-presence" in capsys.readouterr().out
+
+
+def test_the_whole_ablation_runs_the_baseline_first_and_records_each_status(tmp_path):
+    from eradiff_lite.train.ablation import ablation_images, run_ablation
+
+    results = run_ablation(tmp_path / "abl", SMOKE, variants=("cro", "baseline"), progress=False)
+    assert list(results) == ["baseline", "cro"] and set(results.values()) == {"finished"}
+    assert json.loads((tmp_path / "abl" / "ablation.json").read_text()) == results
+    assert json.loads((tmp_path / "abl" / "cro" / "card.json").read_text())["steps"] == SMOKE.finetune_steps
+    assert ablation_images(SMOKE, ("baseline", "cro")) == (SMOKE.base_steps + SMOKE.finetune_steps) * SMOKE.batch_size
+    cpu = get_profile("cpu")
+    assert ablation_images("cpu") == (cpu.base_steps + 6 * cpu.finetune_steps) * cpu.batch_size  # 6 fine-tunes

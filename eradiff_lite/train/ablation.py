@@ -31,6 +31,15 @@ def export_last_checkpoint(run_dir: Path, cfg, card: dict) -> None:
     export_pipeline(unet, run_dir, cfg.build_scheduler(), {**card, "weights_from": f"EMA at checkpoint {last.name}"})
 
 
+def ablation_images(profile, variants=TRAINED_VARIANTS) -> int:
+    """Images the whole ablation trains on: the baseline's steps, then each other variant's fine-tune steps."""
+    from ..profiles import get_profile
+
+    profile = get_profile(profile) if profile is None or isinstance(profile, str) else profile
+    fine_tunes = len([v for v in variants if v != "baseline"])
+    return (profile.base_steps + fine_tunes * profile.finetune_steps) * profile.batch_size
+
+
 def run_ablation(out_root: str | Path, profile=None, variants=TRAINED_VARIANTS, *, base_budget_s: float | None = None,
                  finetune_budget_s: float | None = None, progress: bool = True, **overrides) -> dict:
     """Train ``variants`` (the baseline first) into ``out_root/<variant>``; returns ``{variant: status}``."""
