@@ -9,7 +9,9 @@ rebuilt on Python 3.11 with three documented departures, nothing else:
 - tifffile: 2026.3.3, the newest release for Python 3.11 (Colab's 2026.8.16 needs 3.12).
 
 The course's own dependencies are NOT installed: the notebooks' Colab cell must add them, as on Colab.
-Usage: ``python .ci/colab_env.py [--venv .venv-colab]`` (idempotent: a stamp file records the pins).
+Usage: ``python .ci/colab_env.py [--venv .venv-colab] [--torch torch==2.11.0]`` (idempotent: a stamp file records
+the pins). Run with Python 3.12 or 3.13 and ``--torch torch==2.11.0`` (Colab's own, a CUDA build from PyPI: several
+GB) for the by-hand check on Colab's Pythons; tifffile is replaced on 3.11 only.
 """
 
 from __future__ import annotations
@@ -38,41 +40,44 @@ def adapted_pins() -> list[str]:
         name = line.split("==")[0].strip()
         if name.lower() in DROP:
             continue
-        out.append(f"{name}=={REPLACE[name.lower()]}" if name.lower() in REPLACE else line)
+        replace = name.lower() in REPLACE and sys.version_info < (3, 12)
+        out.append(f"{name}=={REPLACE[name.lower()]}" if replace else line)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--venv", default=str(HERE.parent / ".venv-colab"))
+    parser.add_argument("--torch", default=TORCH, help=f"the torch requirement (default {TORCH})")
     args = parser.parse_args(argv)
+    torch_spec = args.torch
     venv = Path(args.venv)
     pins = adapted_pins()
-    digest = hashlib.sha256("\n".join([TORCH, *pins]).encode()).hexdigest()[:16]
+    digest = hashlib.sha256("\n".join([torch_spec, *pins]).encode()).hexdigest()[:16]
     stamp = venv / ".colab-pins"
     if stamp.is_file() and stamp.read_text().strip() == digest:
-        print(f"{venv}: Colab's package set already installed ({len(pins)} pins + {TORCH})")
+        print(f"{venv}: Colab's package set already installed ({len(pins)} pins + {torch_spec})")
         return 0
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, TORCH], check=True)
+    subprocess.run([*pip, torch_spec], check=True)
     pin_file = venv / "colab-pins.txt"
     pin_file.write_text("\n".join(pins) + "\n")
-    subprocess.run([*pip, "-r", str(pin_file), "-c", str(_torch_constraint(venv))], check=True)
+    subprocess.run([*pip, "-r", str(pin_file), "-c", str(_torch_constraint(venv, torch_spec))], check=True)
     listed = subprocess.run([str(python), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
                             check=True, capture_output=True, text=True).stdout
     baseline = {d["name"].lower().replace("_", "-"): d["version"] for d in json.loads(listed)}
     (venv / "baseline.json").write_text(json.dumps(baseline, indent=1) + "\n")  # what the runtime has
     stamp.write_text(digest + "\n")
-    print(f"{venv}: installed Colab's package set ({len(pins)} pins + {TORCH})")
+    print(f"{venv}: installed Colab's package set ({len(pins)} pins + {torch_spec})")
     return 0
 
 
-def _torch_constraint(venv: Path) -> Path:
+def _torch_constraint(venv: Path, torch_spec: str) -> Path:
     path = venv / "torch-constraint.txt"
-    path.write_text(TORCH + "\n")
+    path.write_text(torch_spec + "\n")
     return path
 
 
