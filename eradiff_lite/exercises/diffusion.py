@@ -7,6 +7,7 @@ import torch
 
 from ..cro import ddim_jump
 from ..schedule import dynamic_image, mixup_lambdas
+from ..targets import to_epsilon
 from .check import close
 
 
@@ -65,7 +66,7 @@ def grade_eps_from_x0(answer) -> None:
     g = torch.Generator().manual_seed(2)
     x_t, x0 = torch.randn(3, 3, 8, 8, generator=g), torch.randn(3, 3, 8, 8, generator=g)
     a = torch.tensor([0.1, 0.5, 0.95]).reshape(-1, 1, 1, 1)
-    want = (x_t - a.sqrt() * x0) / (1 - a).sqrt()
+    want = to_epsilon(x0, x_t, a, "sample")  # the package's version
     close(answer(x_t.clone(), x0.clone(), a), want, "eps from x0", [
         ((x_t - a * x0) / (1 - a), "x_t = sqrt(a) x0 + sqrt(1 - a) eps: keep the square roots when solving "
                                    "for eps"),
@@ -100,7 +101,7 @@ def grade_ddim_step(answer) -> None:
     g = torch.Generator().manual_seed(4)
     x_t, x0_hat = torch.randn(2, 3, 8, 8, generator=g), torch.randn(2, 3, 8, 8, generator=g)
     want = scheduler.step(x0_hat, t, x_t, eta=0.0).prev_sample
-    eps = (x_t - a_t.sqrt() * x0_hat) / (1 - a_t).sqrt()
+    eps = to_epsilon(x0_hat, x_t, a_t, "sample")
     close(answer(x_t.clone(), x0_hat.clone(), a_t, a_prev), want, f"the step t={t} -> {prev}", [
         (x0_hat, "that jumps straight to the clean estimate; DDIM goes to the previous timestep: "
                  "sqrt(a_prev) x0_hat + sqrt(1 - a_prev) eps"),

@@ -83,12 +83,12 @@ def load_photos(source: str, count: int, *, skip: int = 0, split: str = "train",
         files = image_files(source)
         if not files:
             raise FileNotFoundError(f"photo folder {source} holds no pictures")
-        images = (load_image(f) for f in files)
+        images = iter(files)
     else:
         images = _hub_images(source, split, config)
     photos, passed = [], 0
-    for image in images:
-        photo = square_crop(load_image(image) if not isinstance(image, np.ndarray) else image)
+    for image in images:  # a file or a data set's PIL image: decoded once, here
+        photo = square_crop(load_image(image))
         if photo.shape[0] < min_side:
             continue
         if passed < skip:
