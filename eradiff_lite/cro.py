@@ -133,21 +133,31 @@ def cro_loss(eps_fn: EpsFn, x_ori: Tensor, x_obj: Tensor, t: Tensor, gamma: Tens
 
 
 def denoising_loss(model_fn: EpsFn, x0: Tensor, t: Tensor, alphas_cumprod: Tensor, noise: Tensor,
-                   prediction_type: str = "epsilon", snr_gamma: float | None = None) -> Tensor:
+                   prediction_type: str = "epsilon", snr_gamma: float | None = None,
+                   weighting: str | None = None) -> Tensor:
     """The standard diffusion loss of the baselines, a float32 scalar:
 
     ``mean_b w(t_b) * mean || target_b - model_fn(x_t, t)_b ||^2`` with ``x_t = sqrt(a_t) x0 + sqrt(1 - a_t) eps``,
     ``target`` the model's own (`targets.training_target`: eps, x0 or v) and ``w`` min-SNR-gamma
     (`targets.min_snr_weight`; 1 when ``snr_gamma`` is None). ``x0`` is the image the model must rebuild.
+
+    With a named ``weighting`` (`targets.X0_WEIGHTINGS`) the error is taken on the x0 estimate instead,
+    ``w(SNR_t) * mean || x0 - x0_hat ||^2`` (`targets.to_sample`, `targets.x0_weight`): "snr+1" is exactly
+    the unweighted v loss, whatever the network predicts.
     """
-    from .targets import min_snr_weight, training_target
+    from .targets import min_snr_weight, to_sample, training_target, x0_weight
 
     noise, t, alphas_cumprod = _prepare(x0, noise, t, alphas_cumprod)
     x0 = x0.float()
     a_t = per_item(alphas_cumprod[t], x0)
     x_t = noisy_mix(x0, x0, 0.0, alphas_cumprod[t], noise)  # Eq. 7 with lambda = 0: q(x_t | x0)
-    error = (_predict(model_fn, x_t, t) - training_target(x0, noise, a_t, prediction_type)) ** 2
-    weight = min_snr_weight(alphas_cumprod[t], prediction_type, snr_gamma)
+    output = _predict(model_fn, x_t, t)
+    if weighting is not None:
+        error = (to_sample(output, x_t, a_t, prediction_type) - x0) ** 2  # the x0 error
+        weight = x0_weight(alphas_cumprod[t], weighting)  # w(SNR_t) on it
+    else:
+        error = (output - training_target(x0, noise, a_t, prediction_type)) ** 2
+        weight = min_snr_weight(alphas_cumprod[t], prediction_type, snr_gamma)
     return (weight * error.flatten(1).mean(dim=1)).mean()
 
 

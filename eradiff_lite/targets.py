@@ -25,6 +25,11 @@ import torch
 from torch import Tensor
 
 PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
+# Named weightings of the x0 error over t (``w(SNR)``, whatever the network predicts):
+# - "snr+1": the unweighted v loss, = the unweighted epsilon loss (weight SNR) plus the unweighted x0 loss (1):
+#   low-noise steps, where a model must remove the last grain of noise, weigh as much as an epsilon model's;
+# - "max(snr,1)": truncated SNR (Salimans & Ho, 2022): the epsilon loss at low noise, the x0 loss at high noise.
+X0_WEIGHTINGS = ("snr+1", "max(snr,1)")
 
 
 def _check(prediction_type: str) -> None:
@@ -60,6 +65,16 @@ def to_sample(output: Tensor, x_t: Tensor, a: Tensor, prediction_type: str) -> T
     if prediction_type == "v_prediction":
         return a.sqrt() * x_t - (1 - a).sqrt() * output  # x0 = sqrt(a) x_t - sqrt(1 - a) v
     return (x_t - (1 - a).sqrt() * output) / a.clamp_min(1e-8).sqrt()  # x0 = (x_t - sqrt(1-a) eps) / sqrt(a)
+
+
+def x0_weight(a: Tensor, weighting: str) -> Tensor:
+    """Per-item weight ``w`` of the squared *x0* error for a named weighting (`X0_WEIGHTINGS`)."""
+    snr = a / (1 - a).clamp_min(1e-8)
+    if weighting == "snr+1":
+        return snr + 1
+    if weighting == "max(snr,1)":
+        return snr.clamp_min(1.0)
+    raise ValueError(f"loss_weighting must be one of {X0_WEIGHTINGS} (or None), got {weighting!r}")
 
 
 def min_snr_weight(a: Tensor, prediction_type: str, gamma: float | None) -> Tensor:

@@ -34,6 +34,7 @@ class TrainConfig:
     beta_schedule: str = RECIPE["beta_schedule"]  # "squaredcos_cap_v2" (cosine) | "linear" | "scaled_linear"
     rescale_betas_zero_snr: bool = RECIPE["rescale_betas_zero_snr"]
     snr_gamma: float | None = None  # min-SNR-gamma weighting of the standard loss (None: unweighted, the recipe)
+    loss_weighting: str | None = None  # a named weighting of the x0 error (targets.X0_WEIGHTINGS) instead
     fresh_scenes: bool = True  # new procedural scenes every step (False: a fixed pool of train_scenes)
     lr_schedule: str = "constant_with_warmup"  # a diffusers.optimization schedule name
     warmup_steps: int = 50

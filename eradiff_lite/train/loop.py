@@ -205,7 +205,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
             with accelerator.autocast():
                 loss = variant_loss(spec, model, batch, alphas_cumprod, generator, prof.gamma_max,
                                     sra_unet=run.unet, sra_rule=cfg.sra_rule,
-                                    prediction_type=cfg.prediction_type, snr_gamma=cfg.snr_gamma)
+                                    prediction_type=cfg.prediction_type, snr_gamma=cfg.snr_gamma,
+                                    loss_weighting=cfg.loss_weighting)
             loss_value = accelerator.gather(loss.detach()[None]).mean().item()
             for hook in hooks:
                 hook.after_loss(run, step + 1, loss_value)

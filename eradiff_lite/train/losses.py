@@ -33,7 +33,8 @@ def _sra_context(unet, mask: torch.Tensor, rule: str):
 
 def variant_loss(spec: Variant, model, batch: dict[str, torch.Tensor], alphas_cumprod: torch.Tensor,
                  generator: torch.Generator, gamma_max: int, sra_unet=None, sra_rule: str = "eq10",
-                 prediction_type: str = "epsilon", snr_gamma: float | None = None) -> torch.Tensor:
+                 prediction_type: str = "epsilon", snr_gamma: float | None = None,
+                 loss_weighting: str | None = None) -> torch.Tensor:
     """The float32 scalar loss of ``spec`` for ``batch``.
 
     ``model`` is what is called (it may be wrapped by accelerate); ``sra_unet`` is the unwrapped UNet
@@ -58,7 +59,8 @@ def variant_loss(spec: Variant, model, batch: dict[str, torch.Tensor], alphas_cu
     with context:
         if spec.loss == "denoise":
             target = x_obj if spec.target == "image" else x_ori
-            return denoising_loss(model_fn, target, t, alphas_cumprod, noise, prediction_type, snr_gamma)
+            return denoising_loss(model_fn, target, t, alphas_cumprod, noise, prediction_type, snr_gamma,
+                                  loss_weighting)
         lambdas = None
         if spec.constant_lambda is not None:
             lambdas = constant_lambdas(alphas_cumprod.numel(), spec.constant_lambda).to(device)

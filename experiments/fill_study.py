@@ -1,0 +1,250 @@
+"""The fill study: why do the lite models' fills speckle, and what removes it? (issue "Fills that look like the
+background"). An experiment, not library code: it imports `eradiff_lite`, nothing imports it.
+
+Choices, fixed before any arm ran:
+- Every arm continues the shipped baseline (``data/checkpoints/baseline``: 6000 steps of the x0 recipe, unweighted)
+  on the baseline's own task (random masks, rebuild the picture) for the same budget (``--steps``, default 600 x 32
+  images), lr 3e-4 (the fine-tune rate), 50 warm-up steps, seed 0, EMA as the recipe. Arms differ in one setting.
+- ``continue`` is the recipe itself (the control: training length alone); ``snr+1`` weighs the x0 error by
+  SNR + 1 (the unweighted v loss); ``max(snr,1)`` by max(SNR, 1) (truncated SNR). Unweighted x0 gives a
+  step at t = 20 (SNR ~ 500) the weight of one at t = 900, although all a model must learn there is to remove
+  a grain of noise; both named weightings give it hundreds of times more.
+- Scored on held-out scenes (``heldout`` split, seeds 0..n-1, 64 px), 25 DDIM steps, one sampling seed:
+  * ``background``: the object's hole over the scene *without* the object (input = truth = x_ori): what a fill
+    looks like when there is nothing to remove;
+  * ``erase``: the benchmark's task (input x_obj, truth x_ori): does the baseline still re-create (it should);
+  * ``x0_hat``: the UNet fed the truth noised to t (one fixed noise), its x0 estimate in the hole: does the
+    model remove the input's noise at each t (the cause measured directly)?
+  each with `metrics.texture.texture_log2` (median and share within +-1.5, smooth and textured holes apart,
+  `Benchmark.buckets`), and masked PSNR. The reference fills and the non-training factors (the EMA against the
+  raw weights, 100 sampling steps against 25) are rows of the same table.
+
+    python experiments/fill_study.py run --arm snr+1 --root ~/eradiff-runs/fill-study
+    python experiments/fill_study.py score --root ~/eradiff-runs/fill-study --out data/results/fill_study.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+ARMS: dict[str, dict] = {
+    "continue": {},
+    "snr+1": {"loss_weighting": "snr+1"},
+    "max(snr,1)": {"loss_weighting": "max(snr,1)"},
+}
+T_PROBES = (20, 100, 300, 600, 900)
+NOISE_SEED = 1234  # the sampling noise and the x0_hat probe's noise
+
+
+def arm_folder(root: Path, arm: str) -> Path:
+    return Path(root) / arm.replace("(", "_").replace(")", "").replace(",", "_").replace("+", "p")
+
+
+def arm_config(arm: str, steps: int, profile: str = "cpu"):
+    from eradiff_lite.train.config import make_config
+
+    if arm not in ARMS:
+        raise SystemExit(f"unknown arm {arm!r}: choose one of {', '.join(ARMS)}")
+    return make_config("baseline", profile, steps=steps, learning_rate=3e-4, warmup_steps=50,
+                       checkpoint_every=100, keep_checkpoints=1, notes={"fill_study_arm": arm},
+                       **ARMS[arm])
+
+
+def run(args) -> int:
+    from eradiff_lite.paths import data_dir
+    from eradiff_lite.train.config import TrainConfig
+    from eradiff_lite.train.loop import train
+
+    out = arm_folder(args.root, args.arm)
+    saved = out / "train_config.json"
+    cfg = TrainConfig.load(saved) if args.resume and saved.is_file() else arm_config(args.arm, args.steps)
+    init = args.init or str(data_dir() / "checkpoints" / "baseline")
+    result = train(cfg, out, init=init, resume=args.resume, time_budget_s=args.time_budget,
+                   progress=not args.no_progress)
+    print(f"{args.arm}: {result.status}, {result.steps_done} steps, {result.images_per_s} images/s")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- scoring
+def load_unet(folder: Path, raw: bool = False):
+    """The exported EMA UNet of a run (or the shipped folder), or with ``raw`` its newest checkpoint's training
+    weights (same architecture)."""
+    from safetensors.torch import load_file
+
+    from eradiff_lite.models.lite import LiteUNet
+    from eradiff_lite.train.checkpoint import list_checkpoints
+
+    unet = LiteUNet.from_pretrained(folder / "unet", use_safetensors=True).float().eval()
+    if raw:
+        ckpt = list_checkpoints(folder / "checkpoints")[-1]
+        unet.load_state_dict(load_file(ckpt / "model.safetensors"))
+    return unet
+
+
+def sample(unet, scheduler, items, steps: int, batch: int = 64) -> list[np.ndarray]:
+    """Erase every ``(input, mask, truth)`` of ``items`` with the lite pipeline (fixed noise per scene)."""
+    from eradiff_lite.pipeline import EraseDiffusionPipeline
+
+    pipe = EraseDiffusionPipeline(unet, scheduler)
+    outs = []
+    for i in range(0, len(items), batch):
+        chunk = items[i:i + batch]
+        g = torch.Generator().manual_seed(NOISE_SEED + i)
+        outs += pipe([c[0] for c in chunk], [c[1] for c in chunk], num_inference_steps=steps, generator=g).images
+    return outs
+
+
+@torch.no_grad()
+def x0_probe(unet, scheduler, bench, t: int) -> list[np.ndarray]:
+    """The UNet's x0 estimate when fed the truth (x_ori) noised to ``t``, the hole and the condition as in erasing."""
+    from eradiff_lite.models.lite import masked_image, unet_input
+    from eradiff_lite.targets import to_sample
+
+    tensors = bench.tensors()
+    x0, mask = tensors["x_ori"], tensors["mask"]
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(NOISE_SEED))
+    a = scheduler.alphas_cumprod[t].float()
+    x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+    out = unet(unet_input(x_t, mask, masked_image(x0, mask)), torch.full((len(x0),), t)).sample
+    x0_hat = to_sample(out, x_t, a, scheduler.config.prediction_type).clamp(-1, 1)
+    from eradiff_lite.data import to_image
+
+    return [to_image(x) for x in x0_hat]
+
+
+def measures(outs, items, bench) -> dict:
+    from eradiff_lite.metrics.coherence import masked_psnr
+    from eradiff_lite.metrics.texture import texture_log2, texture_summary
+
+    textured = bench.buckets()["textured"]
+    tex = np.array([texture_log2(o, truth, m) for o, (_, m, truth) in zip(outs, items)])
+    psnr = np.array([masked_psnr(o, truth, m) for o, (_, m, truth) in zip(outs, items)])
+    return {"smooth": texture_summary(tex[~textured]), "textured": texture_summary(tex[textured]),
+            "masked_psnr": float(psnr.mean()), "texture_log2": tex.round(3).tolist()}
+
+
+def tasks(bench) -> dict:
+    return {"background": [(s.triplet.x_ori, s.triplet.mask, s.triplet.x_ori) for s in bench.scenes],
+            "erase": [(s.triplet.x_obj, s.triplet.mask, s.triplet.x_ori) for s in bench.scenes]}
+
+
+def score_model(name: str, unet, scheduler, bench, steps: int = 25, probes: bool = True) -> dict:
+    from eradiff_lite.metrics.judge import judge
+
+    row = {"name": name, "steps": steps}
+    for task, items in tasks(bench).items():
+        outs = sample(unet, scheduler, items, steps)
+        row[task] = measures(outs, items, bench)
+        if task == "erase":
+            verdicts = [judge(o, s) for o, s in zip(outs, bench.scenes)]
+            row[task]["elimination"] = float(100 * np.mean([v["eliminated"] for v in verdicts]))
+            near = bench.buckets()["near"]
+            row[task]["recreation_near"] = float(100 * np.mean([v["recreated"] for v, n in zip(verdicts, near) if n]))
+    if probes:
+        items = tasks(bench)["background"]
+        row["x0_hat"] = {str(t): measures(x0_probe(unet, scheduler, bench, t), items, bench) for t in T_PROBES}
+    return row
+
+
+def reference_rows(bench) -> list[dict]:
+    from eradiff_lite.metrics.fill import REFERENCE_FILLS
+
+    rows = []
+    for name in (*REFERENCE_FILLS, "truth", "truth shifted 3 px"):
+        row = {"name": name, "reference": True}
+        for task, items in tasks(bench).items():
+            if name in REFERENCE_FILLS:
+                outs = [REFERENCE_FILLS[name](inp, m) for inp, m, _ in items]
+            else:
+                outs = [truth if name == "truth" else _shift_fill(truth, m) for _, m, truth in items]
+            row[task] = measures(outs, items, bench)
+        rows.append(row)
+    return rows
+
+
+def _shift_fill(truth: np.ndarray, mask: np.ndarray, px: int = 3) -> np.ndarray:
+    """The truth with its hole replaced by the truth 3 px to the right (a plausible, unaligned texture)."""
+    shifted = np.roll(truth, px, axis=1)
+    return np.where(mask[..., None], shifted, truth)
+
+
+def score(args) -> int:
+    from eradiff_lite.metrics.benchmark import load_benchmark
+    from eradiff_lite.models.lite import build_scheduler
+    from eradiff_lite.paths import data_dir, write_text_atomic
+
+    torch.set_grad_enabled(False)
+    bench = load_benchmark(scenes=args.scenes, size=64)
+    scheduler = build_scheduler(1000)
+    path = Path(args.out)
+    done = json.loads(path.read_text()) if path.is_file() else {"rows": []}
+    have = {r["name"] for r in done["rows"]}
+    plan = [("references", None)] if "flat" not in have else []
+    shipped = data_dir() / "checkpoints" / "baseline"
+    plan += [("shipped baseline (6000 steps)", (shipped, False, 25)),
+             ("shipped baseline, 100 steps", (shipped, False, 100))]
+    for arm in ARMS:
+        folder = arm_folder(args.root, arm)
+        if (folder / "unet" / "config.json").is_file():
+            plan += [(f"{arm} (EMA)", (folder, False, 25)), (f"{arm} (raw weights)", (folder, True, 25))]
+    for name, spec in tqdm([p for p in plan if p[0] not in have], desc="fill study"):
+        if spec is None:
+            done["rows"] += reference_rows(bench)
+        else:
+            folder, raw, steps = spec
+            done["rows"].append(score_model(name, load_unet(folder, raw), scheduler, bench, steps,
+                                            probes=steps == 25))
+        done.update({"benchmark": bench.describe(), "device": _device(), "arms": ARMS,
+                     "t_probes": list(T_PROBES)})
+        write_text_atomic(path, json.dumps(done, indent=1) + "\n")
+    print(table(done))
+    return 0
+
+
+def _device() -> str:
+    from eradiff_lite.profiles import describe_device
+
+    return describe_device()
+
+
+def table(done: dict) -> str:
+    lines = ["| row | background: smooth median / within % | textured median / within % | erase: elimination % / "
+             "near re-creation % | x0_hat smooth median at t = " + ", ".join(map(str, T_PROBES)) + " |",
+             "|---|---|---|---|---|"]
+    for r in done["rows"]:
+        b, e = r["background"], r["erase"]
+        elim = f"{e['elimination']:.0f} / {e['recreation_near']:.0f}" if "elimination" in e else "-"
+        probes = ", ".join(f"{r['x0_hat'][str(t)]['smooth']['median']:+.1f}" for t in T_PROBES) if "x0_hat" in r else "-"
+        lines.append(f"| {r['name']} | {b['smooth']['median']:+.2f} / {b['smooth']['within']:.0f} | "
+                     f"{b['textured']['median']:+.2f} / {b['textured']['within']:.0f} | {elim} | {probes} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="train one arm")
+    r.add_argument("--arm", required=True, choices=list(ARMS))
+    r.add_argument("--root", required=True, type=Path)
+    r.add_argument("--steps", type=int, default=600)
+    r.add_argument("--init", default=None, help="the baseline to continue (default: the shipped one)")
+    r.add_argument("--resume", action="store_true")
+    r.add_argument("--time-budget", type=float, default=None)
+    r.add_argument("--no-progress", action="store_true")
+    s = sub.add_parser("score", help="score the shipped baseline, the references and every finished arm")
+    s.add_argument("--root", required=True, type=Path)
+    s.add_argument("--scenes", type=int, default=128)
+    s.add_argument("--out", default="data/results/fill_study.json")
+    args = p.parse_args(argv)
+    return run(args) if args.cmd == "run" else score(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
