@@ -96,6 +96,10 @@ def make_config(variant: str, profile: str | Profile | None = None, *, steps: in
     if unknown:
         raise ValueError(f"unknown training option(s) {sorted(unknown)}")
     cfg = dataclasses.replace(cfg, **overrides)
+    from ..targets import X0_WEIGHTINGS
+
+    if cfg.loss_weighting is not None and cfg.loss_weighting not in X0_WEIGHTINGS:
+        raise ValueError(f"loss_weighting must be one of {X0_WEIGHTINGS} or None, got {cfg.loss_weighting!r}")
     if cfg.steps < 1 or cfg.batch_size < 1 or cfg.checkpoint_every < 1:
         raise ValueError(f"steps, batch_size and checkpoint_every must be >= 1, got {cfg.steps}, {cfg.batch_size}, "
                          f"{cfg.checkpoint_every}")
