@@ -1,14 +1,15 @@
 """Erase it yourself: an eraser widget for the notebooks (ipywidgets 7 on Colab, 8 in JupyterLab 4).
 
 `EraserSession` is the logic, usable without any widget: choose a procedural scene (seed, family, background)
-or a picture of your own with a box, erase it with a few variants side by side (the same starting noise for
-each), then look at any sampling step: the noisy state ``x_t`` above the model's estimate ``x0_hat``, so the
+or a picture of your own with a mask or a box, erase it with a few variants side by side (the same starting noise
+for each), then look at any sampling step: the noisy state ``x_t`` above the model's estimate ``x0_hat``, so the
 object's fading (or its return) is visible. `Eraser` puts sliders, dropdowns and buttons around a session;
 its picture is one PNG (`EraserSession.frame_png`), and "save" writes exactly those bytes.
 
-No mouse input: the widgets here display on both front-ends; a procedural scene's object mask comes with the
-scene, a picture's mask is a box set with sliders. A `classical` column (biharmonic inpainting) is the
-no-learning reference.
+What to erase is drawn with the mouse in the mask editor (`eradiff_lite.widgets.mask_editor`, on anywidget): a
+scene's own object mask to start from, nothing on an uploaded picture. Where the front-end cannot show the editor
+(it never reports back: no anywidget front-end), a picture's mask is a box set with sliders, and one line says why.
+A `classical` column (biharmonic inpainting) is the no-learning reference.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import FAMILIES, MaskError, load_image, make_scene, to_pil
-from .data.procedural import FAMILY_SPECS
+from .data import MaskError, check_mask, load_image, make_scene, to_pil
 from .metrics.classical import inpaint_classical
 from .pipeline.fullsize import box_mask, model_view
 from .variants import CLASSICAL
 from .viz import as_image, overlay_mask
+from .widgets.upload import uploaded_bytes
+
+__all__ = ["CELL", "CLASSICAL", "Eraser", "EraserSession", "uploaded_bytes"]
 
 CELL = 4  # each model pixel is drawn as (up to) CELL x CELL screen pixels: a 64 px picture at 256 px
 
@@ -50,9 +53,19 @@ class EraserSession:
     def use_picture(self, image, box) -> None:
         """A picture of any size and mode (path, bytes, PIL or array) and a box ``(x0, y0, x1, y1)`` in its pixels."""
         picture = load_image(image)
-        hole = box_mask(picture.shape, box)
-        self.picture, self.hole, _ = model_view(picture, hole, self.side)
-        self.source = f"your picture ({picture.shape[1]}x{picture.shape[0]}), box {tuple(int(v) for v in box)}"
+        self.use_mask(picture, box_mask(picture.shape, box), f"box {tuple(int(v) for v in box)}")
+
+    def use_mask(self, image, mask: np.ndarray, how: str = "drawn mask") -> None:
+        """A picture of any size and mode with its ``H x W`` mask (True = erase) at the picture's size; a picture
+        at the model's size is taken as it is, a larger one through the window around the hole."""
+        picture = load_image(image)
+        mask = np.asarray(mask, bool)
+        check_mask(mask, picture.shape[:2], name=how)
+        if picture.shape[:2] == (self.side, self.side):
+            self.picture, self.hole = picture, mask.copy()
+        else:
+            self.picture, self.hole, _ = model_view(picture, mask, self.side)
+        self.source = f"your picture ({picture.shape[1]}x{picture.shape[0]}), {how}"
         self.runs = {}
 
     def erase(self, names, steps: int = 25, seed: int = 0, progress=None) -> None:
@@ -103,29 +116,25 @@ class EraserSession:
         return buffer.getvalue()
 
 
-def uploaded_bytes(value) -> bytes | None:
-    """The first file's bytes from a FileUpload ``value`` (ipywidgets 7: a dict by name; 8: a tuple of dicts)."""
-    if not value:
-        return None
-    item = next(iter(value.values())) if isinstance(value, dict) else value[0]
-    return bytes(item["content"])
-
-
 class Eraser:
-    """The widget: scene or upload, variants, steps, seed, erase, a step slider, save. ``display(eraser.widget)``."""
+    """The widget: scene or upload, what to erase (drawn in the mask editor, or a box where the editor cannot show:
+    `widgets.erase_input.WhatToErase`), variants, steps, seed, erase, a step slider, save. ``display(eraser.widget)``.
+    ``matting``: the editor's select tool (``"auto"``: rembg where its network can be loaded, else classical)."""
 
-    def __init__(self, pipelines: dict, side: int = 64, default_variants=("baseline", "cro_sra", CLASSICAL)):
+    def __init__(self, pipelines: dict, side: int = 64, default_variants=("baseline", "cro_sra", CLASSICAL),
+                 matting: str = "auto"):
         import ipywidgets as w
 
+        from .pipeline import EraseDiffusionPipeline
+        from .widgets.erase_input import WhatToErase
+
         self.session = EraserSession(pipelines, side)
+        self.status = w.Label(value="")
+        lite = all(isinstance(p, EraseDiffusionPipeline) for p, _ in pipelines.values())
+        self.input = WhatToErase(side, lite=lite, matting=matting, say=lambda line: setattr(self.status, "value", line))
+        for name in ("source", "seed", "family", "background", "upload", "box_sliders", "editor"):
+            setattr(self, name, getattr(self.input, name))
         choices = [*pipelines, CLASSICAL]
-        self.source = w.ToggleButtons(options=["scene", "picture"], value="scene", description="erase in")
-        self.seed = w.IntText(value=11, description="scene seed")
-        self.family = w.Dropdown(options=["any", *FAMILIES], value="any", description="family")
-        self.background = w.Dropdown(options=["any"], value="any", description="background")
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="picture")
-        self.box_sliders = [w.IntSlider(value=v, min=0, max=4096, description=d) for v, d in
-                            ((0, "x0"), (0, "y0"), (32, "x1"), (32, "y1"))]
         self.variants = w.SelectMultiple(options=choices, value=[v for v in default_variants if v in choices],
                                          description="variants")
         self.steps = w.IntSlider(value=25, min=2, max=50, description="DDIM steps")
@@ -137,47 +146,35 @@ class Eraser:
         self.image = w.Image(format="png")
         self.out_path = w.Text(value="eraser.png", description="save as")
         self.save_button = w.Button(description="save PNG")
-        self.status = w.Label(value="")
-        self.family.observe(self._families_backgrounds, names="value")
         self.go.on_click(lambda _: self.run())
         self.save_button.on_click(lambda _: self.save())
         for control in (self.step, self.show_result):
             control.observe(lambda _: self.redraw(), names="value")
-        self.widget = w.VBox([w.HBox([self.source, self.seed, self.family, self.background]),
-                              w.HBox([self.upload, *self.box_sliders]),
+        self.widget = w.VBox([*self.input.rows,
                               w.HBox([self.variants, w.VBox([self.steps, self.noise_seed, self.go, self.progress])]),
                               w.HBox([self.show_result, self.step]), self.image,
                               w.HBox([self.out_path, self.save_button]), self.status])
 
-    def _families_backgrounds(self, change) -> None:
-        family = change["new"]
-        self.background.options = ["any"] + ([] if family == "any" else list(FAMILY_SPECS[family].backgrounds))
-        self.background.value = "any"
-
     def run(self) -> None:
-        """Load the chosen scene or picture, erase it with the chosen variants, show the results."""
+        """Load the chosen scene or picture with what to erase, erase it with the chosen variants, show the results;
+        on an error, one line and the previous state (picture, hole, results) kept."""
+        s = self.session
+        before = (s.picture, s.hole, s.source, s.runs, s.settings)
         try:
-            if self.source.value == "scene":
-                self.session.use_scene(self.seed.value, None if self.family.value == "any" else self.family.value,
-                                       None if self.background.value == "any" else self.background.value)
-            else:
-                data = uploaded_bytes(self.upload.value)
-                if data is None:
-                    raise MaskError("upload a picture first (or choose 'scene')")
-                self.session.use_picture(data, [s.value for s in self.box_sliders])
+            self.input.load(s)
             self.progress.max, self.progress.value = len(self.variants.value), 0
             self.status.value = "sampling..."
-            self.session.erase(list(self.variants.value), self.steps.value, self.noise_seed.value,
-                               progress=lambda done, total: setattr(self.progress, "value", done))
+            s.erase(list(self.variants.value), self.steps.value, self.noise_seed.value,
+                    progress=lambda done, total: setattr(self.progress, "value", done))
         except (ValueError, OSError) as err:  # MaskError and ImageError are ValueErrors
+            s.picture, s.hole, s.source, s.runs, s.settings = before
             self.status.value = f"error: {err}"
             return
         self.step.max, self.step.disabled = self.steps.value - 1, False
-        s = self.session.settings
-        self.status.value = (f"{s['source']}; {', '.join(s['variants'])}; {s['steps']} DDIM steps, noise seed "
-                             f"{s['seed']}")
+        st = s.settings
+        self.status.value = (f"{st['source']}; {', '.join(st['variants'])}; {st['steps']} DDIM steps, noise seed "
+                             f"{st['seed']}")
         self.redraw()
-
     def redraw(self) -> None:
         if self.session.runs:
             self.image.value = self.session.frame_png(None if self.show_result.value else self.step.value)

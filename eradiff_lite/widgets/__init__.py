@@ -1,0 +1,1 @@
+"""Widgets for the notebooks: the mask editor (`mask_editor`, on anywidget) and its Python side (`masks`)."""
