@@ -38,7 +38,10 @@ ARMS: dict[str, dict] = {
     "continue": {},
     "snr+1": {"loss_weighting": "snr+1"},
     "max(snr,1)": {"loss_weighting": "max(snr,1)"},
+    # round 2, after round 1 showed the error's 2 x 2 blocks and a ring at the hole's edge: a full-resolution head
+    "refine16": {"refine_channels": 16},
 }
+INIT_ONLY = ("refine_channels",)  # arm settings that change the starting model, not the TrainConfig
 T_PROBES = (20, 100, 300, 600, 900)
 NOISE_SEED = 1234  # the sampling noise and the x0_hat probe's noise
 
@@ -52,9 +55,26 @@ def arm_config(arm: str, steps: int, profile: str = "cpu"):
 
     if arm not in ARMS:
         raise SystemExit(f"unknown arm {arm!r}: choose one of {', '.join(ARMS)}")
+    overrides = {k: v for k, v in ARMS[arm].items() if k not in INIT_ONLY}
     return make_config("baseline", profile, steps=steps, learning_rate=3e-4, warmup_steps=50,
-                       checkpoint_every=100, keep_checkpoints=1, notes={"fill_study_arm": arm},
-                       **ARMS[arm])
+                       checkpoint_every=100, keep_checkpoints=1, notes={"fill_study_arm": arm}, **overrides)
+
+
+def widened_init(root: Path, init: Path, channels: int) -> Path:
+    """A copy of the pipeline folder ``init`` whose UNet has a zero-initialised refine head (same outputs)."""
+    import shutil
+
+    from eradiff_lite.models.lite import LiteUNet, widen_with_refine_head
+
+    out = Path(root) / f"init-refine{channels}"
+    if not (out / "unet" / "config.json").is_file():
+        tmp = out.with_name(out.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(init, tmp, ignore=shutil.ignore_patterns("unet"))
+        wide = widen_with_refine_head(LiteUNet.from_pretrained(Path(init) / "unet", use_safetensors=True), channels)
+        wide.save_pretrained(tmp / "unet", safe_serialization=True)
+        tmp.rename(out)
+    return out
 
 
 def run(args) -> int:
@@ -65,7 +85,9 @@ def run(args) -> int:
     out = arm_folder(args.root, args.arm)
     saved = out / "train_config.json"
     cfg = TrainConfig.load(saved) if args.resume and saved.is_file() else arm_config(args.arm, args.steps)
-    init = args.init or str(data_dir() / "checkpoints" / "baseline")
+    init = Path(args.init or data_dir() / "checkpoints" / "baseline")
+    if ARMS[args.arm].get("refine_channels"):
+        init = widened_init(args.root, init, ARMS[args.arm]["refine_channels"])
     result = train(cfg, out, init=init, resume=args.resume, time_budget_s=args.time_budget,
                    progress=not args.no_progress)
     print(f"{args.arm}: {result.status}, {result.steps_done} steps, {result.images_per_s} images/s")
@@ -129,7 +151,9 @@ def measures(outs, items, bench, judged: bool = False) -> dict:
     textured = bench.buckets()["textured"]
     tex = np.array([texture_log2(o, truth, m) for o, (_, m, truth) in zip(outs, items)])
     psnr = np.array([masked_psnr(o, truth, m) for o, (_, m, truth) in zip(outs, items)])
+    kinds = np.array([surface(s) for s in bench.scenes])
     row = {"smooth": texture_summary(tex[~textured]), "textured": texture_summary(tex[textured]),
+           "by_surface": {k: texture_summary(tex[kinds == k]) for k in sorted(set(kinds))},
            "masked_psnr": float(psnr.mean()), "texture_log2": tex.round(3).tolist()}
     if judged:
         verdicts = [judge(o, s) for o, s in zip(outs, bench.scenes)]
@@ -137,6 +161,13 @@ def measures(outs, items, bench, judged: bool = False) -> dict:
         row["elimination"] = float(100 * np.mean([v["eliminated"] for v in verdicts]))
         row["recreation_near"] = float(100 * np.mean([v["recreated"] for v, n in zip(verdicts, near) if n]))
     return row
+
+
+def surface(scene) -> str:
+    """What the hole sits on: the carrier (pizza, pan) when the family has one, else the background kind."""
+    from eradiff_lite.data.procedural import FAMILY_SPECS
+
+    return FAMILY_SPECS[scene.family].carrier or scene.background
 
 
 def tasks(bench) -> dict:
@@ -190,6 +221,7 @@ def score(args) -> int:
     shipped = data_dir() / "checkpoints" / "baseline"
     plan += [("shipped baseline (6000 steps)", (shipped, False, 25)),
              ("shipped baseline, 100 steps", (shipped, False, 100))]
+    plan += [(f"shipped {v}", (data_dir() / "checkpoints" / v, False, 25)) for v in ("paired", "cro_sra")]
     for arm in ARMS:
         folder = arm_folder(args.root, arm)
         if (folder / "unet" / "config.json").is_file():

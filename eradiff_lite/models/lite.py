@@ -9,6 +9,12 @@ The stem (``space_to_depth = f``) folds each ``f x f`` block of pixels into chan
 (``pixel_shuffle``: 12 x 32 x 32 -> 3 x 64 x 64). A 64 px model then costs what a 32 px one does (4.6x
 fewer seconds per image, docs/recipe_study.md), the way SD's VAE lets its UNet run at 1/8 of the image side.
 Sizes come from the profile; the diffusion recipe (schedule, target) from `RECIPE`.
+
+``refine_channels = c > 0`` adds a small full-resolution head after the stem's unfold: two 3 x 3 convolutions
+(input: the unfolded output and the UNet's own 7-channel input, so it sees the mask's edge pixel by pixel)
+whose result is *added* to the output. Its last convolution starts at zero, so a model widened this way
+computes exactly what it did before (`widen_with_refine_head`) and a fine-tune starts where the old model was.
+It exists because a stem's output is organised in f x f blocks (the fill study, experiments/fill_study.py).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ class LiteUNet(ModelMixin, ConfigMixin):
     def __init__(self, sample_size: int = 64, space_to_depth: int = 2, in_channels: int = IN_CHANNELS,
                  out_channels: int = 3, block_out_channels: tuple[int, ...] = (32, 64, 96),
                  layers_per_block: int = 1, attention_levels: tuple[bool, ...] = (False, True, True),
-                 norm_num_groups: int = 8, attention_head_dim: int = 8):
+                 norm_num_groups: int = 8, attention_head_dim: int = 8, refine_channels: int = 0):
         super().__init__()
         f = int(space_to_depth)
         if f < 1 or sample_size % f:
@@ -48,6 +54,13 @@ class LiteUNet(ModelMixin, ConfigMixin):
                                 out_channels=out_channels * f * f, block_out_channels=tuple(block_out_channels),
                                 layers_per_block=layers_per_block, down_block_types=down, up_block_types=up,
                                 norm_num_groups=norm_num_groups, attention_head_dim=attention_head_dim)
+        self.refine = None
+        if refine_channels:
+            self.refine = torch.nn.Sequential(
+                torch.nn.Conv2d(in_channels + out_channels, refine_channels, 3, padding=1), torch.nn.SiLU(),
+                torch.nn.Conv2d(refine_channels, out_channels, 3, padding=1))
+            torch.nn.init.zeros_(self.refine[-1].weight)  # starts as the identity: out + 0
+            torch.nn.init.zeros_(self.refine[-1].bias)
 
     def forward(self, sample: torch.Tensor, timestep, return_dict: bool = True):
         f = self.config.space_to_depth
@@ -56,7 +69,18 @@ class LiteUNet(ModelMixin, ConfigMixin):
         inner = F.pixel_unshuffle(sample, f) if f > 1 else sample  # B x 7 x H x W -> B x 7 f^2 x H/f x W/f
         out = self.unet(inner, timestep).sample
         out = F.pixel_shuffle(out, f) if f > 1 else out  # B x 3 f^2 x H/f x W/f -> B x 3 x H x W
+        if self.refine is not None:
+            out = out + self.refine(torch.cat([out, sample.to(out.dtype)], dim=1))  # full-resolution correction
         return UNet2DOutput(sample=out) if return_dict else (out,)
+
+
+def widen_with_refine_head(unet: LiteUNet, channels: int) -> LiteUNet:
+    """A copy of ``unet`` with a zero-initialised refine head of ``channels``: the same outputs, bit for bit."""
+    wide = LiteUNet(**{**dict(unet.config), "refine_channels": int(channels)})
+    missing, unexpected = wide.load_state_dict(unet.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("refine.") for k in missing):
+        raise ValueError(f"cannot widen this UNet: unexpected {unexpected}, missing {missing}")
+    return wide
 
 
 def build_lite_unet(profile: Profile) -> LiteUNet:
