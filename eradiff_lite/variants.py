@@ -49,5 +49,5 @@ def get_variant(name: str) -> Variant:
         raise ValueError(f"unknown variant {name!r}: choose one of {', '.join(VARIANTS)}")
     return VARIANTS[name]
 CLASSICAL = "classical"  # biharmonic inpainting
-REFERENCES = (CLASSICAL, "telea", "flat", "untouched")  # the reference rows of every table: no model, no seed
+REFERENCES = (CLASSICAL, "telea", "flat", "shifted", "untouched")  # the reference rows of every table: no model, no seed
 ABLATION_ORDER = ("baseline", "baseline_ft", "paired", "cro_zero", "cro", "sra", "cro_sra", "cro_const")  # table rows

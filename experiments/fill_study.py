@@ -185,7 +185,7 @@ def score_model(name: str, unet, scheduler, bench, steps: int = 25, probes: bool
 
 
 def reference_rows(bench) -> list[dict]:
-    from eradiff_lite.metrics.fill import REFERENCE_FILLS
+    from eradiff_lite.metrics.fill import REFERENCE_FILLS, shifted_truth
 
     rows = []
     for name in (*REFERENCE_FILLS, "truth", "truth shifted 3 px"):
@@ -194,16 +194,10 @@ def reference_rows(bench) -> list[dict]:
             if name in REFERENCE_FILLS:
                 outs = [REFERENCE_FILLS[name](inp, m) for inp, m, _ in items]
             else:
-                outs = [truth if name == "truth" else _shift_fill(truth, m) for _, m, truth in items]
+                outs = [truth if name == "truth" else shifted_truth(truth, m) for _, m, truth in items]
             row[task] = measures(outs, items, bench, judged=task == "erase")
         rows.append(row)
     return rows
-
-
-def _shift_fill(truth: np.ndarray, mask: np.ndarray, px: int = 3) -> np.ndarray:
-    """The truth with its hole replaced by the truth 3 px to the right (a plausible, unaligned texture)."""
-    shifted = np.roll(truth, px, axis=1)
-    return np.where(mask[..., None], shifted, truth)
 
 
 def score(args) -> int:
@@ -254,7 +248,8 @@ def table(done: dict) -> str:
     cell = lambda s: f"{s['median']:+.2f} / {s['within']:.0f}"  # noqa: E731
     for r in done["rows"]:
         e = r["erase"]
-        probes = ", ".join(f"{r['x0_hat'][str(t)]['smooth']['median']:+.1f}" for t in T_PROBES) if "x0_hat" in r else "-"
+        probe = r.get("x0_hat")
+        probes = ", ".join(f"{probe[str(t)]['smooth']['median']:+.1f}" for t in T_PROBES) if probe else "-"
         lines.append(f"| {r['name']} | {cell(e['smooth'])} | {cell(e['textured'])} | {e['masked_psnr']:.2f} | "
                      f"{e['elimination']:.0f} | {e['recreation_near']:.0f} | {probes} |")
     return "\n".join(lines)

@@ -6,6 +6,9 @@ Skipped, saying what is missing, where Chromium (Debian's ``chromium``), Jupyter
 installed; ``.ci/run`` installs all three, so CI runs it.
 """
 
+import contextlib
+import io
+import json
 import os
 import shutil
 import socket
@@ -62,23 +65,14 @@ def _wait_for(url: str, seconds: float) -> None:
     raise TimeoutError(f"JupyterLab did not answer at {url} within {seconds:.0f} s")
 
 
-def test_the_eraser_renders_and_erases_in_jupyterlab_in_chromium(tmp_path):
-    import torch
-    from PIL import Image
+@contextlib.contextmanager
+def _lab(tmp_path, cells: list[str]):
+    """A notebook of ``cells`` opened in JupyterLab (headless, a free local port) in Chromium: yields the page."""
     from playwright.sync_api import sync_playwright
 
-    from eradiff_lite.models.lite import build_lite_unet, build_scheduler
-    from eradiff_lite.pipeline import EraseDiffusionPipeline
-    from eradiff_lite.profiles import get_profile
-
-    torch.manual_seed(0)
-    smoke = get_profile("smoke")
-    EraseDiffusionPipeline(unet=build_lite_unet(smoke), scheduler=build_scheduler(smoke.num_train_timesteps)
-                           ).save_pretrained(tmp_path / "tiny", card={"variant": "tiny"})
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL.format(folder=str(tmp_path / "tiny")))])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "eraser.ipynb")
-
     port, token = _free_port(), "eradiff-test"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")}
     server = subprocess.Popen(
@@ -95,13 +89,39 @@ def test_the_eraser_renders_and_erases_in_jupyterlab_in_chromium(tmp_path):
                 "--disable-component-update", "--disable-sync"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             try:
-                _use_the_eraser(page, port, token, tmp_path)
+                page.goto(f"http://127.0.0.1:{port}/lab/tree/eraser.ipynb?token={token}", timeout=120_000)
+                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+                page.wait_for_selector(".jp-StatusBar-TextItem:has-text('Idle')", timeout=120_000)  # the kernel is up
+                page.click("li.lm-MenuBar-item:has-text('Run')")
+                page.click("li.lm-Menu-item:has-text('Run All Cells')")
+                yield page
             finally:
                 page.screenshot(path=str(tmp_path / "page.png"))  # what the browser showed, also on a failure
                 browser.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _tiny_pipeline(folder) -> str:
+    import torch
+
+    from eradiff_lite.models.lite import build_lite_unet, build_scheduler
+    from eradiff_lite.pipeline import EraseDiffusionPipeline
+    from eradiff_lite.profiles import get_profile
+
+    torch.manual_seed(0)
+    smoke = get_profile("smoke")
+    EraseDiffusionPipeline(unet=build_lite_unet(smoke), scheduler=build_scheduler(smoke.num_train_timesteps)
+                           ).save_pretrained(folder, card={"variant": "tiny"})
+    return str(folder)
+
+
+def test_the_eraser_renders_and_erases_in_jupyterlab_in_chromium(tmp_path):
+    from PIL import Image
+
+    with _lab(tmp_path, [CELL.format(folder=_tiny_pipeline(tmp_path / "tiny"))]) as page:
+        _use_the_eraser(page, tmp_path)
     shot = np.asarray(Image.open(tmp_path / "eraser.png").convert("RGB"), np.float32)
     # the frame as the eraser draws it: input, the tiny model and biharmonic side by side (3 x 32 px and two 2 px
     # gaps), the results over themselves (2 x 32 px and a gap); the browser may scale it, not reshape it
@@ -110,16 +130,95 @@ def test_the_eraser_renders_and_erases_in_jupyterlab_in_chromium(tmp_path):
     assert shot.std() > 10, "the rendered comparison is blank"
 
 
-def _use_the_eraser(page, port: int, token: str, tmp_path) -> None:
-    """Open the notebook, run its cell, press *erase*, wait for the status line, screenshot the picture."""
-    page.goto(f"http://127.0.0.1:{port}/lab/tree/eraser.ipynb?token={token}", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-    page.wait_for_selector(".jp-StatusBar-TextItem:has-text('Idle')", timeout=120_000)  # the kernel is up
-    page.click("li.lm-MenuBar-item:has-text('Run')")
-    page.click("li.lm-Menu-item:has-text('Run All Cells')")
+def _use_the_eraser(page, tmp_path) -> None:
+    """Press *erase* in the notebook run, wait for the status line, screenshot the picture."""
     button = page.wait_for_selector("button.jupyter-button:has-text('erase')", timeout=120_000)
     button.click()
     page.wait_for_selector("text=DDIM steps, noise seed", timeout=180_000)  # the status line after erasing
-    image = page.wait_for_selector(".jp-OutputArea img", timeout=60_000)
+    image = page.wait_for_selector(".jp-OutputArea img.widget-image", timeout=60_000)
     page.wait_for_function("img => img.naturalWidth > 0", arg=image, timeout=60_000)
     image.screenshot(path=str(tmp_path / "eraser.png"))
+
+
+DRAW_CELLS = [CELL.replace("CLASSICAL))", "CLASSICAL), matting=\"classical\")").replace(
+    "display(", "eraser.seed.value = 0  # a cookie beside two more, on a gradient\ndisplay("),
+              """import json
+print("STATS", json.dumps({"erased": bool(eraser.session.runs), "mask": eraser.editor.mask.astype(int).tolist(),
+                           "hole": eraser.session.hole.astype(int).tolist(), "source": eraser.session.source}))""",
+              """from eradiff_lite.data import make_scene
+from eradiff_lite.widgets.mask_editor import MaskEditor
+big = MaskEditor(make_scene(3, 1024, split="heldout").triplet.x_obj, matting="classical")
+display(big)"""]
+CANVAS_MASK = """root => { const c = root.querySelector('canvas');
+  const a = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const m = []; for (let i = 3; i < a.length; i += 4) m.push(a[i] > 127 ? 1 : 0); return m; }"""
+ROUND_TRIP = "([root, n]) => Number(root.dataset.roundTrips || 0) >= n"
+
+
+def _drag(page, root, points, size: int) -> None:
+    """One stroke through ``points`` (picture pixels of the editor ``root``) with a brush of ``size`` pixels."""
+    root.eval_on_selector("input[type=range]", f"e => {{ e.value = {size}; e.dispatchEvent(new Event('input')); }}")
+    box, side = root.query_selector("canvas").bounding_box(), root.eval_on_selector("canvas", "c => c.width")
+    at = [(box["x"] + (x + 0.5) * box["width"] / side, box["y"] + (y + 0.5) * box["height"] / side) for x, y in points]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for x, y in at[1:]:
+        page.mouse.move(x, y, steps=4)
+    page.mouse.up()
+
+
+def test_drawing_and_selecting_what_to_erase_in_jupyterlab_in_chromium(tmp_path):
+    """Brush over the scene's cookie, click another cookie with 'select object', erase; the mask in the browser,
+    in Python and in the rendered comparison agree; the round trip from release to the overlay is measured."""
+    from PIL import Image
+    from scipy import ndimage
+
+    from eradiff_lite.data import make_scene
+
+    scene = make_scene(0, 32, split="heldout")
+    labels, _ = ndimage.label(scene.context_mask)
+    other = labels == labels[13, 17]  # a context cookie away from the pasted one
+    ys, xs = np.nonzero(scene.triplet.mask)
+    with _lab(tmp_path, [DRAW_CELLS[0].format(folder=_tiny_pipeline(tmp_path / "tiny")), *DRAW_CELLS[1:]]) as page:
+        page.wait_for_selector("text=draw what to erase on the picture", timeout=120_000)  # the editor reported back
+        page.wait_for_function("document.querySelectorAll('.eradiff-me').length == 2", timeout=120_000)
+        small, big = page.query_selector_all(".eradiff-me")
+        small.query_selector("button.eradiff-me-clear").click()
+        page.wait_for_function("r => !r.querySelector('.eradiff-me-message').textContent.includes('scene')",
+                               arg=small, timeout=30_000)
+        zigzag = [(x, y) for y in range(ys.min(), ys.max() + 1, 2) for x in (xs.min(), xs.max())]
+        _drag(page, small, zigzag, size=4)
+        page.wait_for_function(ROUND_TRIP, arg=[small, 1], timeout=30_000)
+        small.query_selector("button[data-tool=select]").click()
+        _drag(page, small, [(17, 13)], size=4)
+        page.wait_for_selector(".eradiff-me-message:has-text('selected')", timeout=60_000)
+        drawn = np.array(small.evaluate(CANVAS_MASK), bool).reshape(32, 32)
+        small_ms = float(small.evaluate("r => r.dataset.roundTripMs"))
+        page.click("button.jupyter-button:has-text('erase')")
+        page.wait_for_selector("text=DDIM steps, noise seed", timeout=180_000)
+        image = page.wait_for_selector(".jp-OutputArea img.widget-image", timeout=60_000)
+        page.wait_for_function("img => img.naturalWidth > 0", arg=image, timeout=60_000)
+        png = bytes(image.evaluate("async img => Array.from(new Uint8Array(await (await fetch(img.src))"
+                                   ".arrayBuffer()))"))
+        cells = page.query_selector_all(".jp-Notebook .jp-Cell")
+        cells[1].query_selector(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        out = page.wait_for_selector(".jp-OutputArea-output:has-text('\"erased\": true')", timeout=60_000)
+        stats = json.loads(out.inner_text().split("STATS", 1)[1])
+        times = []
+        for k in range(5):  # strokes across the 1024 px picture with a 40 px brush
+            _drag(page, big, [(100 + 150 * k, 80), (900 - 100 * k, 500), (120 + 150 * k, 950)], size=40)
+            page.wait_for_function(ROUND_TRIP, arg=[big, k + 1], timeout=30_000)
+            times.append(float(big.evaluate("r => r.dataset.roundTripMs")))
+    print(f"\nround trip from mouse release to the overlay update: {small_ms:.0f} ms on the 32 px scene; on the "
+          f"1024 px picture, median {np.median(times):.0f} ms of {', '.join(f'{t:.0f}' for t in times)} ms")
+    mask, hole = np.array(stats["mask"], bool), np.array(stats["hole"], bool)
+    assert (mask == drawn).all() and (hole == drawn).all() and "drawn mask" in stats["source"]  # browser = Python
+    assert drawn[scene.triplet.mask].mean() > 0.95 and drawn[other].all()  # brushed, and selected
+    assert drawn.sum() < 2.5 * (scene.triplet.mask.sum() + other.sum())  # not much else
+    frame = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), np.float32) / 255
+    assert frame.shape == (4 * (2 * 32 + 2), 4 * (3 * 32 + 2 * 2), 3)
+    classical = frame[:4 * 32:4, 4 * 2 * 34:4 * (2 * 34 + 32):4]  # the biharmonic fill, one pixel per model pixel
+    x_obj = scene.triplet.x_obj
+    np.testing.assert_allclose(classical[~drawn], x_obj[~drawn], atol=1 / 255 + 1e-6)  # outside: untouched
+    assert np.abs(classical[drawn] - x_obj[drawn]).mean() > 0.05  # inside: the cookies are gone

@@ -23,12 +23,12 @@ from ..pipeline.shipped import checkpoints_dir, find_variants  # noqa: F401 - th
 from ..variants import ABLATION_ORDER, CLASSICAL, REFERENCES
 from .benchmark import Benchmark
 from .classical import inpaint_classical
-from .fill import REFERENCE_FILLS
+from .fill import REFERENCE_FILLS, shifted_truth
 from .results import METRICS, PERCENT, aggregate
 from .scoring import MetricKit, score_outputs
 
 # per scene, averaged over seeds: for paired statistics and bucket means (`results.paired_stats`, `bucket_means`)
-PAIRED_KEYS = ("masked_psnr", "masked_ssim", "eliminated", "recreated", "erase_ratio", "hf_ratio")
+PAIRED_KEYS = ("masked_psnr", "masked_ssim", "eliminated", "recreated", "erase_ratio", "texture_log2")
 
 
 def checkpoint_size(folder: str | Path) -> int:
@@ -89,7 +89,9 @@ def erase_benchmark(pipe, bench: Benchmark, steps: int, seed: int, sra: bool = F
 
 def erase_classical(bench: Benchmark, method: str = CLASSICAL) -> torch.Tensor:
     """The benchmark filled by a reference fill (deterministic): ``classical`` (biharmonic inpainting) or
-    one of `fill.REFERENCE_FILLS` (untouched, flat, telea)."""
+    one of `fill.REFERENCE_FILLS` (untouched, flat, telea), or ``shifted`` (`fill.shifted_truth`)."""
+    if method == "shifted":
+        return torch.stack([to_tensor(shifted_truth(s.triplet.x_ori, s.triplet.mask)) for s in bench.scenes])
     fill = inpaint_classical if method == CLASSICAL else REFERENCE_FILLS[method]
     return torch.stack([to_tensor(fill(s.triplet.x_obj, s.triplet.mask)) for s in bench.scenes])
 
@@ -133,6 +135,8 @@ def table_row(name: str, per_seed: list[dict], spec: dict | None, seeds: Sequenc
                     sra=bool(spec.get("sra", False)) if spec else False, sampling_steps=steps if spec else None,
                     seed_values=[int(s) for s in seeds] if spec else [int(seeds[0])])
     for m in METRICS:  # per-seed values: seeds share their noise across variants, so differences pair up
+        if m not in per_seed[0]:
+            continue
         values = [(100 if m in PERCENT else 1) * s[m] for s in per_seed]
         row[f"{m}_per_seed"] = [round(v, 4) if np.isfinite(v) else None for v in values]
     row["per_scene"] = {k: _finite_list(np.mean([s["per_scene"][k] for s in per_seed], axis=0)) for k in PAIRED_KEYS}

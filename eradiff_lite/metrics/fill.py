@@ -8,7 +8,9 @@ Images are ``H x W x 3`` float arrays in [0, 1], masks ``H x W`` bool (True = er
 - ``hf_ratio``: the hole's high-frequency energy (mean squared Laplacian) over the truth's: ~1 for a fill
   with the background's texture, << 1 for a blurry fill, >> 1 for speckle.
 - reference fills: ``untouched`` (the object stays), ``flat`` (the mean colour of the hole's one-pixel
-  border), ``biharmonic`` (`classical.inpaint_classical`), ``telea`` (`classical.inpaint_telea`).
+  border), ``biharmonic`` (`classical.inpaint_classical`), ``telea`` (`classical.inpaint_telea`); and
+  ``shifted`` (`shifted_truth`: the true background moved 3 px, a plausible texture that is not pixel-aligned:
+  what a good generative fill can hope for; it needs the truth, so it is not in `REFERENCE_FILLS`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def flat_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     out = image.copy()
     out[m] = colour
     return out
+
+
+def shifted_truth(x_ori: np.ndarray, mask: np.ndarray, px: int = 3) -> np.ndarray:
+    """``x_ori`` with its hole filled by ``x_ori`` moved ``px`` pixels to the right (wrapping at the border)."""
+    return np.where(np.asarray(mask, bool)[..., None], np.roll(x_ori, px, axis=1), x_ori)
 
 
 REFERENCE_FILLS = {

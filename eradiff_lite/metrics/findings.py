@@ -89,17 +89,39 @@ def findings(results: dict) -> list[Finding]:
         out.append(gap)
 
     claim = "on textured backgrounds cro_sra continues the texture better than biharmonic inpainting"
-    # masked SSIM decides; the HF ratio is shown beside it but cannot decide: leaving the object in place
-    # also has a hole as "busy" as the truth's (tests/test_evaluate.py, findings test), so it rewards any clutter
-    target = "textured bucket: masked SSIM above biharmonic's (HF ratio shown, 1 = the truth's texture energy)"
+    # masked SSIM decides; the texture ratio is shown beside it but cannot decide alone: leaving the object in
+    # place also has a hole as "busy" as the truth's (tests/test_evaluate.py, findings test)
+    target = "textured bucket: masked SSIM above biharmonic's (median texture log2 ratio shown, 0 = the truth's)"
     if (gap := _missing(claim, target, ("cro_sra", "classical"), rows)) is None and "per_scene" in rows["classical"]:
-        tex = bucket_means(results, "textured", keys=("masked_ssim", "hf_ratio"))
+        key = "texture_log2" if "texture_log2" in rows["cro_sra"]["per_scene"] else "hf_ratio"
+        tex = bucket_means(results, "textured", keys=("masked_ssim", key))
         ours, bih = tex["cro_sra"], tex["classical"]
-        out.append(Finding(claim, target, f"SSIM {ours['masked_ssim']:.3f} vs {bih['masked_ssim']:.3f}; HF ratio "
-                                          f"{ours['hf_ratio']:.2f} vs {bih['hf_ratio']:.2f} ({ours['scenes']} scenes)",
+        out.append(Finding(claim, target, f"SSIM {ours['masked_ssim']:.3f} vs {bih['masked_ssim']:.3f}; {key} "
+                                          f"{ours[key]:+.2f} vs {bih[key]:+.2f} ({ours['scenes']} scenes)",
                            "met" if ours["masked_ssim"] > bih["masked_ssim"] else "missed"))
     else:
         out.append(gap or Finding(claim, target, "no per-scene values for classical", "not measured"))
+    out += texture_findings(rows)
+    return out
+
+
+def texture_findings(rows: dict) -> list[Finding]:
+    """The clean-fill targets (issue "Fills that look like the background"): eliminate, and paint the
+    background's amount of texture (`texture.py`): no speckle on smooth holes, texture on textured ones."""
+    out = [_level(rows, "cro_sra eliminates the object almost always", "cro_sra", "elimination", ">=", 90,
+                  "elimination")]
+    if "texture_smooth_within" not in rows.get("cro_sra", {}):
+        return out + [Finding("cro_sra's fills carry no speckle on smooth backgrounds", "texture measured",
+                              "needs an evaluation with the texture measure", "not measured")]
+    out.append(_level(rows, "cro_sra's fills carry no speckle on smooth backgrounds", "cro_sra",
+                      "texture_smooth_within", ">=", 90, "share of smooth holes with |texture log2| <= 1.5"))
+    claim = "on textured backgrounds cro_sra's fills have the texture a shifted copy of the truth has"
+    target = "cro_sra's share of textured holes within +-1.5 >= the 3-px-shifted truth's"
+    if "shifted" not in rows or rows["shifted"].get("texture_textured_within") is None:
+        out.append(Finding(claim, target, "needs the shifted reference row", "not measured"))
+    else:
+        a, b = rows["cro_sra"]["texture_textured_within"], rows["shifted"]["texture_textured_within"]
+        out.append(Finding(claim, target, f"{a:.1f} % vs {b:.1f} %", "met" if a >= b else "missed"))
     return out
 
 
@@ -112,7 +134,7 @@ def plain_words(results: dict) -> list[str]:
     measured = [f for f in found if f.verdict != "not measured"]
     out = [f"{sum(f.verdict == 'met' for f in measured)} of {len(measured)} measured targets met."]
     models = [v for v in rows if v not in REFERENCES and "elimination" in rows[v]]
-    fills = [v for v in rows if v in REFERENCES and v != "untouched" and "elimination" in rows[v]]
+    fills = [v for v in rows if v in REFERENCES and v not in ("untouched", "shifted") and "elimination" in rows[v]]
     if models and fills:
         best, fill = (max(group, key=lambda v: rows[v]["elimination"]) for group in (models, fills))
         a, b = rows[best]["elimination"], rows[fill]["elimination"]

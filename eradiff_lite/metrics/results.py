@@ -20,16 +20,24 @@ import numpy as np
 
 from ..paths import atomic_write, data_dir, write_text_atomic
 
-METRICS = ("elimination", "recreation", "recreation_near", "erase_ratio_share", "hf_ratio", "elimination_classifier",
-           "masked_psnr", "masked_ssim", "lpips", "fid", "local_fid")
-PERCENT = ("elimination", "recreation", "recreation_near", "erase_ratio_share", "elimination_classifier")
+METRICS = ("elimination", "recreation", "recreation_near", "erase_ratio_share", "texture_smooth_median",
+           "texture_smooth_within", "texture_textured_median", "texture_textured_within", "hf_ratio",
+           "elimination_classifier", "masked_psnr", "masked_ssim", "lpips", "fid", "local_fid")
+PERCENT = ("elimination", "recreation", "recreation_near", "erase_ratio_share", "elimination_classifier",
+           "texture_smooth_within", "texture_textured_within")
 ROW_KEYS = ("variant", "seeds", "elimination", "elimination_std", "masked_psnr", "masked_psnr_std")  # required
 TOP_KEYS = ("profile", "device", "benchmark", "feature_extractors", "rows")
 UNITS = {"elimination": "% of scenes the colour judge calls erased (metrics/judge.py; higher is better)",
          "recreation": "% of scenes whose hole is painted mostly in the object family's colours (lower is better)",
          "recreation_near": "recreation on the scenes with a same-family object within 3 px of the hole",
          "erase_ratio_share": "% of scenes with RMSE(out, x_ori) / RMSE(x_obj, x_ori) < 0.5 (rewards blur)",
-         "hf_ratio": "median high-frequency energy of the fill over the truth's (1 = same texture)",
+         "texture_smooth_median": "median over smooth holes of log2((E_fill + f) / (E_truth + f)), E the mean squared "
+                                  "Laplacian inside the hole less 1 px, f = 1e-3 (0 = the truth's texture; > 0 "
+                                  "speckle, < 0 blur; metrics/texture.py)",
+         "texture_smooth_within": "% of smooth holes whose texture log2 ratio lies within +-1.5",
+         "texture_textured_median": "as texture_smooth_median, over textured holes",
+         "texture_textured_within": "% of textured holes whose texture log2 ratio lies within +-1.5",
+         "hf_ratio": "(older results only) median of the fill's high-frequency energy over the truth's",
          "elimination_classifier": "% of scenes the presence classifier calls object-free",
          "masked_psnr": "dB inside the mask vs x_ori, capped at 100 (higher is better)",
          "masked_ssim": "masked average of the SSIM map vs x_ori (higher is better)",
@@ -173,9 +181,10 @@ def _scene_values(results: dict, variant: str, key: str, bucket: str | None) -> 
 
 
 def bucket_means(results: dict, bucket: str | None, keys=("eliminated", "recreated", "masked_psnr", "masked_ssim",
-                                                            "hf_ratio")) -> dict:
+                                                            "texture_log2")) -> dict:
     """``{variant: {key: value}}`` over the scenes of ``bucket`` (None: all): shares as percentages
-    (``eliminated``, ``recreated``), ``hf_ratio`` as the median, the rest as means; plus ``scenes``."""
+    (``eliminated``, ``recreated``), ``hf_ratio`` and ``texture_log2`` as medians (and ``texture_within``, the
+    share within +-1.5 of the texture log2 ratio), the rest as means; plus ``scenes``."""
     out = {}
     for row in results["rows"]:
         if "per_scene" not in row:
@@ -184,13 +193,18 @@ def bucket_means(results: dict, bucket: str | None, keys=("eliminated", "recreat
         for key in keys:
             v = _scene_values(results, row["variant"], key, bucket)
             v = v[np.isfinite(v)]
-            entry[key] = float(np.median(v) if key == "hf_ratio" else (100 if key in SHARES else 1) * v.mean())
+            entry[key] = float(np.median(v) if key in MEDIANS else (100 if key in SHARES else 1) * v.mean())
+            if key == "texture_log2":
+                from .texture import BAND
+
+                entry["texture_within"] = float(100 * (np.abs(v) <= BAND).mean())
             entry["scenes"] = int(v.size)
         out[row["variant"]] = entry
     return out
 
 
 SHARES = ("eliminated", "recreated")  # per-scene yes/no outcomes (their seed means are fractions)
+MEDIANS = ("hf_ratio", "texture_log2")  # per-scene ratios, summarised by their median
 
 
 def paired_stats(results: dict, variant: str, reference: str, resamples: int = 10_000,

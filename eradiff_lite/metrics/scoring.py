@@ -10,8 +10,11 @@
   family's colours, and >= 3 dB closer to the true background than the object was);
 - ``recreation``: the share it calls re-created (the hole painted mostly in the family's colours: the
   pepperoni problem), also on the ``near`` bucket alone (a context object within 3 px of the hole);
-- ``erase_ratio_share``: the share with RMSE(out, x_ori) / RMSE(x_obj, x_ori) < 0.5 (`fill.py`), and
-  ``hf_ratio``: the median high-frequency energy of the fill over the truth's (speckle >> 1, blur << 1);
+- ``erase_ratio_share``: the share with RMSE(out, x_ori) / RMSE(x_obj, x_ori) < 0.5 (`fill.py`);
+- ``texture_{smooth,textured}_{median,within}``: the fill's texture against the truth's, per scene
+  ``log2((E_fill + f) / (E_truth + f))`` (`texture.py`: 0 = the truth's amount of texture, > 0 speckle, < 0
+  blur), its median and the share of scenes within +-`texture.BAND`, on smooth and on textured holes apart
+  (the ``textured`` bucket of `Benchmark.buckets`);
 - ``elimination_classifier``: the share whose crop the presence classifier calls object-free (`presence.py`;
   kept for comparison: it calls the true background "absent" in only part of the unseen scenes).
 
@@ -31,11 +34,12 @@ from ..data import to_image
 from .benchmark import Benchmark
 from .coherence import masked_psnr, masked_ssim
 from .crops import box_crops
-from .fill import erase_ratio, hf_ratio
+from .fill import erase_ratio
 from .frechet import PresenceFeatures, fid_score
 from .judge import judge
 from .perceptual import perceptual_distance
 from .presence import PresenceNet, load_presence_net
+from .texture import texture_log2, texture_summary
 
 PRESENCE_FEATURES_NAME = "PresenceNet-64 (penultimate layer of the course's presence classifier, data/metrics)"
 INCEPTION_NAME = "Inception-v3 pool3 2048 (torchmetrics / torch-fidelity)"
@@ -95,18 +99,22 @@ def score_outputs(bench: Benchmark, erased: torch.Tensor, kit: MetricKit, tensor
     near = bench.buckets()["near"]
     ratio = np.array([erase_ratio(im, s.triplet.x_obj, s.triplet.x_ori, s.triplet.mask)
                       for im, s in zip(images, bench.scenes)])
-    hf = np.array([hf_ratio(im, s.triplet.x_ori, s.triplet.mask) for im, s in zip(images, bench.scenes)])
+    texture = np.array([texture_log2(im, s.triplet.x_ori, s.triplet.mask) for im, s in zip(images, bench.scenes)])
+    textured = bench.buckets()["textured"]
+    smooth_tex, textured_tex = texture_summary(texture[~textured]), texture_summary(texture[textured])
     to01 = lambda x: (x + 1) / 2  # noqa: E731 - FID metrics take [0, 1]
     return {
         "elimination": float(eliminated.mean()), "recreation": float(recreated.mean()),
         "recreation_near": float(recreated[near].mean()) if near.any() else float("nan"),
-        "erase_ratio_share": float((ratio < 0.5).mean()), "hf_ratio": float(np.median(hf)),
+        "erase_ratio_share": float((ratio < 0.5).mean()),
+        "texture_smooth_median": smooth_tex["median"], "texture_smooth_within": smooth_tex["within"] / 100,
+        "texture_textured_median": textured_tex["median"], "texture_textured_within": textured_tex["within"] / 100,
         "elimination_classifier": float((p_present < 0.5).mean()),
         "masked_psnr": float(psnr.mean()), "masked_ssim": float(ssim.mean()), "lpips": float(dist.mean()),
         "fid": fid_score(to01(t["x_ori"]), to01(out), kit.fid_features),
         "local_fid": fid_score(to01(real_crops), to01(crops), kit.fid_features),
         "per_scene": {"p_present": p_present, "masked_psnr": psnr, "masked_ssim": ssim, "lpips": dist,
                       "eliminated": eliminated, "recreated": recreated, "near": near, "erase_ratio": ratio,
-                      "hf_ratio": hf},
+                      "texture_log2": texture},
         "images": out,
     }

@@ -2,7 +2,7 @@
 // Strokes are drawn on a canvas at the picture's working size while the mouse moves (nothing is sent); on release
 // the whole mask goes to Python as run lengths (alternating keep / erase runs, row-major, starting with keep).
 // Python keeps the history (undo, clear) and the object selection, and sends the mask back: that is what the
-// overlay then shows. el.dataset.roundTripMs: the last time from a release to the overlay showing Python's mask.
+// overlay then shows. root.dataset.roundTripMs: the last time from a release to the overlay showing Python's mask.
 
 const ON = 0xff2828ff; // RGBA (255, 40, 40, 255) as a little-endian Uint32; the canvas's CSS opacity makes it translucent
 const TOOLS = [["brush", "brush"], ["eraser", "eraser brush"], ["box", "box"], ["select", "select object"]];
@@ -79,11 +79,12 @@ function render({ model, el }) {
       pending = null;
       requestAnimationFrame(() => {
         const ms = performance.now() - t0;
-        el.dataset.roundTripMs = ms.toFixed(1);
+        root.dataset.roundTripMs = ms.toFixed(1);
+        root.dataset.roundTrips = String(Number(root.dataset.roundTrips || 0) + 1);
         model.send({ type: "timing", ms });
       });
     }
-    el.dataset.revision = String(state.ack === undefined ? -1 : state.ack);
+    root.dataset.revision = String(state.ack === undefined ? -1 : state.ack);
   };
   const showPicture = () => {
     const w = model.get("work_width"), h = model.get("work_height");
