@@ -48,6 +48,11 @@ display(eraser.widget)
 """
 
 
+# every cell rendered (JupyterLab 4 renders only the cells in view by default), no news pop-up over the buttons
+SETTINGS = {"@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+            "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"}}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -74,7 +79,11 @@ def _lab(tmp_path, cells: list[str]):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "eraser.ipynb")
     port, token = _free_port(), "eradiff-test"
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")}
+    for name, setting in SETTINGS.items():
+        (tmp_path / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "settings" / name).write_text(json.dumps(setting))
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings")}
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
@@ -143,8 +152,9 @@ def _use_the_eraser(page, tmp_path) -> None:
 DRAW_CELLS = [CELL.replace("CLASSICAL))", "CLASSICAL), matting=\"classical\")").replace(
     "display(", "eraser.seed.value = 0  # a cookie beside two more, on a gradient\ndisplay("),
               """import json
-print("STATS", json.dumps({"erased": bool(eraser.session.runs), "mask": eraser.editor.mask.astype(int).tolist(),
-                           "hole": eraser.session.hole.astype(int).tolist(), "source": eraser.session.source}))""",
+s = eraser.session  # run again after erasing: what Python holds
+print("STATS", json.dumps({"erased": bool(s.runs), "mask": eraser.editor.mask.astype(int).tolist(),
+                           "hole": None if s.hole is None else s.hole.astype(int).tolist(), "source": s.source}))""",
               """from eradiff_lite.data import make_scene
 from eradiff_lite.widgets.mask_editor import MaskEditor
 big = MaskEditor(make_scene(3, 1024, split="heldout").triplet.x_obj, matting="classical")
@@ -158,6 +168,7 @@ ROUND_TRIP = "([root, n]) => Number(root.dataset.roundTrips || 0) >= n"
 def _drag(page, root, points, size: int) -> None:
     """One stroke through ``points`` (picture pixels of the editor ``root``) with a brush of ``size`` pixels."""
     root.eval_on_selector("input[type=range]", f"e => {{ e.value = {size}; e.dispatchEvent(new Event('input')); }}")
+    root.scroll_into_view_if_needed()
     box, side = root.query_selector("canvas").bounding_box(), root.eval_on_selector("canvas", "c => c.width")
     at = [(box["x"] + (x + 0.5) * box["width"] / side, box["y"] + (y + 0.5) * box["height"] / side) for x, y in points]
     page.mouse.move(*at[0])
@@ -181,6 +192,7 @@ def test_drawing_and_selecting_what_to_erase_in_jupyterlab_in_chromium(tmp_path)
     ys, xs = np.nonzero(scene.triplet.mask)
     with _lab(tmp_path, [DRAW_CELLS[0].format(folder=_tiny_pipeline(tmp_path / "tiny")), *DRAW_CELLS[1:]]) as page:
         page.wait_for_selector("text=draw what to erase on the picture", timeout=120_000)  # the editor reported back
+        page.locator(".jp-Notebook .jp-Cell").nth(2).scroll_into_view_if_needed()
         page.wait_for_function("document.querySelectorAll('.eradiff-me').length == 2", timeout=120_000)
         small, big = page.query_selector_all(".eradiff-me")
         small.query_selector("button.eradiff-me-clear").click()
@@ -216,6 +228,7 @@ def test_drawing_and_selecting_what_to_erase_in_jupyterlab_in_chromium(tmp_path)
     assert (mask == drawn).all() and (hole == drawn).all() and "drawn mask" in stats["source"]  # browser = Python
     assert drawn[scene.triplet.mask].mean() > 0.95 and drawn[other].all()  # brushed, and selected
     assert drawn.sum() < 2.5 * (scene.triplet.mask.sum() + other.sum())  # not much else
+    (tmp_path / "drawn.png").write_bytes(png)
     frame = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), np.float32) / 255
     assert frame.shape == (4 * (2 * 32 + 2), 4 * (3 * 32 + 2 * 2), 3)
     classical = frame[:4 * 32:4, 4 * 2 * 34:4 * (2 * 34 + 32):4]  # the biharmonic fill, one pixel per model pixel
