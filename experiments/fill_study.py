@@ -40,8 +40,12 @@ ARMS: dict[str, dict] = {
     "max(snr,1)": {"loss_weighting": "max(snr,1)"},
     # round 2, after round 1 showed the error's 2 x 2 blocks and a ring at the hole's edge: a full-resolution head
     "refine16": {"refine_channels": 16},
+    # round 3: the same on the eraser itself (the baseline re-creates objects, which hides its fills): continue the
+    # shipped `paired` fine-tune on its own task, plainly and with the refine head
+    "paired_continue": {"variant": "paired", "init": "paired"},
+    "paired_refine16": {"variant": "paired", "init": "paired", "refine_channels": 16},
 }
-INIT_ONLY = ("refine_channels",)  # arm settings that change the starting model, not the TrainConfig
+INIT_ONLY = ("refine_channels", "variant", "init")  # arm settings that choose the run, not TrainConfig fields
 T_PROBES = (20, 100, 300, 600, 900)
 NOISE_SEED = 1234  # the sampling noise and the x0_hat probe's noise
 
@@ -56,7 +60,7 @@ def arm_config(arm: str, steps: int, profile: str = "cpu"):
     if arm not in ARMS:
         raise SystemExit(f"unknown arm {arm!r}: choose one of {', '.join(ARMS)}")
     overrides = {k: v for k, v in ARMS[arm].items() if k not in INIT_ONLY}
-    return make_config("baseline", profile, steps=steps, learning_rate=3e-4, warmup_steps=50,
+    return make_config(ARMS[arm].get("variant", "baseline"), profile, steps=steps, learning_rate=3e-4, warmup_steps=50,
                        checkpoint_every=100, keep_checkpoints=1, notes={"fill_study_arm": arm}, **overrides)
 
 
@@ -66,7 +70,7 @@ def widened_init(root: Path, init: Path, channels: int) -> Path:
 
     from eradiff_lite.models.lite import LiteUNet, widen_with_refine_head
 
-    out = Path(root) / f"init-refine{channels}"
+    out = Path(root) / f"init-{Path(init).name}-refine{channels}"
     if not (out / "unet" / "config.json").is_file():
         tmp = out.with_name(out.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -85,7 +89,7 @@ def run(args) -> int:
     out = arm_folder(args.root, args.arm)
     saved = out / "train_config.json"
     cfg = TrainConfig.load(saved) if args.resume and saved.is_file() else arm_config(args.arm, args.steps)
-    init = Path(args.init or data_dir() / "checkpoints" / "baseline")
+    init = Path(args.init or data_dir() / "checkpoints" / ARMS[args.arm].get("init", "baseline"))
     if ARMS[args.arm].get("refine_channels"):
         init = widened_init(args.root, init, ARMS[args.arm]["refine_channels"])
     result = train(cfg, out, init=init, resume=args.resume, time_budget_s=args.time_budget,
