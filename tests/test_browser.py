@@ -162,6 +162,7 @@ display(big)"""]
 CANVAS_MASK = """root => { const c = root.querySelector('canvas');
   const a = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   const m = []; for (let i = 3; i < a.length; i += 4) m.push(a[i] > 127 ? 1 : 0); return m; }"""
+PIXEL = "(root, [x, y]) => root.querySelector('canvas').getContext('2d').getImageData(x, y, 1, 1).data[3] > 127"
 ROUND_TRIP = "([root, n]) => Number(root.dataset.roundTrips || 0) >= n"
 
 
@@ -222,6 +223,17 @@ def test_drawing_and_selecting_what_to_erase_in_jupyterlab_in_chromium(tmp_path)
             _drag(page, big, [(100 + 150 * k, 80), (900 - 100 * k, 500), (120 + 150 * k, 950)], size=40)
             page.wait_for_function(ROUND_TRIP, arg=[big, k + 1], timeout=30_000)
             times.append(float(big.evaluate("r => r.dataset.roundTripMs")))
+        big.query_selector("button[data-tool=box]").click()  # a box, then the eraser brush through it, then undo
+        _drag(page, big, [(40, 40), (200, 130)], size=40)
+        page.wait_for_function(ROUND_TRIP, arg=[big, 6], timeout=30_000)
+        box_drawn = [big.evaluate(PIXEL, [x, y]) for x, y in ((100, 85), (100, 50), (220, 85))]
+        big.query_selector("button[data-tool=eraser]").click()
+        _drag(page, big, [(30, 85), (210, 85)], size=20)
+        page.wait_for_function(ROUND_TRIP, arg=[big, 7], timeout=30_000)
+        rubbed = [big.evaluate(PIXEL, [x, y]) for x, y in ((100, 85), (100, 50))]
+        big.query_selector("button.eradiff-me-undo").click()
+        page.wait_for_function(f"r => ({PIXEL})(r, [100, 85])", arg=big, timeout=30_000)
+    assert box_drawn == [True, True, False] and rubbed == [False, True]
     print(f"\nround trip from mouse release to the overlay update: {small_ms:.0f} ms on the 32 px scene; on the "
           f"1024 px picture, median {np.median(times):.0f} ms of {', '.join(f'{t:.0f}' for t in times)} ms")
     mask, hole = np.array(stats["mask"], bool), np.array(stats["hole"], bool)
