@@ -44,6 +44,9 @@ ARMS: dict[str, dict] = {
     # shipped `paired` fine-tune on its own task, plainly and with the refine head
     "paired_continue": {"variant": "paired", "init": "paired"},
     "paired_refine16": {"variant": "paired", "init": "paired", "refine_channels": 16},
+    # the ring at the hole's edge: the baseline learned that an object-shaped hole has an object's rim at its edge;
+    # holes grown by a random 1-4 px in training no longer follow the object's edge
+    "paired_dilate1-4": {"variant": "paired", "init": "paired", "mask_dilate": (1, 4)},
 }
 INIT_ONLY = ("refine_channels", "variant", "init")  # arm settings that choose the run, not TrainConfig fields
 T_PROBES = (20, 100, 300, 600, 900)

@@ -35,6 +35,7 @@ class TrainConfig:
     rescale_betas_zero_snr: bool = RECIPE["rescale_betas_zero_snr"]
     snr_gamma: float | None = None  # min-SNR-gamma weighting of the standard loss (None: unweighted, the recipe)
     loss_weighting: str | None = None  # a named weighting of the x0 error (targets.X0_WEIGHTINGS) instead
+    mask_dilate: tuple[int, int] = (1, 1)  # each erase hole grown by a random low..high pixels (fresh scenes)
     fresh_scenes: bool = True  # new procedural scenes every step (False: a fixed pool of train_scenes)
     lr_schedule: str = "constant_with_warmup"  # a diffusers.optimization schedule name
     warmup_steps: int = 50

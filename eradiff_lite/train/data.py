@@ -26,8 +26,14 @@ SCENE_SEEDS = 2**62  # fresh scenes draw their train-split seeds from 0 .. SCENE
 class TrainingScenes:
     """Training scenes at ``size`` pixels: a pool of ``count`` (``fresh=False``) or new ones every step."""
 
-    def __init__(self, count: int, size: int, progress: bool = True, fresh: bool = False):
+    def __init__(self, count: int, size: int, progress: bool = True, fresh: bool = False,
+                 mask_dilate: tuple[int, int] = (1, 1)):
         self.size, self.fresh = size, fresh
+        self.mask_dilate = (int(mask_dilate[0]), int(mask_dilate[1]))
+        if not 1 <= self.mask_dilate[0] <= self.mask_dilate[1]:
+            raise ValueError(f"mask_dilate must be (low, high) with 1 <= low <= high, got {mask_dilate}")
+        if self.mask_dilate != (1, 1) and not fresh:
+            raise ValueError("mask_dilate needs fresh scenes (fresh_scenes=True): a fixed pool has fixed masks")
         pool = 64 if fresh else count  # fresh runs keep a small pool only for the shapes of random masks
         dataset = SceneDataset(pool, size, split="train")
         items = [dataset[i] for i in tqdm(range(pool), desc="training scenes", disable=not progress or fresh,
@@ -44,8 +50,13 @@ class TrainingScenes:
         if not self.fresh:
             index = rng.integers(0, len(self), batch_size)
             return {"x_obj": self.x_obj[index], "x_ori": self.x_ori[index], "mask": self.mask[index]}
-        items = [triplet_to_tensors(make_scene(int(s), self.size, split="train").triplet)
-                 for s in rng.integers(0, SCENE_SEEDS, batch_size)]
+        seeds = rng.integers(0, SCENE_SEEDS, batch_size)
+        # each object's hole grown by a random 1..k pixels, so a hole's edge need not follow an object's edge
+        # (drawn only when asked for: the default batches stay what they were)
+        low, high = self.mask_dilate
+        dilates = rng.integers(low, high + 1, batch_size) if high > 1 else np.ones(batch_size, int)
+        items = [triplet_to_tensors(make_scene(int(s), self.size, split="train", dilate=int(d)).triplet)
+                 for s, d in zip(seeds, dilates)]
         return {k: torch.stack([it[k] for it in items]) for k in ("x_obj", "x_ori", "mask")}
 
     def batch(self, step: int, batch_size: int, seed: int, random_masks: bool,

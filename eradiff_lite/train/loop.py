@@ -3,16 +3,18 @@
 One step: the batch of step k (`TrainingScenes.batch`), the variant's loss (`variant_loss`), then `optimize`:
 backward, gradient clipping, AdamW, the lr schedule (``cfg.lr_schedule`` after a linear warm-up), and the EMA
 update ``ema <- decay_k * ema + (1 - decay_k) * weights``. Everything else is a hook (`hooks.py`): the loss log,
-the divergence check (`TrainingDiverged` names the step), checkpoints, a callback, the time budget. At the end
+the divergence check (`TrainingDiverged` names the step), checkpoints, a callback, the time budget, Ctrl-C. At the end
 the EMA weights are exported as an `EraseDiffusionPipeline` into the output folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,34 +24,17 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
+from ..lock import folder_lock
 from ..models.lite import LiteUNet, build_lite_unet
 from ..paths import write_text_atomic
 from .checkpoint import list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
-from .config import TrainConfig, get_variant
+from .config import TrainConfig
 from .data import TrainingScenes
-from .hooks import Callback, Checkpoints, DivergenceGuard, LossLog, TimeBudget, TrainingDiverged
+from .hooks import Callback, Checkpoints, DivergenceGuard, LossLog, StopOnInterrupt, TimeBudget, TrainingDiverged
 from .losses import variant_loss
+from .record import TrainResult, result_card, write_result
 
-
-@dataclass
-class TrainResult:
-    """What a run did (also written to ``training.json``)."""
-
-    variant: str
-    status: str  # "finished", "finished early at step k ...", "stopped at step k" (stop_at), "diverged at step k",
-    #              "interrupted at step k" (Ctrl-C) or "failed at step k (error)"
-    steps_done: int  # the run's step count at the end of this call
-    steps_planned: int
-    steps_run: int  # steps run in this call (fewer than steps_done after a resume)
-    final_loss: float | None
-    seconds: float  # wall time of the steps run in this call (no set-up)
-    images_per_s: float
-    peak_memory_mb: float
-    memory_kind: str
-    device: str
-    seed: int
-    profile: str
-    torch_threads: int = 0
+__all__ = ["TrainResult", "TrainingDiverged", "result_card", "train"]
 
 
 def load_init_unet(init: str | Path, image_size: int, cfg: TrainConfig | None = None) -> LiteUNet:
@@ -151,11 +136,21 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     states the steps really run (used to fit the shipped cpu runs into a shared machine's time).
     ``resume`` continues from the newest checkpoint in ``out_dir/checkpoints`` exactly (same weights,
     optimizer, schedule, EMA, RNGs and batches). ``callback(step, loss, unet)`` runs after every step.
+
+    ``out_dir`` is locked for the call (`eradiff_lite.lock`): a second process training into it is refused in one
+    line (`FolderLocked`). Ctrl-C (SIGINT) stops the run at the end of the current step, saves a checkpoint there
+    and raises `KeyboardInterrupt`, so that ``resume`` continues exactly; a second Ctrl-C stops at once.
     """
+    main_rank = os.environ.get("RANK", "0") == "0"  # under accelerate launch, the first process holds the lock
+    with folder_lock(out_dir) if main_rank else contextlib.nullcontext():
+        return _train(cfg, Path(out_dir), init=init, resume=resume, stop_at=stop_at, time_budget_s=time_budget_s,
+                      progress=progress, callback=callback)
+
+
+def _train(cfg: TrainConfig, out_dir: Path, *, init, resume, stop_at, time_budget_s, progress, callback):
     from ..pipeline.export import export_pipeline
     from ..profiles import describe_device, peak_memory
 
-    out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
     existing = list_checkpoints(ckpt_dir)
     if existing and not resume:
@@ -188,17 +183,20 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     model, optimizer = accelerator.prepare(unet, optimizer)
     ema.to(accelerator.device)
     run = TrainRun(cfg, accelerator, model, optimizer, lr_scheduler, ema, generator, ckpt_dir)
-    scenes = TrainingScenes(cfg.train_scenes, prof.image_size, progress=progress, fresh=cfg.fresh_scenes)
+    scenes = TrainingScenes(cfg.train_scenes, prof.image_size, progress=progress, fresh=cfg.fresh_scenes,
+                            mask_dilate=tuple(cfg.mask_dilate))
     stop = min(cfg.steps, stop_at or cfg.steps)
     status, loss_value = "finished" if stop == cfg.steps else f"stopped at step {stop}", None
     hooks = [LossLog(out_dir / "loss_log.csv", start)] if accelerator.is_main_process else []
     hooks += [DivergenceGuard(), Checkpoints(cfg.checkpoint_every, cfg.keep_checkpoints, stop)]  # in this order
     hooks += [Callback(callback)] if callback else []
     hooks += [TimeBudget(time_budget_s, stop)] if time_budget_s is not None else []
+    hooks += [StopOnInterrupt()]  # last: every other hook has seen the step it stops after
     bar = tqdm(range(start, stop), desc=cfg.variant, disable=not (progress and accelerator.is_main_process))
-    run.started, done = time.perf_counter(), start
+    run.started, done, whole = time.perf_counter(), start, True  # whole: no step half-done (a checkpoint is exact)
     try:
         for step in bar:
+            whole = False
             batch = {k: v.to(accelerator.device) for k, v in scenes.batch(
                 step, cfg.batch_size, cfg.seed, random_masks=spec.target == "image",
                 rank=accelerator.process_index, world=accelerator.num_processes).items()}
@@ -211,8 +209,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
             for hook in hooks:
                 hook.after_loss(run, step + 1, loss_value)
             optimize(run, loss)
+            done, whole = step + 1, True
             bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
-            done = step + 1
             ended = [s for s in (hook.after_step(run, done, loss_value) for hook in hooks) if s]
             if ended:
                 status, stop = ended[0], done
@@ -222,6 +220,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
             status = f"diverged at step {err.step}"
         elif isinstance(err, KeyboardInterrupt):
             status = f"interrupted at step {done}"
+            if whole and done > start and not (ckpt_dir / f"step_{done:06d}").is_dir():
+                run.save_checkpoint(done, keep=cfg.keep_checkpoints)  # what resume continues from, exactly
         else:
             status = f"failed at step {done + 1} ({type(err).__name__}: {str(err)[:160]})"
         raise
@@ -236,43 +236,10 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
                              round(memory, 1), memory_kind, describe_device(), cfg.seed, prof.name,
                              torch.get_num_threads())
         if accelerator.is_main_process:
-            _write_result(out_dir, result, resumed=resume)
+            write_result(out_dir, result, resumed=resume)
     if accelerator.is_main_process and status.startswith("finished"):
         ema_unet = type(run.unet).from_config(run.unet.config)
         ema.copy_to(ema_unet.parameters())
         export_pipeline(ema_unet, out_dir, cfg.build_scheduler(), result_card(out_dir))
     accelerator.wait_for_everyone()
     return result
-
-
-def _write_result(out_dir: Path, result: TrainResult, resumed: bool) -> None:
-    """``training.json``: the result of each session of this run (a resumed run appends a session)."""
-    path = out_dir / "training.json"
-    sessions = json.loads(path.read_text())["sessions"] if resumed and path.is_file() else []
-    sessions.append(asdict(result))
-    total = sum(s["seconds"] for s in sessions)
-    write_text_atomic(path, json.dumps({"result": asdict(result), "total_seconds": round(total, 2),
-                                        "sessions": sessions}, indent=1) + "\n")
-
-
-def result_card(out_dir: Path) -> dict:
-    """The facts a model card states, from ``training.json``, ``train_config.json`` and ``unet_config.json``."""
-    run = json.loads((Path(out_dir) / "training.json").read_text())
-    cfg = json.loads((Path(out_dir) / "train_config.json").read_text())
-    unet_config = Path(out_dir) / "unet_config.json"
-    size = json.loads(unet_config.read_text()).get("sample_size") if unet_config.is_file() else None
-    res = run["result"]
-    spec = get_variant(res["variant"])
-    return {"variant": res["variant"], "loss": spec.loss, "target": spec.target,
-            "sra_in_training": spec.sra_in_training, "sra_at_inference": spec.sra_at_inference,
-            "constant_lambda": spec.constant_lambda, "status": res["status"], "profile": res["profile"],
-            "device": res["device"],
-            "steps": res["steps_done"], "steps_planned": res["steps_planned"], "seconds": run["total_seconds"],
-            "images_per_s": res["images_per_s"], "peak_memory_mb": res["peak_memory_mb"],
-            "memory_kind": res["memory_kind"],
-            **({"torch_threads": res["torch_threads"]} if "torch_threads" in res else {}),
-            "final_loss": res["final_loss"], "seed": res["seed"],
-            "batch_size": cfg["batch_size"], "learning_rate": cfg["learning_rate"],
-            "train_scenes": cfg["train_scenes"], "sessions": len(run["sessions"]),
-            **({"image_size": size} if size else {}), "prediction_type": cfg.get("prediction_type", "epsilon"),
-            "beta_schedule": cfg.get("beta_schedule", "linear"), "notes": cfg.get("notes", {})}
