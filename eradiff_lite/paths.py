@@ -63,3 +63,30 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_write(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_separate(reads: dict[str, str | os.PathLike], writes: dict[str, str | os.PathLike], *,
+                   nested: bool = True) -> None:
+    """Refuse, before anything is touched, a command that would write into what it reads.
+
+    ``reads`` and ``writes`` map an option's name (``"--runs"``) to its path. A write path equal to a read path
+    is refused; with ``nested`` (the default) so is one inside the other, since a command that replaces its
+    output folder would delete the input inside it, or copy into the folder it is copying from. One
+    `ValueError` line names both options and what to do.
+    """
+    for w_name, w_path in writes.items():
+        w = Path(w_path).expanduser().resolve()
+        for r_name, r_path in reads.items():
+            r = Path(r_path).expanduser().resolve()
+            if w == r:
+                raise ValueError(f"{w_name} {w_path} is the folder {r_name} reads from: a command never writes "
+                                 f"into what it reads (it would replace or mix with its input); choose another "
+                                 f"{w_name}")
+            if nested and (_inside(w, r) or _inside(r, w)):
+                inner, outer = (w_name, r_name) if _inside(w, r) else (r_name, w_name)
+                raise ValueError(f"{w_name} {w_path} and {r_name} {r_path} overlap ({inner} lies inside {outer}): a "
+                                 f"command never writes where it reads; choose a {w_name} beside {r_name}, not in it")

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..cliargs import Parser, count, duration, seed
 from .config import TRAINED_VARIANTS, VARIANTS, TrainConfig, make_config
 
 EXAMPLES = """
@@ -20,26 +21,30 @@ examples:
   python -m eradiff_lite train --variant all --profile gpu --out runs/ablation
   # several GPUs: accelerate launch -m eradiff_lite train --variant baseline --profile gpu --out runs/b
 
+Ctrl-C stops after the current step, saves a checkpoint and prints the command that resumes (exit status 130).
+A run folder is locked while a process trains in it: a second one is refused.
+
 variants:
 """ + "\n".join(f"  {name:10s} {v.about}" for name, v in VARIANTS.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m eradiff_lite train", description=__doc__, epilog=EXAMPLES,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m eradiff_lite train", description=__doc__, epilog=EXAMPLES,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--variant", required=True, choices=(*TRAINED_VARIANTS, "all"),
                    help="what to train ('sra' needs no training: erase with the baseline and --sra)")
     p.add_argument("--out", required=True, help="output folder: checkpoints, loss_log.csv and the saved pipeline")
     p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: ERADIFF_PROFILE, else by device)")
     p.add_argument("--init", default=None, help="baseline folder the fine-tuned variants start from")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    p.add_argument("--steps", type=int, default=None, help="override the profile's number of steps")
-    p.add_argument("--seed", type=int, default=None, help="seed of weights, batches, timesteps and noise (default 0)")
+    p.add_argument("--steps", type=count(1), default=None, help="override the profile's number of steps")
+    p.add_argument("--seed", type=seed(), default=None,
+                   help="seed of weights, batches, timesteps and noise (default 0)")
     p.add_argument("--mixed-precision", default=None, choices=("no", "fp16", "bf16"),
                    help="accelerate mixed precision (default no)")
-    p.add_argument("--time-budget", type=float, default=None,
+    p.add_argument("--time-budget", type=duration(), default=None,
                    help="seconds; stop after the step that exceeds it and export (the card states the real steps)")
-    p.add_argument("--keep-checkpoints", type=int, default=None,
+    p.add_argument("--keep-checkpoints", type=count(1), default=None,
                    help="checkpoints kept (default 2; a reference run keeps all, for its learning curve)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -47,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.init:
+        from ..paths import check_separate
+
+        check_separate({"--init": args.init}, {"--out": args.out})
     options = {"seed": args.seed or 0, "mixed_precision": args.mixed_precision or "no"}
     if args.keep_checkpoints is not None:
         options["keep_checkpoints"] = args.keep_checkpoints
@@ -55,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--variant all trains the baseline itself; --init and --resume apply to one variant")
         from .ablation import run_ablation
 
-        results = run_ablation(args.out, args.profile, base_budget_s=args.time_budget,
-                               finetune_budget_s=args.time_budget, progress=not args.no_progress, **options)
+        try:
+            results = run_ablation(args.out, args.profile, base_budget_s=args.time_budget,
+                                   finetune_budget_s=args.time_budget, progress=not args.no_progress, **options)
+        except KeyboardInterrupt:
+            return interrupted(Path(args.out))
         print(json.dumps(results, indent=1))
         return 0
     from .loop import TrainingDiverged, train
@@ -82,6 +94,29 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as err:
         print(f"{err} (loss log: {args.out}/loss_log.csv)")
         return 2
+    except KeyboardInterrupt:
+        return interrupted(Path(args.out))
     print(f"{result.variant}: {result.status} after {result.steps_done} steps, final loss {result.final_loss:.4g}, "
           f"{result.images_per_s} images/s on {result.device}; pipeline saved in {args.out}")
     return 0
+
+
+def interrupted(out: Path) -> int:
+    """After Ctrl-C: one line saying where the run stopped and the exact command that resumes it; status 130.
+    ``out`` is a run folder, or an ablation's root (the variant trained last is the one interrupted)."""
+    import sys
+
+    from .checkpoint import list_checkpoints
+
+    configs = [out / "train_config.json"] if (out / "train_config.json").is_file() else \
+        sorted(out.glob("*/train_config.json"), key=lambda p: p.stat().st_mtime)
+    run = configs[-1].parent if configs else out
+    saved = list_checkpoints(run / "checkpoints")
+    if not saved:
+        print(f"interrupted before the first checkpoint of {run}: nothing to resume; run the same command again "
+              f"(into a new --out, or after removing {run})", file=sys.stderr)
+        return 130
+    variant = json.loads((run / "train_config.json").read_text())["variant"]
+    print(f"interrupted: checkpoint {saved[-1]} saved; resume with: python -m eradiff_lite train --variant {variant} "
+          f"--out {run} --resume", file=sys.stderr)
+    return 130

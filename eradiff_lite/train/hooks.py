@@ -109,3 +109,35 @@ class TimeBudget(Hook):
             run.save_checkpoint(done)
             return f"finished early at step {done} of {run.cfg.steps} (time budget {self.seconds:.0f} s)"
         return None
+
+
+class StopOnInterrupt(Hook):
+    """Ctrl-C (SIGINT) ends the run at the end of the current step, where a checkpoint is exact: the loop saves it
+    and raises `KeyboardInterrupt`. A second Ctrl-C stops at once. Off the main thread, SIGINT is left alone."""
+
+    def __init__(self):
+        import signal
+        import threading
+
+        self.asked, self.previous = False, None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._ask)
+
+    def _ask(self, signum, frame):
+        import signal
+
+        self.asked = True
+        signal.signal(signal.SIGINT, self.previous or signal.default_int_handler)
+        print("\ninterrupt: stopping after this step and saving a checkpoint (Ctrl-C again stops at once)",
+              flush=True)
+
+    def after_step(self, run, done, loss):
+        if self.asked:
+            raise KeyboardInterrupt(f"interrupted at step {done}")
+        return None
+
+    def close(self):
+        import signal
+
+        if self.previous is not None and not self.asked:
+            signal.signal(signal.SIGINT, self.previous)

@@ -1,0 +1,65 @@
+"""What a training run records: `TrainResult` (``training.json``, one session per call of `train`) and the facts a
+model card states (`result_card`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..paths import write_text_atomic
+from .config import get_variant
+
+
+@dataclass
+class TrainResult:
+    """What a run did (also written to ``training.json``)."""
+
+    variant: str
+    status: str  # "finished", "finished early at step k ...", "stopped at step k" (stop_at), "diverged at step k",
+    #              "interrupted at step k" (Ctrl-C) or "failed at step k (error)"
+    steps_done: int  # the run's step count at the end of this call
+    steps_planned: int
+    steps_run: int  # steps run in this call (fewer than steps_done after a resume)
+    final_loss: float | None
+    seconds: float  # wall time of the steps run in this call (no set-up)
+    images_per_s: float
+    peak_memory_mb: float
+    memory_kind: str
+    device: str
+    seed: int
+    profile: str
+    torch_threads: int = 0
+
+
+def write_result(out_dir: Path, result: TrainResult, resumed: bool) -> None:
+    """``training.json``: the result of each session of this run (a resumed run appends a session)."""
+    path = out_dir / "training.json"
+    sessions = json.loads(path.read_text())["sessions"] if resumed and path.is_file() else []
+    sessions.append(asdict(result))
+    total = sum(s["seconds"] for s in sessions)
+    write_text_atomic(path, json.dumps({"result": asdict(result), "total_seconds": round(total, 2),
+                                        "sessions": sessions}, indent=1) + "\n")
+
+
+def result_card(out_dir: Path) -> dict:
+    """The facts a model card states, from ``training.json``, ``train_config.json`` and ``unet_config.json``."""
+    run = json.loads((Path(out_dir) / "training.json").read_text())
+    cfg = json.loads((Path(out_dir) / "train_config.json").read_text())
+    unet_config = Path(out_dir) / "unet_config.json"
+    size = json.loads(unet_config.read_text()).get("sample_size") if unet_config.is_file() else None
+    res = run["result"]
+    spec = get_variant(res["variant"])
+    return {"variant": res["variant"], "loss": spec.loss, "target": spec.target,
+            "sra_in_training": spec.sra_in_training, "sra_at_inference": spec.sra_at_inference,
+            "constant_lambda": spec.constant_lambda, "status": res["status"], "profile": res["profile"],
+            "device": res["device"],
+            "steps": res["steps_done"], "steps_planned": res["steps_planned"], "seconds": run["total_seconds"],
+            "images_per_s": res["images_per_s"], "peak_memory_mb": res["peak_memory_mb"],
+            "memory_kind": res["memory_kind"],
+            **({"torch_threads": res["torch_threads"]} if "torch_threads" in res else {}),
+            "final_loss": res["final_loss"], "seed": res["seed"],
+            "batch_size": cfg["batch_size"], "learning_rate": cfg["learning_rate"],
+            "train_scenes": cfg["train_scenes"], "sessions": len(run["sessions"]),
+            **({"image_size": size} if size else {}), "prediction_type": cfg.get("prediction_type", "epsilon"),
+            "beta_schedule": cfg.get("beta_schedule", "linear"), "notes": cfg.get("notes", {})}
