@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from .cliargs import Parser, count
+
 
 def _bench_data(args) -> None:
     from .bench.data import benchmark_scenes
@@ -70,12 +72,12 @@ def _delegate(name: str, argv: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m eradiff_lite", description=__doc__)
+    parser = Parser(prog="python -m eradiff_lite", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("bench-data", help="procedural triplets per second on one core")
-    p.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
-    p.add_argument("--count", type=int, default=2000, help="scenes to make (default 2000)")
+    p.add_argument("--size", type=count(16), default=64, help="image side in pixels (default 64)")
+    p.add_argument("--count", type=count(1), default=2000, help="scenes to make (default 2000)")
     p.set_defaults(func=_bench_data)
 
     p = sub.add_parser("build-assets", help="rebuild data/photos, data/textures and data/cutouts")
@@ -93,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ship", help="publish finished runs as reference checkpoints (pipelines, cards, loss logs, "
                                     "the sra pointer, the index)")
     p.add_argument("--runs", required=True, help="a folder of runs, one per variant (train --variant all --out)")
-    p.add_argument("--out", default="data/checkpoints", help="where they go (default data/checkpoints)")
+    p.add_argument("--out", default="data/checkpoints", help="where they go (default data/checkpoints; never the "
+                   "--runs folder itself, and only folders that ship wrote are replaced there)")
     p.add_argument("--note", default=None, help="how the runs were launched, added to each model card")
     p.set_defaults(func=_ship)
 
@@ -114,7 +117,7 @@ def _one_line(err: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Every command; a failure ends in one line ``error: ...`` and exit status 2 (``--debug`` or
-    ``ERADIFF_DEBUG=1``: the whole traceback instead)."""
+    ``ERADIFF_DEBUG=1``: the whole traceback instead); Ctrl-C in one line ``interrupted`` and status 130."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv or os.environ.get("ERADIFF_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
@@ -124,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         args.func(args)
         return 0
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return 130
     except Exception as err:
         expected = isinstance(err, (ValueError, TypeError, OSError, RuntimeError, KeyError)) or \
             type(err).__name__ == "SafetensorError"  # a damaged weights file

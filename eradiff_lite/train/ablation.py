@@ -3,6 +3,11 @@
 All variants share the scenes, batch size, seed and step counts of one profile. A variant whose loss
 diverges (``cro_const`` may) is recorded as "diverged at step k" and exported from its last finite
 checkpoint; the other variants still run. ``ship`` copies finished runs into ``data/checkpoints``.
+
+Shipping never writes where it reads and never deletes what it did not write: the runs and the destination must
+be separate folders (`paths.check_separate`), a destination folder is replaced only when it holds nothing but what
+`ship` writes (`SHIPPED_FILES`), and every check runs before the first file is touched. Each folder is built beside
+its destination and swapped in whole, so an interrupted ship leaves the old folder or the new one, never half.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from ..models.lite import LiteUNet
-from ..paths import write_text_atomic
+from ..paths import check_separate, write_text_atomic
 from ..pipeline import export_pipeline, read_card, write_card
 from .checkpoint import list_checkpoints, load_ema_weights
 from .config import TRAINED_VARIANTS, make_config
@@ -20,6 +25,30 @@ from .loop import TrainingDiverged, result_card, train
 
 SHIPPED_FILES = ("model_index.json", "unet", "scheduler", "README.md", "card.json", "loss_log.csv",
                  "train_config.json", "training.json")
+POINTER_FILES = ("variant.json", "README.md")  # the `sra` folder: a pointer to the baseline's weights
+INDEX_TITLE = "# Reference checkpoints"
+
+
+def check_replaceable(target: Path, allowed=SHIPPED_FILES) -> None:
+    """Refuse to replace ``target`` when it holds anything `ship` would not have written there."""
+    if target.is_file() or target.is_symlink():
+        raise FileExistsError(f"{target} is a file, not a shipped folder: ship refuses to delete it; choose "
+                              f"another --out")
+    foreign = sorted(p.name for p in target.iterdir() if p.name not in allowed) if target.is_dir() else []
+    if foreign:
+        raise FileExistsError(f"{target} holds {', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}, "
+                              f"which ship did not write: it replaces only its own folders; move them away or "
+                              f"choose another --out")
+
+
+def _swap_in(built: Path, target: Path) -> None:
+    """Put the finished folder ``built`` at ``target`` (replacing the old one) in two renames."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    built.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def export_last_checkpoint(run_dir: Path, cfg, card: dict) -> None:
@@ -67,19 +96,27 @@ def ship(run_dir: str | Path, target: str | Path, notes: dict | None = None) -> 
     """Copy a run's pipeline, model card and loss log (not its training checkpoints) to ``target``;
     ``notes`` (e.g. how the run was launched) are added to the card's notes."""
     run_dir, target = Path(run_dir), Path(target)
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    for name in SHIPPED_FILES:
-        src = run_dir / name
-        if src.is_dir():
-            shutil.copytree(src, target / name)
-        elif src.is_file():
-            shutil.copy2(src, target / name)
-    if (run_dir / "training.json").is_file():
-        card = {**read_card(run_dir), **result_card(run_dir)}
-        card["notes"] = {**card.get("notes", {}), **(notes or {})}
-        write_card(target, card)
-    _make_portable(target, run_dir.resolve().parent)
+    check_separate({"--runs": run_dir}, {"--out": target})
+    check_replaceable(target)
+    built = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(built, ignore_errors=True)
+    built.mkdir(parents=True)
+    try:
+        for name in SHIPPED_FILES:
+            src = run_dir / name
+            if src.is_dir():
+                shutil.copytree(src, built / name)
+            elif src.is_file():
+                shutil.copy2(src, built / name)
+        if (run_dir / "training.json").is_file():
+            card = {**read_card(run_dir), **result_card(run_dir)}
+            card["notes"] = {**card.get("notes", {}), **(notes or {})}
+            write_card(built, card)
+        _make_portable(built, run_dir.resolve().parent)
+    except BaseException:
+        shutil.rmtree(built, ignore_errors=True)
+        raise
+    _swap_in(built, target)
     return target
 
 
@@ -96,12 +133,21 @@ def _make_portable(target: Path, runs_root: Path) -> None:
 def ship_ablation(out_root: str | Path, target_root: str | Path, notes: dict | None = None) -> list[str]:
     """`ship` every run of an ablation into ``target_root/<variant>`` and add the ``sra`` pointer folder."""
     out_root, target_root = Path(out_root), Path(target_root)
+    check_separate({"--runs": out_root}, {"--out": target_root})
+    runs = sorted(p for p in out_root.iterdir() if (p / "model_index.json").is_file())
+    for run_dir in runs:  # every refusal before the first file is touched
+        check_replaceable(target_root / run_dir.name)
+    if any(r.name == "baseline" for r in runs):
+        check_replaceable(target_root / "sra", POINTER_FILES)
+    index = target_root / "README.md"
+    if runs and index.is_file() and not index.read_text().startswith(INDEX_TITLE):
+        raise FileExistsError(f"{index} is not an index that ship wrote: ship would overwrite it; choose another --out")
     shipped = []
-    for run_dir in sorted(p for p in out_root.iterdir() if (p / "model_index.json").is_file()):
+    for run_dir in runs:
         ship(run_dir, target_root / run_dir.name, notes)
         shipped.append(run_dir.name)
     if "baseline" in shipped:
-        pointer = target_root / "sra"
+        pointer = target_root / ".sra.partial"
         shutil.rmtree(pointer, ignore_errors=True)
         pointer.mkdir(parents=True)
         write_text_atomic(pointer / "variant.json", json.dumps(
@@ -112,6 +158,7 @@ def ship_ablation(out_root: str | Path, target_root: str | Path, notes: dict | N
             "Attention on (rule eq10, all self-attention layers, every step): load it with "
             "`eradiff_lite.pipeline.shipped.load_variant('sra')`, or `EraseDiffusionPipeline.from_pretrained("
             "'data/checkpoints/baseline')` and call it with `sra=True`. No training was run for it.\n")
+        _swap_in(pointer, target_root / "sra")
         shipped.append("sra")
     return shipped
 
@@ -119,7 +166,7 @@ def ship_ablation(out_root: str | Path, target_root: str | Path, notes: dict | N
 def write_index(target_root: str | Path) -> Path:
     """``target_root/README.md``: one table row per shipped variant, from the model cards."""
     target_root = Path(target_root)
-    lines = ["# Reference checkpoints", "",
+    lines = [INDEX_TITLE, "",
              "Trained by `eradiff_lite.train` (`run_ablation`, then `ship_ablation`); every number below is copied "
              "from the folder's `card.json`. Each folder is an `EraseDiffusionPipeline` (`from_pretrained(folder)`) "
              "with float16 EMA weights and its `loss_log.csv`; `sra` is `baseline` with SRA on when erasing.", "",
