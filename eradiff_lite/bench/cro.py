@@ -7,12 +7,11 @@ ratio should be close to 1.
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 from diffusers import DDIMScheduler
 from tqdm.auto import tqdm
 
+from ..cliargs import Parser, count
 from ..cro import cro_loss, epsilon_loss, sample_t_gamma
 from ..data import SceneDataset
 from ..models import build_lite_unet, masked_image, unet_input
@@ -60,10 +59,10 @@ def benchmark_cro(profile_name: str | None = None, steps: int = 10, warmup: int 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eradiff_lite bench-cro", description=__doc__)
+    parser = Parser(prog="python -m eradiff_lite bench-cro", description=__doc__)
     parser.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: ERADIFF_PROFILE, else by device)")
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per loss (default 10)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
+    parser.add_argument("--steps", type=count(1), default=10, help="timed steps per loss (default 10)")
+    parser.add_argument("--warmup", type=count(0), default=2, help="untimed steps first (default 2)")
     args = parser.parse_args(argv)
     r = benchmark_cro(args.profile, args.steps, args.warmup)
     print(f"profile {r['profile']}, batch {r['batch']} x {r['image_size']}px, {r['device']}")

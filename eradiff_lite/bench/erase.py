@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from ..cliargs import Parser, count
 from ..data import make_scene
 from ..metrics.classical import inpaint_classical
 from ..profiles import describe_device, get_profile
@@ -36,14 +37,12 @@ def load_or_build(model: str | None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eradiff_lite bench-erase", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m eradiff_lite bench-erase", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="data/checkpoints/baseline", help="a saved pipeline (default the baseline)")
-    p.add_argument("--steps", type=int, default=25, help="DDIM steps (default 25)")
-    p.add_argument("--repeats", type=int, default=5, help="timed calls of each kind (default 5)")
+    p.add_argument("--steps", type=count(1), default=25, help="DDIM steps (default 25)")
+    p.add_argument("--repeats", type=count(1), default=5, help="timed calls of each kind (default 5)")
     args = p.parse_args(argv)
-    if args.repeats < 1 or args.steps < 1:
-        raise ValueError("--repeats and --steps must be >= 1")
     pipe, source = load_or_build(args.model)
     pipe.set_progress_bar_config(disable=True)
     scene = make_scene(3, pipe.unet.config.sample_size, split="heldout")

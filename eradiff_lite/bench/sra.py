@@ -23,6 +23,7 @@ import torch
 from diffusers.models.attention_processor import Attention, AttnProcessor2_0
 from tqdm.auto import tqdm
 
+from ..cliargs import Parser, count
 from ..data import make_scene, mask_to_tensor
 from ..models import build_lite_unet, masked_image, unet_input
 from ..profiles import describe_device, get_profile
@@ -105,15 +106,13 @@ def bench_sd_layer(batch: int, device: torch.device, repeats: int, warmup: int) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eradiff_lite bench-sra", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m eradiff_lite bench-sra", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda if available)")
-    parser.add_argument("--batch", type=int, default=2, help="images per forward (default 2)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls of each variant (default 3)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed calls first (default 1)")
+    parser.add_argument("--batch", type=count(1), default=2, help="images per forward (default 2)")
+    parser.add_argument("--repeats", type=count(1), default=3, help="timed calls of each variant (default 3)")
+    parser.add_argument("--warmup", type=count(0), default=1, help="untimed calls first (default 1)")
     args = parser.parse_args(argv)
-    if args.batch < 1 or args.repeats < 1 or args.warmup < 0:
-        raise SystemExit("need --batch >= 1, --repeats >= 1 and --warmup >= 0")
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     where = describe_device() if device.type == "cuda" or not torch.cuda.is_available() else "cpu"
     print(f"device: {where}; median of {args.repeats} calls after {args.warmup} warm-up")

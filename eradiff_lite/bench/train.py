@@ -13,6 +13,7 @@ import argparse
 
 import torch
 
+from ..cliargs import Parser, count
 from ..models.lite import build_lite_unet, build_scheduler
 from ..profiles import describe_device, get_profile
 from ..train.data import TrainingScenes
@@ -64,11 +65,11 @@ def benchmark(profile_name: str | None = None, steps: int = 10, rounds: int = 3,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eradiff_lite bench-train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m eradiff_lite bench-train", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: ERADIFF_PROFILE, else by device)")
-    p.add_argument("--steps", type=int, default=10, help="timed steps per variant per round (default 10)")
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    p.add_argument("--steps", type=count(1), default=10, help="timed steps per variant per round (default 10)")
+    p.add_argument("--rounds", type=count(1), default=3, help="alternating rounds (default 3)")
     args = p.parse_args(argv)
     res = benchmark(args.profile, args.steps, args.rounds)
     print(f"bench-train: profile {res['profile']}, batch {res['batch_size']}, {res['steps_per_variant']} steps per "

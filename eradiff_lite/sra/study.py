@@ -155,15 +155,16 @@ def conclusion(study: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..cliargs import Parser, count, seed
     from ..paths import write_text_atomic
 
-    p = argparse.ArgumentParser(prog="python -m eradiff_lite sra-study", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m eradiff_lite sra-study", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="a saved pipeline folder")
     p.add_argument("--out", required=True, help="JSON file to write (a Markdown twin is written beside it)")
-    p.add_argument("--scenes", type=int, default=128)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=25)
+    p.add_argument("--scenes", type=count(2), default=128)
+    p.add_argument("--seed", type=seed(), default=0)
+    p.add_argument("--steps", type=count(1), default=25)
     p.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS), metavar="SETTING",
                    help=f"which settings (default all): {', '.join(SETTINGS)}")
     args = p.parse_args(argv)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..cliargs import Parser, count, duration
 from ..data import make_scene
 from ..metrics.coherence import masked_psnr
 from ..metrics.fill import REFERENCE_FILLS, erase_ratio, hf_ratio
@@ -222,25 +223,25 @@ def run_arm(arm: str, root: str | Path, images: int, resume: bool = False, time_
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eradiff_lite study", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m eradiff_lite study", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("run", help="train and score one arm")
     p.add_argument("--arm", required=True, choices=sorted(ARMS))
     p.add_argument("--root", required=True, help="folder holding one sub-folder per arm (outside the checkout)")
-    p.add_argument("--images", type=int, default=24576, help="training images per arm (default 24576)")
+    p.add_argument("--images", type=count(1), default=24576, help="training images per arm (default 24576)")
     p.add_argument("--resume", action="store_true")
-    p.add_argument("--time-budget", type=float, default=None, help="seconds; stop at a checkpoint after it")
-    p.add_argument("--scenes", type=int, default=128)
-    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--time-budget", type=duration(), default=None, help="seconds; stop at a checkpoint after it")
+    p.add_argument("--scenes", type=count(2), default=128)
+    p.add_argument("--seeds", type=count(1), default=2)
     p = sub.add_parser("sampler", help="score one finished arm with other sampler settings and its raw weights")
     p.add_argument("--root", required=True)
     p.add_argument("--arm", required=True, choices=sorted(ARMS))
-    p.add_argument("--scenes", type=int, default=128)
+    p.add_argument("--scenes", type=count(2), default=128)
     p = sub.add_parser("curve", help="score the EMA of every checkpoint of a run (measure vs images seen)")
     p.add_argument("--run", required=True, help="a training run folder with its checkpoints and a saved pipeline")
     p.add_argument("--out", required=True, help="JSON file to write")
-    p.add_argument("--scenes", type=int, default=128)
+    p.add_argument("--scenes", type=count(2), default=128)
     p = sub.add_parser("table", help="collect every arm's study.json (and the reference fills) into one file")
     p.add_argument("--root", required=True)
     p.add_argument("--out", required=True, help="JSON file to write, e.g. data/results/recipe_study.json")
