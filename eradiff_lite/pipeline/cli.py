@@ -1,11 +1,15 @@
-"""``python -m eradiff_lite erase``: erase an object from a picture of any size with a trained lite model."""
+"""``python -m eradiff_lite erase``: erase an object from a picture of any size with a trained lite model
+(64 px, trained on generated scenes: a photo gets a blurry patch; notebook 07 erases photos with Stable Diffusion)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from ..cliargs import Parser, count, number, seed
 from ..data.io import IMAGE_SUFFIXES, image_files
+from ..paths import check_separate
 
 EXAMPLES = r"""
 examples:
@@ -19,28 +23,36 @@ The mask is white (or 1) where the object must be erased, black where the pictur
 size; or give a box in the picture's pixels. Any size and mode is taken: the model erases a window around the
 hole at its own resolution, and the result has the picture's size, with only the masked pixels changed.
 With a folder as --image, each picture takes the mask of the same name (any image suffix) from the --mask
-folder (or the same --box), and the results go to the --out folder as PNG.
+folder (or the same --box), and the results go to the --out folder as PNG; a picture that cannot be erased
+(unreadable, no mask, a bad mask) is named and skipped, the others are erased, and the exit status is 1.
+
+Scope: the lite models work at 64 px and were trained on generated scenes. On a photo they fill the hole with a
+smooth, blurry patch (the window around the hole is erased at 64 px and scaled back up); for photos use the
+Stable Diffusion eraser of notebook 07 (notebooks/07_stable_diffusion.ipynb).
 """
 
+#: A picture whose erased window is this many times the model's side comes back visibly blurry.
+BLURRY_SCALE = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m eradiff_lite erase", description=__doc__, epilog=EXAMPLES,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m eradiff_lite erase", description=__doc__, epilog=EXAMPLES,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="a saved pipeline folder (e.g. data/checkpoints/cro_sra)")
     p.add_argument("--image", required=True, help="a picture (any size; greyscale, palette, RGBA, 16-bit, EXIF "
                                                   "rotation handled) or a folder of them")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--mask", help="the mask picture (white = erase), or a folder of masks named like the pictures")
-    where.add_argument("--box", type=int, nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
+    where.add_argument("--box", type=count(0), nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
                        help="erase this box instead (pixels of the picture; x1, y1 excluded)")
     p.add_argument("--out", required=True, help="the erased PNG (or a folder, with a folder of pictures)")
-    p.add_argument("--steps", type=int, default=25, help="DDIM steps (default 25)")
-    p.add_argument("--strength", type=float, default=1.0,
+    p.add_argument("--steps", type=count(1), default=25, help="DDIM steps (default 25)")
+    p.add_argument("--strength", type=number(0, 1, low_open=True), default=1.0,
                    help="1 starts from noise; below 1 starts from the noised image (paper Fig. 7: 0.6)")
     p.add_argument("--sra", action="store_true", help="Self-Rectifying Attention on (rule eq10)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the starting noise (default 0)")
-    p.add_argument("--threshold", type=float, default=0.5, help="mask level above which a pixel is erased (0.5)")
+    p.add_argument("--seed", type=seed(), default=0, help="seed of the starting noise (default 0)")
+    p.add_argument("--threshold", type=number(0, 1, high_open=True), default=0.5,
+                   help="mask level above which a pixel is erased (0.5)")
     return p
 
 
@@ -61,10 +73,11 @@ def _jobs(args) -> list[tuple[Path, Path | None, Path]]:
             if not Path(args.mask).is_dir():
                 raise ValueError(f"--image is a folder, so --mask must be a folder of masks too, got {args.mask}")
             masks = {p.stem: p for p in image_files(args.mask)}
-            lacking = [p.name for p in pictures if p.stem not in masks]
-            if lacking:
-                raise FileNotFoundError(f"no mask named like {', '.join(lacking[:5])} in {args.mask}: each picture "
-                                        f"needs a mask with the same name (any image suffix), or use --box")
+            if not masks:
+                raise FileNotFoundError(f"--mask folder {args.mask} holds no masks ({', '.join(IMAGE_SUFFIXES)})")
+        check_separate({"--image": image, **({"--mask": args.mask} if args.mask else {})}, {"--out": out},
+                       nested=False)
+        # a picture without a mask (None with --mask) is one bad item of the batch, not a reason to erase none
         jobs = [(p, masks.get(p.stem), out / f"{p.stem}.png") for p in pictures]
     else:
         jobs = [(image, Path(args.mask) if args.mask else None, Path(args.out))]
@@ -81,21 +94,40 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     from ..data import load_image, load_mask, save_image
-    from .fullsize import box_mask, erase_full_size
+    from .fullsize import box_mask, erase_full_size, erase_window
     from .pipeline import EraseDiffusionPipeline
 
-    if args.steps < 1:
-        raise ValueError(f"--steps must be >= 1, got {args.steps}")
     jobs = _jobs(args)
     pipe = EraseDiffusionPipeline.from_pretrained(args.model)
     pipe.set_progress_bar_config(disable=True)
-    for picture_path, mask_path, out_path in tqdm(jobs, desc="erasing", disable=len(jobs) == 1):
-        picture = load_image(picture_path)
-        hole = box_mask(picture.shape, args.box) if args.box else load_mask(mask_path, threshold=args.threshold)
-        result = erase_full_size(pipe, picture, hole, num_inference_steps=args.steps, strength=args.strength,
-                                 sra=args.sra, seed=args.seed)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(result, out_path)
-    where = jobs[0][2] if len(jobs) == 1 else Path(args.out)
-    print(f"{len(jobs)} erased picture{'s' if len(jobs) > 1 else ''} written to {where}")
+    side, batch = int(pipe.unet.config.sample_size), Path(args.image).is_dir()
+    failed, blurry = [], []
+    for picture_path, mask_path, out_path in tqdm(jobs, desc="erasing", disable=not batch):
+        try:
+            if args.mask and mask_path is None:
+                raise FileNotFoundError(f"no mask named like it in {args.mask} (a mask with the same name, any "
+                                        f"image suffix)")
+            picture = load_image(picture_path)
+            hole = box_mask(picture.shape, args.box) if args.box else load_mask(mask_path, threshold=args.threshold)
+            if erase_window(picture, hole, side)[2] >= BLURRY_SCALE * side:
+                blurry.append(picture_path.name)
+            result = erase_full_size(pipe, picture, hole, num_inference_steps=args.steps, strength=args.strength,
+                                     sra=args.sra, seed=args.seed)
+            save_image(result, out_path)  # atomic; makes the folder
+        except (ValueError, OSError) as err:  # a bad item: name it, go on with the others
+            if not batch:
+                raise
+            failed.append(picture_path.name)
+            tqdm.write(f"error: {picture_path.name}: {' '.join(str(err).split())}", file=sys.stderr)
+    if blurry:
+        print(f"note: {', '.join(blurry[:3])}{' ...' if len(blurry) > 3 else ''}: the hole's window is "
+              f"{BLURRY_SCALE}x or more the model's {side} px, so the fill comes back as a blurry patch; this lite "
+              f"model works at {side} px on generated scenes: for photos use notebook 07's Stable Diffusion eraser")
+    done = len(jobs) - len(failed)
+    where = jobs[0][2] if not batch else Path(args.out)
+    print(f"{done} erased picture{'s' if done != 1 else ''} written to {where}")
+    if failed:
+        print(f"error: {len(failed)} of {len(jobs)} pictures not erased: {', '.join(failed[:10])}"
+              f"{' ...' if len(failed) > 10 else ''}", file=sys.stderr)
+        return 1
     return 0

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ..data import MaskError, check_mask, load_image, load_mask, mask_to_tensor, to_image, to_tensor
 from ..metrics.crops import crop_window
+from .inputs import check_batch
 
 CONTEXT = 2.0  # window side = CONTEXT x the hole's longer side (at least the model's side)
 
@@ -70,6 +71,7 @@ def erase_full_size(pipe, image, mask, *, num_inference_steps: int = 25, strengt
                     seed: int = 0, threshold: float = 0.5) -> np.ndarray:
     """``image`` (a path, PIL image or ``H x W x 3`` array, any size and mode) with ``mask`` erased by ``pipe``,
     at the picture's own size; pixels outside the mask are returned unchanged."""
+    check_batch([image], [mask])  # one picture and its mask: anything else is a ValueError saying what is needed
     picture = load_image(image)
     hole = mask if isinstance(mask, np.ndarray) and mask.dtype == bool else load_mask(mask, threshold=threshold)
     small, small_hole, window = model_view(picture, hole, int(pipe.unet.config.sample_size))
