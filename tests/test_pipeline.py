@@ -115,7 +115,7 @@ def test_batches_of_images_erase_each(pipe):
 
 
 def test_grayscale_and_rgba_images_are_converted(pipe, scene):
-    grey = Image.fromarray((scene.triplet.x_obj.mean(2) * 255).astype(np.uint8), mode="L")
+    grey = Image.fromarray((scene.triplet.x_obj.mean(2) * 255).astype(np.uint8))  # 2-D uint8: mode L
     rgba = Image.fromarray((scene.triplet.x_obj * 255).astype(np.uint8)).convert("RGBA")
     for image in (grey, rgba):
         assert pipe(image, scene.triplet.mask, num_inference_steps=2).images[0].shape == (32, 32, 3)

@@ -37,7 +37,7 @@ def transform_cutout(cutout: np.ndarray, *, scale: float = 1.0, angle: float = 0
         raise ValueError(f"scale must be positive, got {scale}")
     # premultiplied alpha, so that resampling does not bleed the (invisible) colour of transparent pixels
     premult = np.dstack([cutout[..., :3] * cutout[..., 3:4], cutout[..., 3]])
-    channels = [Image.fromarray(premult[..., c].astype(np.float32), mode="F") for c in range(4)]
+    channels = [Image.fromarray(np.ascontiguousarray(premult[..., c], np.float32)) for c in range(4)]  # mode F
     h, w = cutout.shape[:2]
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     out = []

@@ -4,8 +4,9 @@ Conventions used everywhere in the course:
 
 - an image is a float32 array ``H x W x 3`` in ``[0, 1]`` (``to_tensor`` gives ``3 x H x W`` in ``[-1, 1]``);
 - a cut-out is a float32 array ``H x W x 4`` (RGB plus alpha);
-- a mask is a bool array ``H x W`` with **True (white, 1) = erase**, the diffusers convention and the
-  only reading under which the paper's equations work (see PAPER.md).
+- a mask is a bool array ``H x W`` with **True (white, 1) = erase**, the diffusers convention, which every
+  module of the course (the losses, SRA's masks, the metrics) reads the same way;
+- a picture with an embedded colour profile is converted to sRGB on load (`colour.to_srgb`); masks are not.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps
+
+from .colour import to_srgb
 
 ImageSource = str | os.PathLike | bytes | io.BytesIO | Image.Image | np.ndarray
 
@@ -98,11 +101,11 @@ def _pil_to_rgba(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
 
 
-def _to_rgba(source: ImageSource, name: str | None) -> np.ndarray:
+def _to_rgba(source: ImageSource, name: str | None, colour: bool = True) -> np.ndarray:
     obj = _open(source, name)
     what = _describe(source, name)
     if isinstance(obj, Image.Image):
-        return _pil_to_rgba(obj)
+        return _pil_to_rgba(to_srgb(obj, what) if colour else obj)
     arr = _array_to_float(np.asarray(obj), what)
     if arr.ndim == 2:
         arr = arr[..., None]
@@ -165,7 +168,7 @@ def load_mask(source: ImageSource, *, threshold: float = 0.5, image: np.ndarray 
     """
     if not 0.0 <= threshold < 1.0:
         raise ValueError(f"threshold must lie in [0, 1), got {threshold}")
-    rgba = _to_rgba(source, name)
+    rgba = _to_rgba(source, name, colour=False)  # levels, not colours: never converted by a colour profile
     colour, alpha = rgba[..., :3], rgba[..., 3]
     colour_flat = float(np.ptp(colour)) == 0.0
     level = alpha if colour_flat and float(np.ptp(alpha)) > 0 else colour.max(axis=2)
