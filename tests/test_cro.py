@@ -1,4 +1,4 @@
-"""The DDIM jump (Eq. 8), the CRO loss (Eq. 9), its closed form (PAPER.md item 6) and the epsilon loss."""
+"""The DDIM jump (Eq. 8), the CRO loss (Eq. 9), its closed form (`cro.cro_closed_form_terms`) and the epsilon loss."""
 
 import pytest
 import torch
