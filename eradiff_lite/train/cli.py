@@ -113,8 +113,8 @@ def interrupted(out: Path) -> int:
     run = configs[-1].parent if configs else out
     saved = list_checkpoints(run / "checkpoints")
     if not saved:
-        print(f"interrupted before the first checkpoint of {run}: nothing to resume; run the same command again "
-              f"(into a new --out, or after removing {run})", file=sys.stderr)
+        print(f"interrupted before the first checkpoint of {run}: nothing to resume; run the same command again",
+              file=sys.stderr)
         return 130
     variant = json.loads((run / "train_config.json").read_text())["variant"]
     print(f"interrupted: checkpoint {saved[-1]} saved; resume with: python -m eradiff_lite train --variant {variant} "
