@@ -3,8 +3,8 @@
 Images are ``H x W x 3`` float arrays in [0, 1], masks ``H x W`` bool (True = erased), as in `coherence`.
 
 - ``erase_ratio = RMSE_hole(out, x_ori) / RMSE_hole(x_obj, x_ori)``: 1 = the object left in place, 0 = the
-  true background; < 0.5 counts as "erased" in the recipe study. It rewards blur (TRAINING.md), so it is
-  always read beside masked PSNR and the texture measure below.
+  true background; < 0.5 counts as "erased" in the recipe study. It rewards blur (a 3-px-shifted truth often
+  fails it), so it is always read beside masked PSNR and the texture measure (`texture.py`).
 - ``hf_ratio``: the hole's high-frequency energy (mean squared Laplacian) over the truth's: ~1 for a fill
   with the background's texture, << 1 for a blurry fill, >> 1 for speckle.
 - reference fills: ``untouched`` (the object stays), ``flat`` (the mean colour of the hole's one-pixel

@@ -107,7 +107,7 @@ def build_scheduler(num_train_timesteps: int = 1000, **recipe):
     """The DDIM scheduler shared by training (its ``alphas_cumprod``) and erasing (its steps).
 
     `RECIPE` by default, any key overridden by ``recipe``; ``set_alpha_to_one=True`` always (the step
-    before t = 0 is the clean image, as PAPER.md asks for s < 0).
+    before t = 0 is the clean image: a jump to s < 0 lands on alpha_bar = 1, as CRO defines it).
     """
     from diffusers import DDIMScheduler
 
