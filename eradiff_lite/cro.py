@@ -14,6 +14,8 @@ and the loss is ``|| x_mix(s) - x_hat(s) ||^2`` with gamma ~ U{1..gamma_max}    
 Closed form (derived in notebook 03): with ``c = sqrt(a_s) sqrt(1 - a_t) / sqrt(a_t) - sqrt(1 - a_s)``,
 ``x_mix(s) - x_hat(s) = sqrt(a_s) (lambda_t - lambda_s) (x_ori - x_obj) - c (eps - e)``, so CRO is an epsilon
 loss weighted by ``c^2`` whose target is ``eps* = eps + k (x_obj - x_ori)``, ``k = sqrt(a_s)(lambda_t - lambda_s)/c``.
+For an x0 estimate the same loss is ``weight || x0_hat - x0* ||^2``, ``x0* = x_ori + kappa (x_obj - x_ori)``
+(`x0_optimum_terms`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,35 @@ def cro_terms_at(t, gamma, alphas_cumprod: Tensor, lambdas: Tensor | None = None
     a_t, lam_t = alpha_bar_and_lambda_at(t, alphas_cumprod, lambdas)
     a_s, lam_s = alpha_bar_and_lambda_at(torch.as_tensor(t) - torch.as_tensor(gamma), alphas_cumprod, lambdas)
     return cro_closed_form_terms(a_t, a_s, lam_t, lam_s)
+
+
+def x0_optimum_terms(alpha_bar_t, alpha_bar_s, lam_t, lam_s) -> tuple[Tensor, Tensor]:
+    """``(kappa, weight)`` of CRO for an x0 estimate: ``|| x_mix(s) - x_hat(s) ||^2 = weight || x0_hat - x0* ||^2``.
+
+    With ``e = (x_mix(t) - sqrt(a_t) x0_hat) / sqrt(1 - a_t)`` (`targets.to_epsilon`) the jump is affine in
+    x0_hat and the shared noise cancels, leaving ``x_hat(s) - x_mix(s) = c (x0_hat - x0*)`` with
+    ``x0* = x_ori + kappa (x_obj - x_ori)``. Write ``p = sqrt(a_s (1 - a_t))``, ``q = sqrt(a_t (1 - a_s))``:
+
+        c = (p - q) / sqrt(1 - a_t),   weight = c^2   (= the noise form's c^2 times SNR_t)
+        kappa = (p lambda_s - q lambda_t) / (p - q)
+
+    ``s < 0`` (a_s = 1, lambda_s = 0) gives kappa = 0 and weight = 1. Computed in float64.
+    """
+    a_t, a_s, lam_t, lam_s = (torch.as_tensor(v).double() for v in (alpha_bar_t, alpha_bar_s, lam_t, lam_s))
+    p, q = (a_s * (1 - a_t)).sqrt(), (a_t * (1 - a_s)).sqrt()
+    weight = ((p - q) / (1 - a_t).sqrt()) ** 2  # c^2, c = (p - q) / sqrt(1 - a_t)
+    kappa = (p * lam_s - q * lam_t) / (p - q)  # x0* = x_ori + kappa (x_obj - x_ori)
+    return kappa, weight
+
+
+def x0_optimum(t, gamma, alphas_cumprod: Tensor, lambdas: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """`x0_optimum_terms` at timesteps ``t`` and jumps ``gamma`` (ints or integer tensors), ``s = t - gamma``.
+
+    ``lambdas`` as in `cro_loss` (None: the paper's ``1 - alpha_bar``; all 0: ``cro_zero``, kappa = 0).
+    """
+    a_t, lam_t = alpha_bar_and_lambda_at(t, alphas_cumprod, lambdas)
+    a_s, lam_s = alpha_bar_and_lambda_at(torch.as_tensor(t) - torch.as_tensor(gamma), alphas_cumprod, lambdas)
+    return x0_optimum_terms(a_t, a_s, lam_t, lam_s)
 
 
 def default_gamma_max(num_timesteps: int) -> int:

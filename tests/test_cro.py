@@ -12,10 +12,14 @@ from eradiff_lite.cro import (
     default_gamma_max,
     epsilon_loss,
     sample_t_gamma,
+    x0_optimum,
+    x0_optimum_terms,
 )
 from eradiff_lite.models import build_lite_unet, masked_image, unet_input
+from eradiff_lite.models.lite import build_scheduler
 from eradiff_lite.profiles import get_profile
-from eradiff_lite.schedule import alpha_bar_and_lambda_at, constant_lambdas, linear_lambdas, noisy_mix
+from eradiff_lite.schedule import alpha_bar_and_lambda_at, constant_lambdas, linear_lambdas, noisy_mix, per_item
+from eradiff_lite.targets import to_epsilon
 
 T = 1000
 ALPHAS = DDIMScheduler(num_train_timesteps=T, beta_schedule="scaled_linear", beta_start=0.00085,
@@ -225,3 +229,76 @@ def test_cro_with_lambda_zero_ignores_the_object_in_the_noised_states():
     with_obj = cro_loss(eps_fn, x_ori, x_obj, t, gamma, ac, noise, lambdas=zero)
     torch.testing.assert_close(with_obj, cro_loss(eps_fn, x_ori, x_ori, t, gamma, ac, noise))
     assert not torch.allclose(with_obj, cro_loss(eps_fn, x_ori, x_obj, t, gamma, ac, noise))
+
+
+COSINE = build_scheduler(T).alphas_cumprod  # the lite model's schedule
+STEPS = [(0, 1), (50, 100), (99, 300), (300, 1), (300, 20), (500, 100), (800, 100), (950, 20), (999, 300)]
+
+
+def _x0_model_cro_loss(x0_hat, x_ori, x_obj, t, gamma, ab, noise, lambdas):
+    """cro_loss of an x0 "model" that answers x0_hat, turned into a noise estimate as training does."""
+    eps_fn = lambda x_t, steps: to_epsilon(x0_hat, x_t, per_item(ab[steps], x_t), "sample")  # noqa: E731
+    return cro_loss(eps_fn, x_ori, x_obj, t, gamma, ab, noise, lambdas=lambdas).item()
+
+
+@pytest.mark.parametrize("lambdas", (None, constant_lambdas(T, 0.0), constant_lambdas(T, 0.5)),
+                         ids=("cro", "cro_zero", "cro_const"))
+@pytest.mark.parametrize("schedule", ("cosine", "scaled_linear"))
+def test_x0_optimum_is_the_minimiser_and_weight_of_the_real_cro_loss(lambdas, schedule):
+    """For an x0 model, cro_loss(x0* + delta) = weight * mean(delta^2), and 0 at x0* (some steps with s < 0)."""
+    ab = COSINE if schedule == "cosine" else ALPHAS
+    x_ori, x_obj, noise, delta = (x.float() for x in _batch(2, seed=5))
+    scale = (x_obj - x_ori).pow(2).mean().item()  # the object difference, for the optimum's tolerance
+    for t_i, g_i in STEPS:
+        t, gamma = torch.full((2,), t_i), torch.full((2,), g_i)
+        kappa, weight = x0_optimum(t, gamma, ab, lambdas)
+        x0_star = x_ori + kappa.float().view(-1, 1, 1, 1) * (x_obj - x_ori)
+        at_optimum = _x0_model_cro_loss(x0_star, x_ori, x_obj, t, gamma, ab, noise, lambdas)
+        assert at_optimum <= 1e-5 * weight.max().item() * scale, (t_i, g_i)  # the shared noise cancels: 0
+        off = _x0_model_cro_loss(x0_star + delta, x_ori, x_obj, t, gamma, ab, noise, lambdas)
+        assert off == pytest.approx((weight.view(-1, 1) * delta.flatten(1) ** 2).mean().item(), rel=2e-3), (t_i, g_i)
+
+
+def test_x0_optimum_is_the_noise_form_of_paper_item_6_read_in_x0_units():
+    """weight = c^2 SNR_t and kappa = lambda_t - k / sqrt(SNR_t): the same loss as c^2 || eps* - e ||^2."""
+    t, gamma = torch.tensor([0, 40, 300, 600, 999]), torch.tensor([1, 100, 1, 37, 100])
+    for ab in (COSINE.double(), ALPHAS.double()):
+        kappa, weight = x0_optimum(t, gamma, ab)
+        c, k = cro_terms_at(t, gamma, ab)
+        a_t, lam_t = alpha_bar_and_lambda_at(t, ab)
+        snr = a_t / (1 - a_t)
+        torch.testing.assert_close(weight, c ** 2 * snr, rtol=1e-9, atol=0)
+        torch.testing.assert_close(kappa, lam_t - k / snr.sqrt(), rtol=1e-9, atol=1e-12)
+
+
+def test_x0_optimum_for_the_ablation_variants():
+    """cro_zero: kappa = 0 and CRO's weights; cro_const: kappa = v for s >= 0, 0 for the last jump; s < 0: weight 1."""
+    t, gamma = torch.arange(0, 1000, 7), torch.arange(0, 1000, 7) % 150 + 1
+    kappa, weight = x0_optimum(t, gamma, COSINE)
+    kappa0, weight0 = x0_optimum(t, gamma, COSINE, constant_lambdas(T, 0.0))
+    kappa_c, weight_c = x0_optimum(t, gamma, COSINE, constant_lambdas(T, 0.5))
+    assert (kappa0 == 0).all() and torch.equal(weight0, weight) and torch.equal(weight_c, weight)
+    last = t - gamma < 0
+    torch.testing.assert_close(kappa_c[~last], torch.full_like(kappa_c[~last], 0.5))
+    assert (kappa_c[last] == 0).all() and (kappa[last] == 0).all() and (weight[last] == 1).all()
+    assert bool((weight[~last] < 1).all() and (weight > 0).all())
+    k, w = x0_optimum_terms(0.25, 1.0, 0.75, 0.0)  # a jump to the clean image, on floats
+    assert k.dtype == torch.float64 and k.item() == 0 and w.item() == 1
+
+
+def test_x0_optimum_on_the_lite_cosine_schedule():
+    """The numbers notebook 03 reports: kappa < 0 below the middle, toward the object at high noise; the weight."""
+    kappa = lambda t, g: x0_optimum(t, g, COSINE.double())[0].item()  # noqa: E731
+    weight = lambda t, g: x0_optimum(t, g, COSINE.double())[1].item()  # noqa: E731
+    assert kappa(300, 1) == pytest.approx(-0.122, abs=2e-3) and kappa(400, 100) == pytest.approx(-0.120, abs=2e-3)
+    assert kappa(800, 1) == pytest.approx(0.737, abs=2e-3) and kappa(800, 100) == pytest.approx(0.607, abs=2e-3)
+    assert kappa(950, 1) == pytest.approx(0.982, abs=2e-3) and kappa(950, 100) == pytest.approx(0.925, abs=2e-3)
+    assert weight(50, 100) == 1 and weight(800, 100) == pytest.approx(0.0266, abs=5e-4)
+    assert weight(800, 1) < 1e-5 and weight(300, 1) < 2e-5
+    # a = cos^2(phi), lambda = sin^2(phi): kappa = -sin(phi_s) sin(phi_t) cos(phi_s + phi_t),
+    # weight = (sin(phi_t - phi_s) / sin(phi_t))^2
+    t, gamma = torch.tensor([10, 300, 800, 999]), torch.tensor([20, 1, 100, 300])
+    phi_t, phi_s = (torch.arccos(alpha_bar_and_lambda_at(v, COSINE.double())[0].sqrt()) for v in (t, t - gamma))
+    got_kappa, got_weight = x0_optimum(t, gamma, COSINE.double())
+    torch.testing.assert_close(got_kappa, -phi_s.sin() * phi_t.sin() * (phi_s + phi_t).cos())
+    torch.testing.assert_close(got_weight, ((phi_t - phi_s).sin() / phi_t.sin()) ** 2)

@@ -33,5 +33,15 @@ def test_answers_of_the_wrong_kind_get_a_plain_hint(capsys):
     assert "got float32 (a comparison such as x > 0.5 gives bools)" in capsys.readouterr().out
     assert check("eq10", lambda m: torch.ones(m.shape[0], m.shape[1], m.shape[1], dtype=torch.bool)) is False
     assert "allowed[b, i, j] = not (m[b, i] and m[b, j])" in capsys.readouterr().out
+
+    def kappa_without_the_clean_end(t, gamma, alphas_cumprod):  # s < 0 read from the end of the schedule
+        a_t, a_s = alphas_cumprod[t], alphas_cumprod[t - gamma]
+        p, q = (a_s * (1 - a_t)).sqrt(), (a_t * (1 - a_s)).sqrt()
+        return (p * (1 - a_s) - q * (1 - a_t)) / (p - q)
+
+    assert check("x0_kappa", kappa_without_the_clean_end) is False
+    assert "t = 50, gamma = 100" in (out := capsys.readouterr().out) and "negative index" in out
+    assert check("x0_kappa", lambda t, gamma, alphas_cumprod: float(1 - alphas_cumprod[t])) is False
+    assert "return a 0-d torch tensor" in capsys.readouterr().out
     with pytest.raises(KeyError, match="no exercise"):
         check("nope", None)

@@ -66,6 +66,15 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              diffusion.grade_eps_from_x0,
              "def my_eps(x_t, x0, a):\n    return (x_t - a.sqrt() * x0) / (1 - a).sqrt()\n",
              "def my_eps(x_t, x0, a):\n    return (x_t - a * x0) / (1 - a)\n"),
+    Exercise("x0_kappa", "03_cro_loss",
+             "Write `my_kappa(t, gamma, alphas_cumprod)`: kappa of CRO's x0 optimum, x0* = x_ori + kappa "
+             "(x_obj - x_ori), at one (t, gamma), with the paper's lambda = 1 - alpha_bar (s < 0: the clean image).",
+             diffusion.grade_x0_kappa,
+             "def my_kappa(t, gamma, alphas_cumprod):\n    a_t = alphas_cumprod[t]\n"
+             "    a_s = alphas_cumprod[t - gamma] if t >= gamma else torch.tensor(1.0, dtype=a_t.dtype)\n"
+             "    p, q = (a_s * (1 - a_t)).sqrt(), (a_t * (1 - a_s)).sqrt()\n"
+             "    return (p * (1 - a_s) - q * (1 - a_t)) / (p - q)\n",
+             "def my_kappa(t, gamma, alphas_cumprod):\n    return 1 - alphas_cumprod[t]\n"),
     Exercise("unet_input", "05_training",
              "Write `my_unet_input(x_t, mask, x_obj)`: the inpainting UNet's 7 input channels.",
              diffusion.grade_unet_input,

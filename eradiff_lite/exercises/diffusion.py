@@ -1,11 +1,11 @@
-"""Checks of the diffusion exercises: the mix-up schedule and dynamic image (02), the DDIM jump and the noise
-estimate of an x0-model (03), the inpainting UNet's input and one DDIM sampling step (05)."""
+"""Checks of the diffusion exercises: the mix-up schedule and dynamic image (02), the DDIM jump, the noise
+estimate of an x0-model and CRO's x0 optimum (03), the inpainting UNet's input and one DDIM sampling step (05)."""
 
 from __future__ import annotations
 
 import torch
 
-from ..cro import ddim_jump
+from ..cro import ddim_jump, x0_optimum, x0_optimum_terms
 from ..schedule import dynamic_image, mixup_lambdas
 from ..targets import to_epsilon
 from .check import close
@@ -72,6 +72,23 @@ def grade_eps_from_x0(answer) -> None:
                                    "for eps"),
         ((x_t - (1 - a).sqrt() * x0) / a.sqrt(), "that solves for x0 given eps; here x0 is given: "
                                                          "eps = (x_t - sqrt(a) x0) / sqrt(1 - a)")])
+
+
+def grade_x0_kappa(answer) -> None:
+    for kind, ab in _schedules().items():
+        ab = ab.double()
+        for t, gamma in ((800, 100), (300, 20), (950, 1), (50, 100)):  # the last one jumps past 0
+            a_t, a_s = ab[t], ab[t - gamma] if t >= gamma else torch.tensor(1.0, dtype=ab.dtype)
+            wrapped = x0_optimum_terms(a_t, ab[t - gamma], 1 - a_t, 1 - ab[t - gamma])[0]
+            swapped = x0_optimum_terms(a_t, a_s, 1 - a_s, 1 - a_t)[0]
+            close(answer(t, gamma, ab.clone()), x0_optimum(t, gamma, ab)[0], f"t = {t}, gamma = {gamma} ({kind})", [
+                (1 - a_t, "that is lambda_t, the dynamic image at t; the target lives at s = t - gamma and the "
+                          "jump carries part of x_mix(t): kappa mixes lambda_s and lambda_t, weighted by p and q"),
+                (1 - a_s, "that is lambda_s, the dynamic image at s; the jump also carries part of x_mix(t), so "
+                          "kappa mixes lambda_s and lambda_t, weighted by p and q"),
+                (swapped, "lambda_t and lambda_s are swapped: p = sqrt(a_s (1 - a_t)) goes with lambda_s"),
+                (wrapped, "for s < 0 the jump lands on the clean image: alpha_bar_s = 1 and lambda_s = 0 (a negative "
+                          "index reads alphas_cumprod from its END)")], form="a 0-d torch tensor (one value)")
 
 
 def grade_unet_input(answer) -> None:
