@@ -1,0 +1,197 @@
+"""Where could CRO matter? Short fine-tunes of the same baseline, compared at several budgets (issue "Where CRO and
+SRA matter", Deliver 2 and 4). An experiment: it imports `eradiff_lite`, nothing imports it.
+
+Choices, fixed before any run:
+- `paired`, `cro_zero`, `cro` and `cro_sra` fine-tune the shipped baseline (``data/checkpoints/baseline``, x0 target)
+  with the reference recipe (batch 32, EMA, seed 0: every run sees the same batches, timesteps and noise) at two
+  learning rates: 3e-4 (the shipped fine-tunes' rate) and 1e-4 (lower, closer to the paper's brief fine-tune);
+  300 steps each, the EMA weights saved at 50, 100 and 300 steps. The shipped 1000-step models (lr 3e-4) are the
+  last point of the 3e-4 curve.
+- Each checkpoint erases the held-out benchmark (heldout-v1, ``--scenes``, 64 px) with 25 DDIM steps from pure noise
+  (strength 1) and from the noised input (strength 0.6, the paper's Fig. 7 setting), seeds 0..``--seeds``-1
+  (`metrics.evaluate.benchmark_noise`: the same noise for every model), SRA on for `cro_sra` only.
+- Per scene: eliminated (the colour judge, majority over seeds) and the texture log2 ratio (`metrics.texture`,
+  mean over seeds). Comparisons at the same (lr, steps, strength): cro - paired, cro - cro_zero (the fading path
+  alone), paired - cro_zero (the weighting alone), cro_sra - cro (SRA); differences with a 95 % paired bootstrap
+  interval over scenes and an exact McNemar p on elimination.
+
+    python experiments/cro_budget.py run --variant cro --lr 3e-4 --root ~/eradiff-runs/budget
+    python experiments/cro_budget.py score --root ~/eradiff-runs/budget --out data/results/cro_where_it_matters.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+VARIANTS = ("paired", "cro_zero", "cro", "cro_sra")
+RATES = (3e-4, 1e-4)
+SAVE_AT = (50, 100, 300)
+STRENGTHS = (1.0, 0.6)
+COMPARISONS = (("cro", "paired"), ("cro", "cro_zero"), ("paired", "cro_zero"), ("cro_sra", "cro"))
+
+
+def run_folder(root: Path, variant: str, lr: float) -> Path:
+    return Path(root) / f"lr{lr:g}" / variant
+
+
+def run(args) -> int:
+    from eradiff_lite.paths import data_dir
+    from eradiff_lite.train.config import TrainConfig, make_config
+    from eradiff_lite.train.loop import train
+
+    out = run_folder(args.root, args.variant, args.lr)
+    saved = out / "train_config.json"
+    if args.resume and saved.is_file():
+        cfg = TrainConfig.load(saved)
+    else:
+        cfg = make_config(args.variant, "cpu", steps=max(SAVE_AT), learning_rate=args.lr,
+                          checkpoint_every=min(SAVE_AT), keep_checkpoints=100, notes={"experiment": "cro_budget"})
+    result = train(cfg, out, init=data_dir() / "checkpoints" / "baseline", resume=args.resume,
+                   time_budget_s=args.time_budget, progress=not args.no_progress)
+    print(f"{args.variant} lr {args.lr:g}: {result.status}, {result.steps_done} steps")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- scoring
+def checkpoints(root: Path) -> list[dict]:
+    """Every (variant, lr, steps) to score: the saved EMA weights of the runs, and the shipped 1000-step models."""
+    from eradiff_lite.paths import data_dir
+
+    todo = []
+    for lr in RATES:
+        for variant in VARIANTS:
+            folder = run_folder(root, variant, lr)
+            for steps in SAVE_AT:
+                ckpt = folder / "checkpoints" / f"step_{steps:06d}" / "ema.safetensors"
+                if ckpt.is_file():
+                    todo.append({"variant": variant, "lr": lr, "steps": steps, "folder": folder, "weights": ckpt})
+    for variant in VARIANTS:
+        todo.append({"variant": variant, "lr": 3e-4, "steps": 1000, "folder": data_dir() / "checkpoints" / variant,
+                     "weights": None})
+    return todo
+
+
+def load_pipe(item: dict):
+    from safetensors.torch import load_file
+
+    from eradiff_lite.paths import data_dir
+    from eradiff_lite.pipeline import EraseDiffusionPipeline
+
+    if item["weights"] is None:
+        return EraseDiffusionPipeline.from_pretrained(item["folder"])
+    pipe = EraseDiffusionPipeline.from_pretrained(data_dir() / "checkpoints" / "baseline")  # same architecture
+    pipe.unet.load_state_dict(load_file(item["weights"]))
+    return pipe
+
+
+def per_scene(pipe, bench, seeds: int, strength: float, sra: bool) -> dict:
+    """Eliminated (fraction of seeds) and texture log2 (mean over seeds) per scene."""
+    from eradiff_lite.data import to_image
+    from eradiff_lite.metrics.evaluate import erase_benchmark
+    from eradiff_lite.metrics.judge import judge
+    from eradiff_lite.metrics.texture import texture_log2
+
+    elim, tex = [], []
+    for seed in range(seeds):
+        out = erase_benchmark(pipe, bench, 25, seed, sra=sra, strength=strength)
+        images = [to_image(o) for o in out]
+        elim.append([judge(im, s)["eliminated"] for im, s in zip(images, bench.scenes)])
+        tex.append([texture_log2(im, s.triplet.x_ori, s.triplet.mask) for im, s in zip(images, bench.scenes)])
+    return {"eliminated": np.mean(elim, 0).round(4).tolist(), "texture_log2": np.mean(tex, 0).round(4).tolist()}
+
+
+def compare(a: dict, b: dict) -> dict:
+    from eradiff_lite.metrics.paired import mcnemar, paired_bootstrap
+
+    ea, eb = np.array(a["eliminated"]) * 100, np.array(b["eliminated"]) * 100
+    e = paired_bootstrap(ea, eb)
+    t = paired_bootstrap(np.array(a["texture_log2"]), np.array(b["texture_log2"]))
+    mc = mcnemar(ea > 50, eb > 50)
+    return {"elimination_points": e, "texture_log2": t, "mcnemar_p": mc["p_value"],
+            "discordant": [mc["n_ab"], mc["n_ba"]]}
+
+
+def score(args) -> int:
+    from eradiff_lite.metrics.benchmark import load_benchmark
+    from eradiff_lite.paths import write_text_atomic
+    from eradiff_lite.profiles import describe_device
+
+    torch.set_grad_enabled(False)
+    bench = load_benchmark(scenes=args.scenes, size=64)
+    path = Path(args.out)
+    done = json.loads(path.read_text()) if path.is_file() else {"scores": []}
+    have = {(s["variant"], s["lr"], s["steps"], s["strength"]) for s in done["scores"]}
+    jobs = [(item, strength) for item in checkpoints(args.root) for strength in STRENGTHS
+            if (item["variant"], item["lr"], item["steps"], strength) not in have]
+    for item, strength in tqdm(jobs, desc="budget curves"):
+        values = per_scene(load_pipe(item), bench, args.seeds, strength, sra=item["variant"] == "cro_sra")
+        eliminated = 100 * float(np.mean(np.array(values["eliminated"]) > 0.5))
+        done["scores"].append({"variant": item["variant"], "lr": item["lr"], "steps": item["steps"],
+                               "strength": strength, "elimination": eliminated,
+                               "texture_median": float(np.median(values["texture_log2"])), **values})
+        done.update({"benchmark": bench.describe(), "seeds": args.seeds, "device": describe_device(),
+                     "parameterisation": "sample (x0)", "sampling_steps": 25})
+        done["rows"] = rows(done["scores"])
+        write_text_atomic(path, json.dumps(done) + "\n")
+    print(table(done))
+    return 0
+
+
+def rows(scores: list[dict]) -> list[dict]:
+    """The comparisons at every (lr, steps, strength) where both models were scored."""
+    index = {(s["variant"], s["lr"], s["steps"], s["strength"]): s for s in scores}
+    out = []
+    for (variant, lr, steps, strength) in sorted({k for k in index}, key=lambda k: (k[1], k[2], k[3])):
+        for a, b in COMPARISONS:
+            if variant != a or (b, lr, steps, strength) not in index:
+                continue
+            c = compare(index[(a, lr, steps, strength)], index[(b, lr, steps, strength)])
+            out.append({"parameterisation": "sample (x0)", "finetune_steps": steps, "learning_rate": lr,
+                        "strength": strength, "comparison": f"{a} - {b}",
+                        "elimination_difference": c["elimination_points"]["mean"],
+                        "elimination_ci95": [c["elimination_points"]["low"], c["elimination_points"]["high"]],
+                        "texture_difference": c["texture_log2"]["mean"],
+                        "texture_ci95": [c["texture_log2"]["low"], c["texture_log2"]["high"]],
+                        "p": c["mcnemar_p"], "discordant": c["discordant"], "scenes": c["elimination_points"]["n"]})
+    return out
+
+
+def table(done: dict) -> str:
+    lines = ["| lr | steps | strength | comparison | elimination points [95 % CI] | McNemar p | texture log2 [95 % CI] |",
+             "|---|---|---|---|---|---|---|"]
+    for r in done.get("rows", []):
+        e, t = r["elimination_ci95"], r["texture_ci95"]
+        lines.append(f"| {r['learning_rate']:g} | {r['finetune_steps']} | {r['strength']:g} | {r['comparison']} | "
+                     f"{r['elimination_difference']:+.1f} [{e[0]:+.1f}, {e[1]:+.1f}] | {r['p']:.2g} | "
+                     f"{r['texture_difference']:+.2f} [{t[0]:+.2f}, {t[1]:+.2f}] |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="fine-tune one variant at one learning rate")
+    r.add_argument("--variant", required=True, choices=VARIANTS)
+    r.add_argument("--lr", required=True, type=float, choices=RATES)
+    r.add_argument("--root", required=True, type=Path)
+    r.add_argument("--resume", action="store_true")
+    r.add_argument("--time-budget", type=float, default=None)
+    r.add_argument("--no-progress", action="store_true")
+    s = sub.add_parser("score", help="score every saved budget and the shipped models, then compare")
+    s.add_argument("--root", required=True, type=Path)
+    s.add_argument("--scenes", type=int, default=256)
+    s.add_argument("--seeds", type=int, default=3)
+    s.add_argument("--out", default="data/results/cro_where_it_matters.json")
+    args = p.parse_args(argv)
+    return run(args) if args.cmd == "run" else score(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
