@@ -129,7 +129,8 @@ def score(args) -> int:
     done = json.loads(path.read_text()) if path.is_file() else {"scores": []}
     have = {(s["variant"], s["lr"], s["steps"], s["strength"]) for s in done["scores"]}
     jobs = [(item, strength) for item in checkpoints(args.root) for strength in STRENGTHS
-            if (item["variant"], item["lr"], item["steps"], strength) not in have]
+            if (item["variant"], item["lr"], item["steps"], strength) not in have
+            and (args.lr is None or item["lr"] == args.lr)]
     for item, strength in tqdm(jobs, desc="budget curves"):
         values = per_scene(load_pipe(item), bench, args.seeds, strength, sra=item["variant"] == "cro_sra")
         eliminated = 100 * float(np.mean(np.array(values["eliminated"]) > 0.5))
@@ -164,8 +165,8 @@ def rows(scores: list[dict]) -> list[dict]:
 
 
 def table(done: dict) -> str:
-    lines = ["| lr | steps | strength | comparison | elimination points [95 % CI] | McNemar p | texture log2 [95 % CI] |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| lr | steps | strength | comparison | elimination points [95 % CI] | McNemar p | "
+             "texture log2 [95 % CI] |", "|---|---|---|---|---|---|---|"]
     for r in done.get("rows", []):
         e, t = r["elimination_ci95"], r["texture_ci95"]
         lines.append(f"| {r['learning_rate']:g} | {r['finetune_steps']} | {r['strength']:g} | {r['comparison']} | "
@@ -189,8 +190,32 @@ def main(argv=None) -> int:
     s.add_argument("--scenes", type=int, default=256)
     s.add_argument("--seeds", type=int, default=3)
     s.add_argument("--out", default="data/results/cro_where_it_matters.json")
+    s.add_argument("--lr", type=float, default=None, choices=RATES, help="score only this learning rate's runs")
+    m = sub.add_parser("merge", help="join score files (e.g. one per learning rate) and recompute the comparisons")
+    m.add_argument("files", nargs="+")
+    m.add_argument("--out", default="data/results/cro_where_it_matters.json")
     args = p.parse_args(argv)
-    return run(args) if args.cmd == "run" else score(args)
+    return {"run": run, "score": score, "merge": merge}[args.cmd](args)
+
+
+def merge(args) -> int:
+    from eradiff_lite.paths import write_text_atomic
+
+    parts = [json.loads(Path(f).read_text()) for f in args.files]
+    if len({json.dumps(p["benchmark"], sort_keys=True) for p in parts}) != 1 or len({p["seeds"] for p in parts}) != 1:
+        raise SystemExit("error: the files were scored on different benchmarks or seeds")
+    seen, scores = set(), []
+    for part in parts:
+        for s in part["scores"]:
+            key = (s["variant"], s["lr"], s["steps"], s["strength"])
+            if key not in seen:
+                seen.add(key)
+                scores.append(s)
+    done = {**parts[0], "scores": scores}
+    done["rows"] = rows(scores)
+    write_text_atomic(Path(args.out), json.dumps(done) + "\n")
+    print(table(done))
+    return 0
 
 
 if __name__ == "__main__":
