@@ -45,3 +45,77 @@ def test_answers_of_the_wrong_kind_get_a_plain_hint(capsys):
     assert "return a 0-d torch tensor" in capsys.readouterr().out
     with pytest.raises(KeyError, match="no exercise"):
         check("nope", None)
+
+
+# the build exercise of notebook 01: typical wrong composites, each as the notebook's learner might write it
+_COMPOSITE_HEAD = ("def my_composite(background, cutout, top_left):\n    import numpy as np\n"
+                   "    (H, W), (h, w), (y, x) = background.shape[:2], cutout.shape[:2], top_left\n"
+                   "    y0, y1, x0, x1 = max(y, 0), min(y + h, H), max(x, 0), min(x + w, W)\n"
+                   "    part = cutout[y0 - y:y1 - y, x0 - x:x1 - x]\n    a = part[..., 3:]\n"
+                   "    x_obj = background.copy()\n")
+_BLEND = "    x_obj[y0:y1, x0:x1] = x_obj[y0:y1, x0:x1] * (1 - a) + part[..., :3] * a\n"
+_MASK = "    mask = np.zeros((H, W), bool)\n    mask[y0:y1, x0:x1] = a[..., 0] > 0.5\n"
+_KEEP = "    x_obj = np.where(mask[..., None], x_obj, background)\n"
+WRONG_COMPOSITES = {
+    "no alpha blending": (_COMPOSITE_HEAD + "    x_obj[y0:y1, x0:x1] = part[..., :3]\n" + _MASK + _KEEP
+                          + "    return x_obj, background.copy(), mask\n", "partly opaque"),
+    "mask not thresholded": (_COMPOSITE_HEAD + _BLEND + "    mask = np.zeros((H, W), np.float32)\n"
+                             "    mask[y0:y1, x0:x1] = a[..., 0]\n" + _KEEP.replace("mask[", "(mask > 0.5)[")
+                             + "    return x_obj, background.copy(), mask\n", "not the soft alpha"),
+    "mask of any alpha": (_COMPOSITE_HEAD + _BLEND + _MASK.replace("> 0.5", "> 0") + _KEEP
+                          + "    return x_obj, background.copy(), mask\n", "faint"),
+    "x_obj changed outside the mask": (_COMPOSITE_HEAD + _BLEND + _MASK + "    return x_obj, background.copy(), mask\n",
+                                       "outside the mask"),
+    "no clipping at the border": ("def my_composite(background, cutout, top_left):\n    import numpy as np\n"
+                                  "    (y, x), (h, w) = top_left, cutout.shape[:2]\n    x_obj = background.copy()\n"
+                                  "    a = cutout[..., 3:]\n"
+                                  "    box = (slice(y, y + h), slice(x, x + w))\n"
+                                  "    x_obj[box] = x_obj[box] * (1 - a) + cutout[..., :3] * a\n"
+                                  "    mask = np.zeros(background.shape[:2], bool)\n"
+                                  "    mask[y:y + h, x:x + w] = a[..., 0] > 0.5\n" + _KEEP
+                                  + "    return x_obj, background.copy(), mask\n", "over the top and right borders"),
+    "pasted into the background itself": (_COMPOSITE_HEAD.replace("background.copy()", "background") + _BLEND + _MASK
+                                          + "    return x_obj, background, mask\n", "untouched background"),
+    "(y, x) swapped": (_COMPOSITE_HEAD.replace("(y, x) = ", "(x, y) = ") + _BLEND + _MASK + _KEEP
+                       + "    return x_obj, background.copy(), mask\n", "wrong place"),
+}
+
+
+def test_the_composite_reference_is_the_packages_triplet_and_passes_its_check():
+    import numpy as np
+
+    from eradiff_lite.data import choose_position, make_triplet, transform_cutout
+    from eradiff_lite.exercises.composite import composite, grade_composite
+
+    grade_composite(composite)
+    rng = np.random.default_rng(0)
+    background = rng.random((20, 24, 3)).astype(np.float32)
+    cutout = rng.random((7, 6, 4)).astype(np.float32)
+    triplet = make_triplet(background, cutout, np.random.default_rng(3), scale=(1, 1), angle=(0, 0), flip_p=0.0,
+                           dilate=0)
+    replay = np.random.default_rng(3)  # the same draws as make_triplet: scale, angle, flip, then the position
+    replay.uniform(1, 1), replay.uniform(0, 0), replay.random()
+    obj = transform_cutout(cutout)
+    x_obj, x_ori, mask = composite(background, obj, choose_position((20, 24), obj.shape[:2], replay))
+    assert np.array_equal(mask, triplet.mask) and np.allclose(x_obj, triplet.x_obj)
+    assert np.array_equal(x_ori, background)
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_COMPOSITES))
+def test_the_composite_check_rejects_typical_mistakes_with_a_hint_not_the_answer(mistake, capsys):
+    source, symptom = WRONG_COMPOSITES[mistake]
+    assert check("composite", answer_from_source(source)) is False  # prints, never raises
+    out = capsys.readouterr().out
+    assert out.startswith("not yet (composite): ") and symptom in out, out
+    for answer_part in ("> 0.5", "(1 - a", "np.where", "max(", "alpha > "):
+        assert answer_part not in out, f"the hint gives the answer away: {out}"
+
+
+def test_the_composite_check_survives_answers_that_crash_or_return_the_wrong_thing(capsys):
+    def crashes(background, cutout, top_left):
+        raise IndexError("boom")
+
+    assert check("composite", crashes) is False
+    assert "raised IndexError: boom" in capsys.readouterr().out
+    assert check("composite", lambda b, c, p: b) is False
+    assert "return three numpy arrays" in capsys.readouterr().out

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import attention, diffusion, images
+from . import attention, composite, diffusion, images
 from .check import NotYet
 
 
@@ -42,6 +42,26 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "Write `my_mask(alpha)`: the erase mask of a pasted object from its alpha (True = erase).",
              images.grade_mask_from_alpha, "def my_mask(alpha):\n    return alpha > 0.5\n",
              "def my_mask(alpha):\n    return alpha > 0\n"),
+    Exercise("composite", "01_data_synthesis",
+             "Build `my_composite(background, cutout, top_left)`: the RGBA cut-out pasted with its top-left corner "
+             "at top_left = (y, x), clipped at the borders; return the triplet (x_obj, x_ori, mask).",
+             composite.grade_composite,
+             "def my_composite(background, cutout, top_left):\n    import numpy as np\n"
+             "    (H, W), (h, w), (y, x) = background.shape[:2], cutout.shape[:2], top_left\n"
+             "    y0, y1, x0, x1 = max(y, 0), min(y + h, H), max(x, 0), min(x + w, W)  # the part inside\n"
+             "    part = cutout[y0 - y:y1 - y, x0 - x:x1 - x]\n    a = part[..., 3:]\n"
+             "    x_obj = background.copy()\n"
+             "    x_obj[y0:y1, x0:x1] = x_obj[y0:y1, x0:x1] * (1 - a) + part[..., :3] * a\n"
+             "    mask = np.zeros((H, W), bool)\n    mask[y0:y1, x0:x1] = a[..., 0] > 0.5\n"
+             "    x_obj = np.where(mask[..., None], x_obj, background)  # outside the mask: x_ori exactly\n"
+             "    return x_obj, background.copy(), mask\n",
+             "def my_composite(background, cutout, top_left):\n    import numpy as np\n"
+             "    (H, W), (h, w), (y, x) = background.shape[:2], cutout.shape[:2], top_left\n"
+             "    y0, y1, x0, x1 = max(y, 0), min(y + h, H), max(x, 0), min(x + w, W)\n"
+             "    part = cutout[y0 - y:y1 - y, x0 - x:x1 - x]\n    x_obj = background.copy()\n"
+             "    mask = np.zeros((H, W), bool)\n    mask[y0:y1, x0:x1] = part[..., 3] > 0.5\n"
+             "    x_obj[mask] = part[..., :3][part[..., 3] > 0.5]  # colours copied: no alpha blending\n"
+             "    return x_obj, background.copy(), mask\n"),
     Exercise("mixup_lambdas", "02_mixup_schedule",
              "Write `my_lambdas(alphas_cumprod)`: the paper's mix-up schedule, one lambda per timestep.",
              diffusion.grade_lambdas, "def my_lambdas(alphas_cumprod):\n    return 1 - alphas_cumprod\n",
