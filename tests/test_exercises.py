@@ -119,3 +119,57 @@ def test_the_composite_check_survives_answers_that_crash_or_return_the_wrong_thi
     assert "raised IndexError: boom" in capsys.readouterr().out
     assert check("composite", lambda b, c, p: b) is False
     assert "return three numpy arrays" in capsys.readouterr().out
+
+
+# the build exercise of notebook 04: Self-Rectifying Attention as a processor class; wrong lines and their symptoms
+WRONG_SRA = {
+    "masked keys for every query": ({"allowed": "~m[:, None, None, :].expand(-1, 1, m.shape[1], -1)"},
+                                    "OUTSIDE the hole"),
+    "average-pooled mask": ({"m": "F.adaptive_avg_pool2d(mask, hw).flatten(1) > 0.5"}, "PARTLY"),
+    "nearest-neighbour mask": ({"m": "F.interpolate(mask, size=hw).flatten(1) > 0.5"}, "PARTLY"),
+    "NaN rows where every key is blocked": ({"allowed": "~(m[:, None, :, None] & m[:, None, None, :])"}, "NaN"),
+    "zero rows where every key is blocked": ({"allowed": "~(m[:, None, :, None] & m[:, None, None, :])",
+                                              "out": "F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)"},
+                                             "no background token left"),
+    "mask transposed": ({"m": "F.adaptive_max_pool2d(mask.transpose(-1, -2), hw).flatten(1) > 0.5"}, "mirrored"),
+    "blocked scores set to 0": ({"out": "scores.masked_fill(~allowed, 0.0).softmax(dim=-1) @ v"}, "no weight"),
+    "nothing blocked": ({"out": "scores.softmax(dim=-1) @ v"}, "equals plain attention"),
+    "scores not scaled": ({"out": "(scores * q.shape[-1] ** 0.5).masked_fill(~allowed, float('-inf'))"
+                                  ".softmax(dim=-1) @ v"}, "every token differs"),
+}
+
+
+def test_the_sra_processor_check_accepts_the_solution_and_an_sdpa_variant(capsys):
+    from eradiff_lite.exercises import sra_build
+
+    assert check("sra_processor", answer_from_source(sra_build.SOLUTION)) is True
+    sdpa = sra_build.source(out="F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)")
+    assert check("sra_processor", answer_from_source(sdpa)) is True
+    assert check("sra_processor", answer_from_source(sra_build.STUB)) is False  # the notebook's first guess
+    assert "OUTSIDE the hole" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mistake", list(WRONG_SRA))
+def test_the_sra_processor_check_names_the_symptom_of_each_mistake_not_the_answer(mistake, capsys):
+    from eradiff_lite.exercises import sra_build
+
+    lines, symptom = WRONG_SRA[mistake]
+    assert check("sra_processor", answer_from_source(sra_build.source(**lines))) is False  # prints, never raises
+    out = capsys.readouterr().out
+    assert out.startswith("not yet (sra_processor): ") and symptom in out, out
+    for answer_part in ("max_pool", "max-pool", "-inf", "m.all", "& m["):
+        assert answer_part not in out, f"the hint gives the answer away: {out}"
+
+
+def test_the_sra_processor_check_survives_crashes_and_functions(capsys):
+    class Crashes:
+        def __init__(self, state, fallback):
+            pass
+
+        def __call__(self, attn, hidden_states, *args, **kwargs):
+            raise RuntimeError("boom")
+
+    assert check("sra_processor", Crashes) is False
+    assert "raised RuntimeError: boom" in capsys.readouterr().out
+    assert check("sra_processor", lambda state, fallback: None) is False
+    assert "hand in the class itself" in capsys.readouterr().out

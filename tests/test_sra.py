@@ -342,3 +342,34 @@ def test_sra_study_pairs_on_and_off_and_a_setting_where_sra_never_acts_changes_n
                        "recreation": {"mean": 0, "low": -1, "high": 1}}}
     study = {"model": "m", "scenes": 4, "settings": {"never": never, "fake": fake}}
     assert verdicts(study)["fake"] == "helps" and "- helps: fake" in conclusion(study)
+
+
+@pytest.mark.parametrize("model", ["unet2d", "cond"])
+def test_the_exercise_solution_installed_by_hand_equals_the_package_on_whole_unets(model):
+    """notebook 04 installs the learner's class layer by layer (07 with set_attn_processor): same result."""
+    from eradiff_lite.exercises import answer_from_source
+    from eradiff_lite.exercises.sra_build import SOLUTION
+    from eradiff_lite.sra.context import unet_sample_and_timestep
+
+    cls = answer_from_source(SOLUTION)
+    unet, mask = (tiny_unet2d(), box_mask()) if model == "unet2d" else (tiny_cond_unet(), box_mask(size=16))
+    sample = torch.randn(2, unet.config.in_channels, 16, 16)
+    kwargs = {} if model == "unet2d" else {"encoder_hidden_states": torch.randn(2, 5, 32)}  # batch 2 = guidance
+    with torch.no_grad(), self_rectifying_attention(unet, mask):
+        want = unet(sample, 300, **kwargs).sample
+    state = SRAState(mask)
+    hook = unet.register_forward_pre_hook(lambda m, a, kw: state.begin(*unet_sample_and_timestep(a, kw)),
+                                          with_kwargs=True)
+    layers = self_attention_layers(unet)
+    if model == "cond":
+        own = unet.attn_processors
+        unet.set_attn_processor({k: cls(state, p) if k.removesuffix(".processor") in layers else p
+                                 for k, p in own.items()})
+    else:
+        own = {n: m.processor for n, m in layers.items()}
+        for n, m in layers.items():
+            m.set_processor(cls(state, own[n]))
+    with torch.no_grad():
+        got = unet(sample, 300, **kwargs).sample
+    hook.remove()
+    assert torch.allclose(got, want, atol=1e-5)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import attention, composite, diffusion, images
+from . import attention, composite, diffusion, images, sra_build
 from .check import NotYet
 
 
@@ -118,6 +118,8 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "(scenes only a eliminates, scenes only b eliminates).", images.grade_discordant,
              "def my_discordant(a, b):\n    return int((a & ~b).sum()), int((~a & b).sum())\n",
              "def my_discordant(a, b):\n    return int(a.sum()), int(b.sum())\n"),
+    Exercise("sra_processor", "04_sra_attention", sra_build.TASK, sra_build.grade_sra_processor,
+             sra_build.SOLUTION, sra_build.STUB),
     Exercise("eq10", "04_sra_attention",
              "Write `my_allowed(m)`: Eq. 10's allowed (query, key) pairs for flattened hole masks m [B, N] "
              "(True = in the hole); return bool [B, N, N], True = may attend.", attention.grade_eq10,
@@ -166,4 +168,4 @@ def answer_from_source(source: str):
     """The function defined by ``source`` (what a solution or wrong answer string holds), for the tests."""
     namespace = {"torch": torch}
     exec(compile(source, "<exercise>", "exec"), namespace)  # noqa: S102 - the course's own strings only
-    return next(v for k, v in namespace.items() if k.startswith("my_") and callable(v))
+    return next(v for k, v in namespace.items() if k.startswith(("my_", "My")) and callable(v))  # or a class
