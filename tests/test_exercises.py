@@ -121,6 +121,154 @@ def test_the_composite_check_survives_answers_that_crash_or_return_the_wrong_thi
     assert "return three numpy arrays" in capsys.readouterr().out
 
 
+# the build exercises of notebooks 02 and 03: typical wrong answers, each rejected with the symptom it shows
+def _edit(source, *pairs):
+    for old, new in pairs:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    return source
+
+
+def _noisy_mix_wrong():
+    from eradiff_lite.exercises.mixing import SOLUTION, STUB
+
+    return {
+        "a fresh noise draw": (_edit(SOLUTION, ("(1 - alpha_bar).sqrt() * noise", "(1 - alpha_bar).sqrt() * "
+                                                                               "torch.randn_like(x_ori)")),
+                               "uses a different noise than x_mix(t)"),
+        "a fixed noise of its own": (_edit(SOLUTION, ("* noise  #", "* torch.randn(x_ori.shape, generator="
+                                                                  "torch.Generator().manual_seed(0))  #")),
+                                     "stays the same when the noise passed in changes"),
+        "the dynamic image reversed": (_edit(SOLUTION, ("(1 - lam) * x_ori + lam * x_obj", "lam * x_ori + (1 - lam) "
+                                                                                          "* x_obj")),
+                                       "runs the wrong way"),
+        "image and noise scales exchanged": (_edit(SOLUTION, ("alpha_bar.sqrt() * x_mix_tilde + (1 - alpha_bar)",
+                                                              "(1 - alpha_bar).sqrt() * x_mix_tilde + (alpha_bar)")),
+                                             "scales are exchanged"),
+        "no square roots": (_edit(SOLUTION, ("alpha_bar.sqrt() * x_mix_tilde + (1 - alpha_bar).sqrt()",
+                                             "alpha_bar * x_mix_tilde + (1 - alpha_bar)")), "variance"),
+        "lam ignored (the notebook's stub)": (STUB, "does not change with lam"),
+        "weights that do not add up to 1": (_edit(SOLUTION, ("(1 - lam) * x_ori", "x_ori")), "do not add up to 1"),
+        "a per-item lam not reshaped": (_edit(SOLUTION, ("lam, alpha_bar = per_item(lam), per_item(alpha_bar)",
+                                                         "lam, alpha_bar = torch.as_tensor(lam), per_item(alpha_bar)")),
+                                        "one value per batch item"),
+    }
+
+
+def _cro_loss_wrong():
+    from eradiff_lite.exercises.crobuild import SOLUTION, STUB
+
+    fresh_at_s = ("    def x_mix(lam, a):  # Eq. 6-7, with the one noise shared by t and s\n"
+                  "        return a.sqrt() * ((1 - lam) * x_ori + lam * x_obj) + (1 - a).sqrt() * noise\n",
+                  "    def x_mix(lam, a, eps=noise):\n"
+                  "        return a.sqrt() * ((1 - lam) * x_ori + lam * x_obj) + (1 - a).sqrt() * eps\n")
+    return {
+        "a fresh noise draw at s": (_edit(SOLUTION, fresh_at_s, ("x_mix(lam_s, a_s)", "x_mix(lam_s, a_s, "
+                                                                                    "torch.randn_like(x_ori))")),
+                                    "uses a different noise than x_mix(t)"),
+        "the schedule reversed": (_edit(SOLUTION, ("lams = 1 - alphas_cumprod if", "lams = alphas_cumprod if")),
+                                  "the pathway runs the wrong way"),
+        "the dynamic image reversed": (_edit(SOLUTION, ("(1 - lam) * x_ori + lam * x_obj", "(1 - lam) * x_obj + lam "
+                                                                                          "* x_ori")),
+                                       "the pathway runs the wrong way"),
+        "alpha_bar at s < 0 clamped to index 0": (_edit(SOLUTION, ("torch.where(step < 0, torch.ones_like(alphas_"
+                                                                   "cumprod[i]), alphas_cumprod[i])",
+                                                                   "alphas_cumprod[i]")), "still carries noise"),
+        "s < 0 clamped to index 0 for both": (_edit(SOLUTION, ("torch.where(step < 0, torch.ones_like(alphas_cumprod"
+                                                               "[i]), alphas_cumprod[i])", "alphas_cumprod[i]"),
+                                                    ("torch.where(step < 0, torch.zeros_like(lams[i]), lams[i])",
+                                                     "lams[i]")), "the state at step 0"),
+        "a negative index read from the end": (_edit(SOLUTION, ("i = step.clamp(min=0)", "i = step"),
+                                                     ("torch.where(step < 0, torch.ones_like(alphas_cumprod[i]), "
+                                                      "alphas_cumprod[i])", "alphas_cumprod[i]"),
+                                                     ("torch.where(step < 0, torch.zeros_like(lams[i]), lams[i])",
+                                                      "lams[i]")), "END of the schedule"),
+        "lambda_s not zeroed for s < 0": (_edit(SOLUTION, ("torch.where(step < 0, torch.zeros_like(lams[i]), "
+                                                           "lams[i])", "lams[i]")), "still holds part of the object"),
+        "the loss against x_obj": (_edit(SOLUTION, ("(x_hat_s - x_mix(lam_s, a_s))", "(x_hat_s - x_obj)")),
+                                   "the object image x_obj itself"),
+        "the ordinary noise loss (the notebook's stub)": (STUB, "ordinary noise-prediction error"),
+        "a sum instead of a mean": (_edit(SOLUTION, ("** 2).mean()", "** 2).sum()")), "a sum over every number"),
+        "the lambdas passed in ignored": (_edit(SOLUTION, ("if lambdas is None else lambdas", "")),
+                                          "lambdas passed in are ignored"),
+        "the model shown the state at s": (_edit(SOLUTION, ("e = eps_fn(x_t, t)", "e = eps_fn(x_mix(lam_s, a_s), t)")),
+                                           "the pathway's state at s"),
+        "no jump back to the noise of s": (_edit(SOLUTION, ("x_hat_s = a_s.sqrt() * x0_hat + (1 - a_s).sqrt() * e",
+                                                            "x_hat_s = x0_hat")), "second half"),
+        "one loss per item": (_edit(SOLUTION, ("** 2).mean()", "** 2).flatten(1).mean(1)")), "one number"),
+    }
+
+
+def _dynamic_image_wrong():
+    solution = EXERCISES["dynamic_image"].solution
+    return {
+        "x_ori and x_obj swapped": (_edit(solution, ("(1 - lam) * x_ori + lam * x_obj", "lam * x_ori + (1 - lam) "
+                                                                                       "* x_obj")),
+                                    "runs the wrong way"),
+        "weights that do not add up to 1 (the notebook's stub)": ("def my_dynamic_image(x_ori, x_obj, lam):\n"
+                                                                  "    return x_ori + torch.as_tensor(lam) * x_obj\n",
+                                                                  "do not add up to 1"),
+        "lam ignored": (_edit(solution, ("(1 - lam) * x_ori + lam * x_obj", "x_obj + 0 * lam")),
+                        "does not change with lam"),
+        "a per-item lam not reshaped": (_edit(solution, ("lam.reshape(-1, 1, 1, 1) if lam.ndim else lam", "lam")),
+                                        "raised RuntimeError"),
+    }
+
+
+@pytest.mark.parametrize("name, table", [("noisy_mix", _noisy_mix_wrong), ("cro_loss", _cro_loss_wrong),
+                                         ("dynamic_image", _dynamic_image_wrong)])
+def test_the_build_checks_reject_typical_mistakes_with_their_symptom_not_the_answer(name, table, capsys):
+    wrongs = table()
+    assert len(wrongs) >= 3
+    for mistake, (source, symptom) in wrongs.items():
+        assert check(name, answer_from_source(source)) is False, mistake  # prints, never raises
+        out = capsys.readouterr().out
+        assert out.startswith(f"not yet ({name}): ") and symptom in out, f"{mistake}: {out}"
+        assert "differs from the reference" not in out, f"{mistake} should get its own hint: {out}"
+        for answer_part in ("(1 - lam) *", "torch.where", ".clamp(", "sqrt(1 - a", ".sqrt()"):
+            assert answer_part not in out, f"the hint gives the answer away ({mistake}): {out}"
+
+
+def test_the_build_checks_survive_answers_that_crash_or_return_the_wrong_thing(capsys):
+    def crashes(*args, **kwargs):
+        raise IndexError("boom")
+
+    for name in ("noisy_mix", "cro_loss", "dynamic_image"):
+        assert check(name, crashes) is False
+        assert "raised IndexError: boom" in capsys.readouterr().out
+    assert check("cro_loss", lambda eps_fn, x_ori, *rest, **kw: 0.5) is False
+    assert "return a 0-d torch tensor" in capsys.readouterr().out
+    assert check("cro_loss", lambda eps_fn, x_ori, x_obj, t, *rest, **kw: x_ori.mean() * 0) is False
+    assert "never asked the model" in capsys.readouterr().out
+
+
+def test_the_build_references_pass_their_checks():
+    from eradiff_lite.cro import cro_loss
+    from eradiff_lite.exercises.crobuild import grade_cro_loss
+    from eradiff_lite.exercises.mixing import grade_noisy_mix
+    from eradiff_lite.schedule import noisy_mix
+
+    grade_noisy_mix(noisy_mix)
+    grade_cro_loss(cro_loss)
+
+
+def test_hints_come_in_tiers_for_every_exercise(capsys):
+    from eradiff_lite.exercises import hint
+    from eradiff_lite.exercises.tiers import TIERS
+
+    for name in ("noisy_mix", "cro_loss", "dynamic_image", "sra_processor"):
+        idea, equation = hint(name, 1), hint(name, 2)
+        assert idea == TIERS[name][0] and equation == TIERS[name][1] and idea != equation
+        assert "=" in equation and hint(name, 3) == EXERCISES[name].solution
+    for name in EXERCISES:  # exercises without tiers still answer every tier
+        assert hint(name, 1) and hint(name, 2) and hint(name, 3) == EXERCISES[name].solution
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="tier is 1"):
+        hint("noisy_mix", 4)
+    with pytest.raises(KeyError, match="no exercise"):
+        hint("nope", 1)
+
+
 # the build exercise of notebook 04: Self-Rectifying Attention as a processor class; wrong lines and their symptoms
 WRONG_SRA = {
     "masked keys for every query": ({"allowed": "~m[:, None, None, :].expand(-1, 1, m.shape[1], -1)"},

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import torch
 
-from . import attention, composite, diffusion, images, sra_build
+from . import attention, composite, crobuild, diffusion, images, mixing, sra_build
 from .check import NotYet
+from .tiers import TIERS
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "    lam = lam.reshape(-1, 1, 1, 1) if lam.ndim else lam\n    return (1 - lam) * x_ori + lam * x_obj\n",
              "def my_dynamic_image(x_ori, x_obj, lam):\n    lam = torch.as_tensor(lam, dtype=x_ori.dtype)\n"
              "    lam = lam.reshape(-1, 1, 1, 1) if lam.ndim else lam\n    return lam * x_ori + (1 - lam) * x_obj\n"),
+    Exercise("noisy_mix", "02_mixup_schedule", mixing.TASK, mixing.grade_noisy_mix, mixing.SOLUTION, mixing.STUB),
     Exercise("ddim_jump", "03_cro_loss",
              "Write `my_ddim_jump(x_t, eps, a_t, a_s)` (Eq. 8): one deterministic DDIM step from t to s "
              "(a_t, a_s are alpha_bar at t and s, shaped to broadcast).",
@@ -95,6 +97,7 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "    p, q = (a_s * (1 - a_t)).sqrt(), (a_t * (1 - a_s)).sqrt()\n"
              "    return (p * (1 - a_s) - q * (1 - a_t)) / (p - q)\n",
              "def my_kappa(t, gamma, alphas_cumprod):\n    return 1 - alphas_cumprod[t]\n"),
+    Exercise("cro_loss", "03_cro_loss", crobuild.TASK, crobuild.grade_cro_loss, crobuild.SOLUTION, crobuild.STUB),
     Exercise("unet_input", "05_training",
              "Write `my_unet_input(x_t, mask, x_obj)`: the inpainting UNet's 7 input channels.",
              diffusion.grade_unet_input,
@@ -153,6 +156,9 @@ def check(name: str, answer) -> bool:
     except NotYet as hint:
         print(f"not yet ({name}): {hint}")
         return False
+    except Exception as error:  # noqa: BLE001 - a learner's crash is a verdict, not a stopped notebook
+        print(f"not yet ({name}): your function raised {type(error).__name__}: {error}")
+        return False
     print(f"correct ({name}): it matches the package's reference to float precision")
     return True
 
@@ -162,6 +168,21 @@ def solution(name: str) -> str:
     code = EXERCISES[name].solution
     print(textwrap.indent(code, "    "))
     return code
+
+
+def hint(name: str, tier: int = 1) -> str:
+    """Print (and return) hint ``tier`` of exercise ``name``: 1 the idea, 2 the equation, 3 the code (`solution`)."""
+    if name not in EXERCISES:
+        raise KeyError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
+    if tier not in (1, 2, 3):
+        raise ValueError(f"tier is 1 (the idea), 2 (the equation) or 3 (the code), got {tier!r}")
+    if tier == 3:
+        return solution(name)
+    idea, equation = TIERS.get(name, (EXERCISES[name].task, f"no equation hint for {name!r}: the Markdown above has "
+                                                            f"it; solution({name!r}) shows the code"))
+    text = idea if tier == 1 else equation
+    print(textwrap.fill(text, 110))
+    return text
 
 
 def answer_from_source(source: str):

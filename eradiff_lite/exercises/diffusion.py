@@ -41,9 +41,13 @@ def grade_dynamic_image(answer) -> None:
         got = answer(x_ori.clone(), x_obj.clone(), lam)
         lam_b = torch.as_tensor(lam).reshape(-1, 1, 1, 1) if torch.as_tensor(lam).ndim else torch.as_tensor(lam)
         close(got, dynamic_image(x_ori, x_obj, lam), f"with lam = {lam}", [
-            (lam_b * x_ori + (1 - lam_b) * x_obj, "x_ori and x_obj are swapped: at lam = 0 the dynamic image "
-                                                  "is the clean background x_ori"),
-            (x_ori + lam_b * x_obj, "the weights must add up to 1: (1 - lam) * x_ori + lam * x_obj")])
+            (lam_b * x_ori + (1 - lam_b) * x_obj, "at lam = 0 (the clean end of the pathway) your dynamic image is "
+                                                  "the object image x_obj, and at lam = 1 the clean x_ori: it runs "
+                                                  "the wrong way (lam is the share of the object)"),
+            (x_ori + lam_b * x_obj, "your dynamic image's two weights do not add up to 1: at lam = 0.3 it holds "
+                                    "1.3 images"),
+            (x_obj, "your dynamic image does not change with lam: it is always the object image"),
+            (x_ori, "your dynamic image does not change with lam: it is always the clean image")])
 
 
 def grade_ddim_jump(answer) -> None:
