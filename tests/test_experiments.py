@@ -1,0 +1,50 @@
+"""The experiments' own logic (experiments/: nothing in the package imports them): arm configs, the comparison rows."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fill_study, cro_budget = _load("fill_study"), _load("cro_budget")
+
+
+def test_fill_study_arms_change_one_setting_at_an_equal_budget():
+    configs = {arm: fill_study.arm_config(arm, 600) for arm in fill_study.ARMS}
+    assert {c.steps * c.batch_size for c in configs.values()} == {600 * 32}
+    assert configs["snr+1"].loss_weighting == "snr+1" and configs["continue"].loss_weighting is None
+    assert configs["paired_dilate1-4"].variant == "paired" and tuple(configs["paired_dilate1-4"].mask_dilate) == (1, 4)
+    assert configs["refine16"].to_dict() == {**configs["continue"].to_dict(), "notes": {"fill_study_arm": "refine16"}}
+    with pytest.raises(SystemExit, match="unknown arm"):
+        fill_study.arm_config("bogus", 10)
+
+
+def _score(variant, eliminated, texture, lr=3e-4, steps=50, strength=1.0):
+    return {"variant": variant, "lr": lr, "steps": steps, "strength": strength, "eliminated": list(eliminated),
+            "texture_log2": list(texture)}
+
+
+def test_budget_rows_pair_the_same_setting_and_see_a_real_gain():
+    n = 60
+    rng = np.random.default_rng(0)
+    good, bad = np.ones(n), (rng.random(n) < 0.3).astype(float)
+    scores = [_score("cro", good, np.zeros(n)), _score("paired", bad, np.ones(n)), _score("cro_zero", good, np.zeros(n)),
+              _score("paired", bad, np.ones(n), steps=100)]  # no cro at 100 steps: no row there
+    rows = cro_budget.rows(scores)
+    by = {(r["comparison"], r["finetune_steps"]): r for r in rows}
+    assert set(by) == {("cro - paired", 50), ("cro - cro_zero", 50), ("paired - cro_zero", 50)}
+    gain = by[("cro - paired", 50)]
+    assert gain["elimination_ci95"][0] > 0 and gain["p"] < 0.01 and gain["texture_difference"] == pytest.approx(-1)
+    same = by[("cro - cro_zero", 50)]
+    assert same["elimination_difference"] == 0 and same["p"] == 1.0
+    assert "| 0.0003 | 50 | 1 | cro - paired |" in cro_budget.table({"rows": rows})
