@@ -39,7 +39,7 @@ def test_budget_rows_pair_the_same_setting_and_see_a_real_gain():
     rng = np.random.default_rng(0)
     good, bad = np.ones(n), (rng.random(n) < 0.3).astype(float)
     scores = [_score("cro", good, np.zeros(n)), _score("paired", bad, np.ones(n)),
-              _score("cro_zero", good, np.zeros(n)), _score("paired", bad, np.ones(n), steps=100)]  # no cro at 100: no row
+              _score("cro_zero", good, np.zeros(n)), _score("paired", bad, np.ones(n), steps=100)]  # no cro: no row
     rows = cro_budget.rows(scores)
     by = {(r["comparison"], r["finetune_steps"]): r for r in rows}
     assert set(by) == {("cro - paired", 50), ("cro - cro_zero", 50), ("paired - cro_zero", 50)}
