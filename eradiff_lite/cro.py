@@ -11,7 +11,8 @@ DDIM step (sigma = 0) from t to s = t - gamma                                   
 
 and the loss is ``|| x_mix(s) - x_hat(s) ||^2`` with gamma ~ U{1..gamma_max}                 (Eq. 9)
 
-Closed form (derived in notebook 03): with ``c = sqrt(a_s) sqrt(1 - a_t) / sqrt(a_t) - sqrt(1 - a_s)``,
+Closed form (derived in notebook 03 and docs/paper_notes.md): with
+``c = sqrt(a_s) sqrt(1 - a_t) / sqrt(a_t) - sqrt(1 - a_s)``,
 ``x_mix(s) - x_hat(s) = sqrt(a_s) (lambda_t - lambda_s) (x_ori - x_obj) - c (eps - e)``, so CRO is an epsilon
 loss weighted by ``c^2`` whose target is ``eps* = eps + k (x_obj - x_ori)``, ``k = sqrt(a_s)(lambda_t - lambda_s)/c``.
 For an x0 estimate the same loss is ``weight || x0_hat - x0* ||^2``, ``x0* = x_ori + kappa (x_obj - x_ori)``

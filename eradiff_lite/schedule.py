@@ -10,6 +10,7 @@ Along the diffusion chain the target moves from the object image to the clean im
 T down to 0, the object fades out. A "previous" step ``s < 0`` means the clean image itself:
 ``alpha_bar = 1`` and ``lambda = 0``, as DDIM does with ``set_alpha_to_one=True``.
 Timesteps follow diffusers: ``t`` in ``{0..T-1}``, ``alpha_bar[t] = scheduler.alphas_cumprod[t]``.
+The method, and why lambda must increase with t: docs/paper_notes.md.
 """
 
 from __future__ import annotations

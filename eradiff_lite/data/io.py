@@ -5,7 +5,8 @@ Conventions used everywhere in the course:
 - an image is a float32 array ``H x W x 3`` in ``[0, 1]`` (``to_tensor`` gives ``3 x H x W`` in ``[-1, 1]``);
 - a cut-out is a float32 array ``H x W x 4`` (RGB plus alpha);
 - a mask is a bool array ``H x W`` with **True (white, 1) = erase**, the diffusers convention, which every
-  module of the course (the losses, SRA's masks, the metrics) reads the same way;
+  module of the course (the losses, SRA's masks, the metrics) reads the same way (docs/paper_notes.md says why
+  the paper's equations need it);
 - a picture with an embedded colour profile is converted to sRGB on load (`colour.to_srgb`); masks are not.
 """
 

@@ -8,7 +8,7 @@ The stem (``space_to_depth = f``) folds each ``f x f`` block of pixels into chan
 (``pixel_unshuffle``: 7 x 64 x 64 -> 28 x 32 x 32 for f = 2) and unfolds the output after it
 (``pixel_shuffle``: 12 x 32 x 32 -> 3 x 64 x 64). A 64 px model then costs what a 32 px one does (4.6x
 fewer seconds per image, docs/recipe_study.md), the way SD's VAE lets its UNet run at 1/8 of the image side.
-Sizes come from the profile; the diffusion recipe (schedule, target) from `RECIPE`.
+Sizes come from the profile; the diffusion recipe (schedule, target) from `RECIPE` (both in docs/design.md).
 
 ``refine_channels = c > 0`` adds a small full-resolution head after the stem's unfold: two 3 x 3 convolutions
 (input: the unfolded output and the UNet's own 7-channel input, so it sees the mask's edge pixel by pixel)
@@ -107,7 +107,8 @@ def build_scheduler(num_train_timesteps: int = 1000, **recipe):
     """The DDIM scheduler shared by training (its ``alphas_cumprod``) and erasing (its steps).
 
     `RECIPE` by default, any key overridden by ``recipe``; ``set_alpha_to_one=True`` always (the step
-    before t = 0 is the clean image: a jump to s < 0 lands on alpha_bar = 1, as CRO defines it).
+    before t = 0 is the clean image: a jump to s < 0 lands on alpha_bar = 1, as CRO defines it; see
+    docs/paper_notes.md, "The CRO loss").
     """
     from diffusers import DDIMScheduler
 
