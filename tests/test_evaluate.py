@@ -219,3 +219,28 @@ def test_findings_follow_the_evidence_both_ways(kit):
     assert "At this scale the erasing comes from" not in words  # the fix did not work: no reading of why
     words = conclusion_markdown(results([], ["baseline", "cro", "cro_sra", "paired"]))  # every model leaves it
     assert "not over classical inpainting" in words
+
+
+def test_a_gain_that_mcnemar_does_not_confirm_is_not_shown():
+    from eradiff_lite.metrics.findings import _gain
+
+    n = 200
+    a = np.zeros(n)
+    a[:40] = 1  # 40 scenes erased by both
+    b = a.copy()
+    a[40:46] = 1  # 6 scenes only by a (in every seed)
+    a[100:130] = 1 / 3  # and 30 in one seed of three: a gain in the mean, not a majority
+    b[46] = 1  # 1 scene only by b: the bootstrap interval is above 0, McNemar's p (majorities: 6 vs 1) = 0.125
+
+    def row(name, eliminated):
+        return {"variant": name, "per_scene": {"eliminated": eliminated.tolist(), "masked_psnr": [20.0] * n,
+                                               "recreated": [0.0] * n}}
+
+    results = {"rows": [row("sra", a), row("baseline", b)], "benchmark": {"buckets": {}}}
+    rows = {r["variant"]: r for r in results["rows"]}
+    found = _gain(results, rows, "sra", "baseline", "SRA helps")
+    assert found.verdict == "not shown" and "McNemar p = 0.12" in found.measured
+    b[46] = 0
+    a[46:52] = 1  # 12 against 0: now confirmed
+    results = {"rows": [row("sra", a), row("baseline", b)], "benchmark": {"buckets": {}}}
+    assert _gain(results, {r["variant"]: r for r in results["rows"]}, "sra", "baseline", "SRA helps").verdict == "met"

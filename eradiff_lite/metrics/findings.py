@@ -21,7 +21,8 @@ class Finding:
     claim: str
     target: str
     measured: str
-    verdict: str  # "met" | "missed" | "not measured"
+    verdict: str  # "met" | "missed" | "not shown" (an interval above 0 that McNemar's p >= 0.05 does not confirm)
+    #               | "not measured"
 
 
 def _rows(results: dict) -> dict:
@@ -60,8 +61,10 @@ def _gain(results, rows, a: str, b: str, claim: str, minimum: float = 0.0) -> Fi
     e = stats["elimination"]
     met = e["low"] > 0 and e["mean"] >= minimum
     mc = stats["mcnemar"]
+    # an interval above 0 that McNemar's test does not confirm (p >= 0.05: few discordant scenes) is not shown
+    verdict = ("met" if mc["p_value"] < 0.05 else "not shown") if met else "missed"
     return Finding(claim, target, f"{_interval(stats, 'elimination', 'points')}; McNemar p = {mc['p_value']:.2g} "
-                                  f"({mc['n_ab']} vs {mc['n_ba']} discordant scenes)", "met" if met else "missed")
+                                  f"({mc['n_ab']} vs {mc['n_ba']} discordant scenes)", verdict)
 
 
 def findings(results: dict) -> list[Finding]:
