@@ -14,8 +14,6 @@ import torch
 from PIL import Image, ImageCms
 
 from eradiff_lite.data import load_image, load_mask, make_scene, save_image
-from eradiff_lite.models.lite import build_lite_unet, build_scheduler
-from eradiff_lite.pipeline import EraseDiffusionPipeline
 from eradiff_lite.pipeline.cli import main as erase_main
 from eradiff_lite.pipeline.fullsize import box_mask, erase_full_size
 from eradiff_lite.profiles import get_profile
@@ -25,9 +23,8 @@ SMOKE = get_profile("smoke")
 
 
 @pytest.fixture(scope="module")
-def pipe():
-    torch.manual_seed(0)
-    return EraseDiffusionPipeline(unet=build_lite_unet(SMOKE), scheduler=build_scheduler(SMOKE.num_train_timesteps))
+def pipe(smoke_pipe):
+    return smoke_pipe
 
 
 @pytest.fixture(scope="module")
