@@ -20,10 +20,13 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 VENV = os.environ.get("ERADIFF_COLAB_VENV")
 pytestmark = pytest.mark.skipif(not VENV, reason="set ERADIFF_COLAB_VENV to a venv built by .ci/colab_env.py")
 # What a Colab kernel has before the first cell: numpy, PIL and ipywidgets imported, and a google.colab
-# module (with a spec, as libraries probe it with importlib.util.find_spec).
+# module (with a spec, as libraries probe it with importlib.util.find_spec) whose `output` submodule can switch on
+# the custom widget manager (a no-op here, recorded so a test can see it was called).
 PRELOAD = ("import sys, types, importlib.machinery as m, numpy, PIL.Image, ipywidgets; "
            "c = types.ModuleType('google.colab'); c.__spec__ = m.ModuleSpec('google.colab', None); "
-           "sys.modules['google.colab'] = c")
+           "o = types.ModuleType('google.colab.output'); o.calls = []; "
+           "o.enable_custom_widget_manager = lambda: o.calls.append('enable_custom_widget_manager'); "
+           "c.output = o; sys.modules['google.colab'] = c; sys.modules['google.colab.output'] = o")
 
 
 def _python() -> str:
