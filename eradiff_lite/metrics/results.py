@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import atomic_write, data_dir, write_text_atomic
+from .texture import texture_summary
 
 METRICS = ("elimination", "recreation", "recreation_near", "erase_ratio_share", "texture_smooth_median",
            "texture_smooth_within", "texture_textured_median", "texture_textured_within", "hf_ratio",
@@ -195,9 +196,7 @@ def bucket_means(results: dict, bucket: str | None, keys=("eliminated", "recreat
             v = v[np.isfinite(v)]
             entry[key] = float(np.median(v) if key in MEDIANS else (100 if key in SHARES else 1) * v.mean())
             if key == "texture_log2":
-                from .texture import BAND
-
-                entry["texture_within"] = float(100 * (np.abs(v) <= BAND).mean())
+                entry["texture_within"] = texture_summary(v)["within"]
             entry["scenes"] = int(v.size)
         out[row["variant"]] = entry
     return out
