@@ -47,6 +47,12 @@ ARMS: dict[str, dict] = {
     # the ring at the hole's edge: the baseline learned that an object-shaped hole has an object's rim at its edge;
     # holes grown by a random 1-4 px in training no longer follow the object's edge
     "paired_dilate1-4": {"variant": "paired", "init": "paired", "mask_dilate": (1, 4)},
+    # round 4: the learning rate never decays (constant after the warm-up: the baseline ran 6000 steps at 1e-3, the
+    # fine-tunes 1000 at 3e-4), and the EMA's warm-up averages only the last ~70 steps of a 600-step run: the grain
+    # as the weights' jitter. An annealed rate (cosine to 0 after the warm-up) and a uniform average of the whole
+    # run's weights (EMA power 1: decay_k = k / (k + 1), Polyak averaging), against paired_continue
+    "paired_anneal": {"variant": "paired", "init": "paired", "lr_schedule": "cosine"},
+    "paired_polyak": {"variant": "paired", "init": "paired", "ema_power": 1.0, "ema_max_decay": 0.9999},
 }
 INIT_ONLY = ("refine_channels", "variant", "init")  # arm settings that choose the run, not TrainConfig fields
 T_PROBES = (20, 100, 300, 600, 900)
