@@ -321,3 +321,22 @@ def test_the_sra_processor_check_survives_crashes_and_functions(capsys):
     assert "raised RuntimeError: boom" in capsys.readouterr().out
     assert check("sra_processor", lambda state, fallback: None) is False
     assert "hand in the class itself" in capsys.readouterr().out
+
+
+def test_solutions_switch_reads_the_flag_then_the_environment(monkeypatch):
+    from eradiff_lite import exercises
+
+    monkeypatch.delenv(exercises.SOLUTIONS_ENV, raising=False)
+    assert exercises.solutions_wanted() is False and exercises.solutions_wanted(True) is True
+    monkeypatch.setenv(exercises.SOLUTIONS_ENV, "1")
+    assert exercises.solutions_wanted() is True and exercises.solutions_wanted(False) is False
+    monkeypatch.setenv(exercises.SOLUTIONS_ENV, "yes please")
+    with pytest.raises(ValueError, match="ERADIFF_SOLUTIONS"):
+        exercises.solutions_wanted()
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_every_solved_answer_passes_its_own_check(name, capsys):
+    from eradiff_lite import exercises
+
+    assert exercises.check(name, exercises.solved(name)), capsys.readouterr().out

@@ -9,6 +9,7 @@ the typical wrong answer in `Exercise.wrong`.
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,6 +184,28 @@ def hint(name: str, tier: int = 1) -> str:
     text = idea if tier == 1 else equation
     print(textwrap.fill(text, 110))
     return text
+
+
+SOLUTIONS_ENV = "ERADIFF_SOLUTIONS"
+
+
+def solutions_wanted(flag: bool | None = None) -> bool:
+    """A notebook's ``solutions`` parameter: True runs every build exercise on its solution (CI's second run of the
+    notebooks), False on the learner's code; None reads the environment variable ``ERADIFF_SOLUTIONS`` (1 = yes)."""
+    if flag is not None:
+        return bool(flag)
+    value = os.environ.get(SOLUTIONS_ENV, "0").strip().lower()
+    if value not in ("0", "1", "true", "false", ""):
+        raise ValueError(f"{SOLUTIONS_ENV} is 1 (run the solutions) or 0, got {value!r}")
+    return value in ("1", "true")
+
+
+def solved(name: str):
+    """The solution of exercise ``name`` as the function (or class) it defines: what a notebook runs in place of the
+    learner's code when its ``solutions`` parameter is on."""
+    if name not in EXERCISES:
+        raise KeyError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
+    return answer_from_source(EXERCISES[name].solution)
 
 
 def answer_from_source(source: str):
