@@ -53,6 +53,10 @@ ARMS: dict[str, dict] = {
     # run's weights (EMA power 1: decay_k = k / (k + 1), Polyak averaging), against paired_continue
     "paired_anneal": {"variant": "paired", "init": "paired", "lr_schedule": "cosine"},
     "paired_polyak": {"variant": "paired", "init": "paired", "ema_power": 1.0, "ema_max_decay": 0.9999},
+    # round 5, a diagnostic rather than a candidate recipe (rounds 1-4 moved the grain by <= 0.1): can this network
+    # paint a smooth fill at all? Every training scene on a smooth gradient (1 in 6 are now). If the grain stays on
+    # the gradient scenes, the network's output cannot be smooth (the architecture); if it goes, the data mix sets it
+    "paired_smooth_only": {"variant": "paired", "init": "paired", "backgrounds": ("gradient",)},
 }
 INIT_ONLY = ("refine_channels", "variant", "init")  # arm settings that choose the run, not TrainConfig fields
 T_PROBES = (20, 100, 300, 600, 900)

@@ -294,3 +294,29 @@ def test_hooks_see_the_loss_before_the_update_and_can_end_the_run(tmp_path):
                                             ("step", 3)]
     assert seen[2][2] != seen[3][2] and seen[3][2] == seen[4][2]  # the update falls between loss and step
     assert result.status == "stopped by the probe" and result.steps_done == 3
+
+
+def test_training_scenes_on_chosen_backgrounds_only():
+    """`backgrounds` restricts fresh scenes to those kinds (on a smooth gradient only the objects carry Laplacian
+    energy), keeps batches a pure function of the step, and refuses unknown kinds and fixed pools."""
+    import numpy as np
+    from scipy.ndimage import laplace
+
+    from eradiff_lite.train.data import TrainingScenes, families_on
+
+    def energy(batch):
+        x = batch["x_ori"].numpy()
+        return float(np.mean([laplace(img[c]) ** 2 for img in x for c in range(3)]))
+
+    smooth = TrainingScenes(8, 32, progress=False, fresh=True, backgrounds=("gradient",))
+    mixed = TrainingScenes(8, 32, progress=False, fresh=True)
+    a, b = smooth.batch(3, 8, seed=0, random_masks=False), smooth.batch(3, 8, seed=0, random_masks=False)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert energy(a) < energy(mixed.batch(3, 8, seed=0, random_masks=False)) / 3  # measured: about / 8 (objects)
+    assert set(families_on(("gradient",))) == {"orange", "cookie"}
+    with pytest.raises(ValueError, match="backgrounds must be"):
+        families_on(("marble",))
+    with pytest.raises(ValueError, match="fresh scenes"):
+        TrainingScenes(8, 32, progress=False, fresh=False, backgrounds=("gradient",))
+    with pytest.raises(ValueError, match="backgrounds must be"):
+        make_config("paired", "smoke", backgrounds=("marble",))

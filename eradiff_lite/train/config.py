@@ -36,6 +36,7 @@ class TrainConfig:
     snr_gamma: float | None = None  # min-SNR-gamma weighting of the standard loss (None: unweighted, the recipe)
     loss_weighting: str | None = None  # a named weighting of the x0 error (targets.X0_WEIGHTINGS) instead
     mask_dilate: tuple[int, int] = (1, 1)  # each erase hole grown by a random low..high pixels (fresh scenes)
+    backgrounds: tuple[str, ...] | None = None  # fresh scenes only on these background kinds (None: each family's mix)
     fresh_scenes: bool = True  # new procedural scenes every step (False: a fixed pool of train_scenes)
     lr_schedule: str = "constant_with_warmup"  # a diffusers.optimization schedule name
     warmup_steps: int = 50
@@ -99,6 +100,12 @@ def make_config(variant: str, profile: str | Profile | None = None, *, steps: in
     cfg = dataclasses.replace(cfg, **overrides)
     from ..targets import X0_WEIGHTINGS
 
+    if cfg.backgrounds is not None:
+        from .data import families_on
+
+        families_on(cfg.backgrounds)  # raises a clear ValueError for an unknown or unusable background
+        if not cfg.fresh_scenes:
+            raise ValueError("backgrounds needs fresh scenes (fresh_scenes=True): a fixed pool has fixed backgrounds")
     if cfg.loss_weighting is not None and cfg.loss_weighting not in X0_WEIGHTINGS:
         raise ValueError(f"loss_weighting must be one of {X0_WEIGHTINGS} or None, got {cfg.loss_weighting!r}")
     if cfg.steps < 1 or cfg.batch_size < 1 or cfg.checkpoint_every < 1:

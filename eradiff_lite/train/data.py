@@ -18,17 +18,33 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import SceneDataset, make_scene, triplet_to_tensors
+from ..data.procedural import BACKGROUNDS, FAMILY_SPECS, TRAIN_FAMILIES
 from .masks import random_mask
 
 SCENE_SEEDS = 2**62  # fresh scenes draw their train-split seeds from 0 .. SCENE_SEEDS - 1
+
+
+def families_on(backgrounds) -> dict[str, tuple[str, ...]]:
+    """The training families that sit on any of ``backgrounds``, each with the kinds of those it allows."""
+    unknown = sorted(set(backgrounds) - set(BACKGROUNDS))
+    if unknown or not backgrounds:
+        raise ValueError(f"backgrounds must be a non-empty list of {BACKGROUNDS}, got {list(backgrounds)}")
+    found = {f: tuple(k for k in FAMILY_SPECS[f].backgrounds if k in backgrounds) for f in TRAIN_FAMILIES}
+    found = {f: kinds for f, kinds in found.items() if kinds}
+    if not found:
+        raise ValueError(f"no training family sits on {list(backgrounds)}")
+    return found
 
 
 class TrainingScenes:
     """Training scenes at ``size`` pixels: a pool of ``count`` (``fresh=False``) or new ones every step."""
 
     def __init__(self, count: int, size: int, progress: bool = True, fresh: bool = False,
-                 mask_dilate: tuple[int, int] = (1, 1)):
+                 mask_dilate: tuple[int, int] = (1, 1), backgrounds: tuple[str, ...] | None = None):
         self.size, self.fresh = size, fresh
+        self.on = families_on(backgrounds) if backgrounds is not None else None  # family -> allowed kinds
+        if self.on is not None and not fresh:
+            raise ValueError("backgrounds needs fresh scenes (fresh_scenes=True): a fixed pool has fixed backgrounds")
         self.mask_dilate = (int(mask_dilate[0]), int(mask_dilate[1]))
         if not 1 <= self.mask_dilate[0] <= self.mask_dilate[1]:
             raise ValueError(f"mask_dilate must be (low, high) with 1 <= low <= high, got {mask_dilate}")
@@ -55,8 +71,16 @@ class TrainingScenes:
         # (drawn only when asked for: the default batches stay what they were)
         low, high = self.mask_dilate
         dilates = rng.integers(low, high + 1, batch_size) if high > 1 else np.ones(batch_size, int)
-        items = [triplet_to_tensors(make_scene(int(s), self.size, split="train", dilate=int(d)).triplet)
-                 for s, d in zip(seeds, dilates)]
+        if self.on is None:
+            items = [triplet_to_tensors(make_scene(int(s), self.size, split="train", dilate=int(d)).triplet)
+                     for s, d in zip(seeds, dilates)]
+        else:  # a family that sits on one of the chosen backgrounds, then one of those backgrounds (drawn after)
+            families = list(self.on)
+            picks = [families[i] for i in rng.integers(0, len(families), batch_size)]
+            kinds = [self.on[f][int(rng.integers(len(self.on[f])))] for f in picks]
+            items = [triplet_to_tensors(make_scene(int(s), self.size, split="train", dilate=int(d), family=f,
+                                                   background_kind=k).triplet)
+                     for s, d, f, k in zip(seeds, dilates, picks, kinds)]
         return {k: torch.stack([it[k] for it in items]) for k in ("x_obj", "x_ori", "mask")}
 
     def batch(self, step: int, batch_size: int, seed: int, random_masks: bool,

@@ -184,7 +184,8 @@ def _train(cfg: TrainConfig, out_dir: Path, *, init, resume, stop_at, time_budge
     ema.to(accelerator.device)
     run = TrainRun(cfg, accelerator, model, optimizer, lr_scheduler, ema, generator, ckpt_dir)
     scenes = TrainingScenes(cfg.train_scenes, prof.image_size, progress=progress, fresh=cfg.fresh_scenes,
-                            mask_dilate=tuple(cfg.mask_dilate))
+                            mask_dilate=tuple(cfg.mask_dilate),
+                            backgrounds=tuple(cfg.backgrounds) if cfg.backgrounds is not None else None)
     stop = min(cfg.steps, stop_at or cfg.steps)
     status, loss_value = "finished" if stop == cfg.steps else f"stopped at step {stop}", None
     hooks = [LossLog(out_dir / "loss_log.csv", start)] if accelerator.is_main_process else []
