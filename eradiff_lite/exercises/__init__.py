@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import attention, composite, crobuild, diffusion, images, mixing, sra_build
+from . import attention, composite, crobuild, diffusion, erase_build, images, mixing, sra_build, train_build
 from .check import NotYet
 from .tiers import TIERS
 
@@ -110,6 +110,10 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "def my_ddim_step(x_t, x0_hat, a_t, a_prev):\n    eps = (x_t - a_t.sqrt() * x0_hat) / (1 - a_t).sqrt()\n"
              "    return a_prev.sqrt() * x0_hat + (1 - a_prev).sqrt() * eps\n",
              "def my_ddim_step(x_t, x0_hat, a_t, a_prev):\n    return a_prev.sqrt() * x0_hat\n"),
+    Exercise("training_step", "05_training", train_build.TASK, train_build.grade_training_step, train_build.SOLUTION,
+             train_build.STUB),
+    Exercise("erase_loop", "05_training", erase_build.TASK, erase_build.grade_erase_loop, erase_build.SOLUTION,
+             erase_build.STUB),
     Exercise("masked_psnr", "06_evaluation",
              "Write `my_masked_psnr(image, truth, mask)`: PSNR in dB over the erased pixels only (data range 1).",
              images.grade_masked_psnr,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from . import crobuild, mixing, sra_build
+from . import crobuild, erase_build, mixing, sra_build, train_build
 
 TIERS: dict[str, tuple[str, str]] = {
     "mixup_lambdas": (
@@ -18,4 +18,6 @@ TIERS: dict[str, tuple[str, str]] = {
     "noisy_mix": mixing.HINTS,
     "cro_loss": crobuild.HINTS,
     "sra_processor": sra_build.HINTS,
+    "training_step": train_build.HINTS,
+    "erase_loop": erase_build.HINTS,
 }
