@@ -16,7 +16,20 @@ from dataclasses import dataclass
 
 import torch
 
-from . import attention, composite, crobuild, diffusion, erase_build, images, mixing, sra_build, train_build
+from . import (
+    attention,
+    bootstrap_build,
+    composite,
+    crobuild,
+    diffusion,
+    erase_build,
+    eval_build,
+    images,
+    mixing,
+    sd_build,
+    sra_build,
+    train_build,
+)
 from .check import NotYet
 from .tiers import TIERS
 
@@ -126,6 +139,10 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "(scenes only a eliminates, scenes only b eliminates).", images.grade_discordant,
              "def my_discordant(a, b):\n    return int((a & ~b).sum()), int((~a & b).sum())\n",
              "def my_discordant(a, b):\n    return int(a.sum()), int(b.sum())\n"),
+    Exercise("elimination_judge", "06_evaluation", eval_build.TASK, eval_build.grade_judge, eval_build.SOLUTION,
+             eval_build.STUB),
+    Exercise("paired_bootstrap_ci", "06_evaluation", bootstrap_build.TASK, bootstrap_build.grade_paired_bootstrap,
+             bootstrap_build.SOLUTION, bootstrap_build.STUB),
     Exercise("sra_processor", "04_sra_attention", sra_build.TASK, sra_build.grade_sra_processor,
              sra_build.SOLUTION, sra_build.STUB),
     Exercise("eq10", "04_sra_attention",
@@ -149,6 +166,8 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "def my_latent_mask(mask, factor):\n    return torch.nn.functional.max_pool2d(mask, factor)\n",
              "def my_latent_mask(mask, factor):\n    return torch.nn.functional.interpolate(mask, scale_factor=1 / "
              "factor, mode='nearest')\n"),
+    Exercise("sra_processor_sd", "07_stable_diffusion", sd_build.TASK, sd_build.grade_sra_processor_sd,
+             sd_build.SOLUTION, sd_build.STUB),
 )}
 
 

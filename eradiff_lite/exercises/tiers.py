@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from . import crobuild, erase_build, mixing, sra_build, train_build
+from . import bootstrap_build, crobuild, erase_build, eval_build, mixing, sd_build, sra_build, train_build
 
 TIERS: dict[str, tuple[str, str]] = {
     "mixup_lambdas": (
@@ -18,6 +18,9 @@ TIERS: dict[str, tuple[str, str]] = {
     "noisy_mix": mixing.HINTS,
     "cro_loss": crobuild.HINTS,
     "sra_processor": sra_build.HINTS,
+    "elimination_judge": eval_build.HINTS,
+    "paired_bootstrap_ci": bootstrap_build.HINTS,
+    "sra_processor_sd": sd_build.HINTS,
     "training_step": train_build.HINTS,
     "erase_loop": erase_build.HINTS,
 }
