@@ -1,9 +1,12 @@
 """The eraser in a real browser: JupyterLab started headless on a local port, a notebook that shows the eraser
 opened in the distribution's Chromium (no downloaded browser), *erase* clicked once, a screenshot of the
-rendered comparison checked.
+rendered comparison checked. The mask editor's scenario (draw, select, erase, the round trip) runs in two
+front-ends: JupyterLab and the Notebook 7 front-end (``jupyter notebook``, the one learners of the classic
+notebook get).
 
 Skipped, saying what is missing, where Chromium (Debian's ``chromium``), JupyterLab or Playwright is not
-installed; ``.ci/run`` installs all three, so CI runs it.
+installed; ``.ci/run`` installs all three (and Notebook 7, the ``browser`` extra), so CI runs it. Only the
+Notebook 7 run is skipped where ``notebook>=7`` is missing.
 """
 
 import contextlib
@@ -35,7 +38,28 @@ def _missing() -> str | None:
     return None
 
 
+def _notebook7_missing() -> str | None:
+    try:
+        import notebook
+    except ImportError:
+        return "notebook>=7 is not installed (pip install 'notebook>=7'; .ci/run does it)"
+    version = getattr(notebook, "__version__", "0")
+    if int(version.split(".")[0]) < 7:
+        return f"notebook {version} is the classic notebook, not Notebook 7 (pip install 'notebook>=7')"
+    return None
+
+
 pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+
+# The front-ends the mask editor is driven in: the server's module, the notebook's URL, flags of that app.
+# Notebook 7 is built from JupyterLab's components (the same cells, output areas, menus and settings), but it
+# opens a notebook at /notebooks/<path>, alone on the page, and has no status bar: the kernel is up when the server
+# says so (idle, the page connected) and the execution indicator in the notebook toolbar reads idle.
+FRONT_ENDS = {
+    "jupyterlab": ("jupyterlab", "lab/tree/{name}",
+                   ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]),
+    "notebook7": ("notebook", "notebooks/{name}", []),
+}
 
 CELL = """\
 from eradiff_lite.eraser import CLASSICAL, Eraser
@@ -67,13 +91,33 @@ def _wait_for(url: str, seconds: float) -> None:
             return
         except OSError:
             time.sleep(0.5)
-    raise TimeoutError(f"JupyterLab did not answer at {url} within {seconds:.0f} s")
+    raise TimeoutError(f"Jupyter did not answer at {url} within {seconds:.0f} s")
+
+
+def _wait_for_kernel(base: str, token: str, name: str, seconds: float) -> None:
+    """Until the server says the kernel of notebook ``name`` is idle with a front-end connected to it (the
+    browser's websocket): the kernel is up and the page talks to it, whatever the front-end shows."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            sessions = json.load(urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=2))
+            for session in sessions:
+                if session["path"] == name and session.get("kernel"):
+                    kernel = json.load(urllib.request.urlopen(
+                        f"{base}/api/kernels/{session['kernel']['id']}?token={token}", timeout=2))
+                    if kernel["execution_state"] == "idle" and kernel.get("connections", 0) >= 1:
+                        return
+        time.sleep(0.5)
+    raise TimeoutError(f"the kernel of {name} was not idle and connected within {seconds:.0f} s")
 
 
 @contextlib.contextmanager
-def _lab(tmp_path, cells: list[str]):
-    """A notebook of ``cells`` opened in JupyterLab (headless, a free local port) in Chromium: yields the page."""
+def _lab(tmp_path, cells: list[str], front_end: str = "jupyterlab"):
+    """A notebook of ``cells`` opened in JupyterLab, or another of ``FRONT_ENDS`` (headless, a free local port),
+    in Chromium, every cell run: yields the page."""
     from playwright.sync_api import sync_playwright
+
+    module, path, flags = FRONT_ENDS[front_end]
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -85,9 +129,8 @@ def _lab(tmp_path, cells: list[str]):
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
            "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        [sys.executable, "-m", module, "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", *flags]
         + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         stdout=subprocess.DEVNULL, stderr=open(tmp_path / "jupyter.log", "w"), env=env)
     try:
@@ -98,9 +141,14 @@ def _lab(tmp_path, cells: list[str]):
                 "--disable-component-update", "--disable-sync"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             try:
-                page.goto(f"http://127.0.0.1:{port}/lab/tree/eraser.ipynb?token={token}", timeout=120_000)
+                base = f"http://127.0.0.1:{port}"
+                page.goto(f"{base}/{path.format(name='eraser.ipynb')}?token={token}", timeout=120_000)
                 page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-                page.wait_for_selector(".jp-StatusBar-TextItem:has-text('Idle')", timeout=120_000)  # the kernel is up
+                if front_end == "jupyterlab":
+                    page.wait_for_selector(".jp-StatusBar-TextItem:has-text('Idle')", timeout=120_000)  # kernel up
+                else:  # no status bar; the toolbar's indicator may read idle before the kernel is up: ask the server
+                    _wait_for_kernel(base, token, "eraser.ipynb", 120)
+                    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]", timeout=120_000)
                 page.click("li.lm-MenuBar-item:has-text('Run')")
                 page.click("li.lm-Menu-item:has-text('Run All Cells')")
                 yield page
@@ -179,9 +227,15 @@ def _drag(page, root, points, size: int) -> None:
     page.mouse.up()
 
 
-def test_drawing_and_selecting_what_to_erase_in_jupyterlab_in_chromium(tmp_path):
+@pytest.mark.parametrize("front_end", [
+    "jupyterlab",
+    pytest.param("notebook7", marks=pytest.mark.skipif(_notebook7_missing() is not None,
+                                                        reason=_notebook7_missing() or "")),
+])
+def test_drawing_and_selecting_what_to_erase_in_chromium(tmp_path, capsys, front_end):
     """Brush over the scene's cookie, click another cookie with 'select object', erase; the mask in the browser,
-    in Python and in the rendered comparison agree; the round trip from release to the overlay is measured."""
+    in Python and in the rendered comparison agree; the round trip from release to the overlay is measured. The
+    same scenario in JupyterLab and in Notebook 7."""
     from PIL import Image
     from scipy import ndimage
 
@@ -191,7 +245,8 @@ def test_drawing_and_selecting_what_to_erase_in_jupyterlab_in_chromium(tmp_path)
     labels, _ = ndimage.label(scene.context_mask)
     other = labels == labels[13, 17]  # a context cookie away from the pasted one
     ys, xs = np.nonzero(scene.triplet.mask)
-    with _lab(tmp_path, [DRAW_CELLS[0].format(folder=_tiny_pipeline(tmp_path / "tiny")), *DRAW_CELLS[1:]]) as page:
+    sources = [DRAW_CELLS[0].format(folder=_tiny_pipeline(tmp_path / "tiny")), *DRAW_CELLS[1:]]
+    with _lab(tmp_path, sources, front_end) as page:
         page.wait_for_selector("text=draw what to erase on the picture", timeout=120_000)  # the editor reported back
         page.locator(".jp-Notebook .jp-Cell").nth(2).scroll_into_view_if_needed()
         page.wait_for_function("document.querySelectorAll('.eradiff-me').length == 2", timeout=120_000)
@@ -234,8 +289,10 @@ def test_drawing_and_selecting_what_to_erase_in_jupyterlab_in_chromium(tmp_path)
         big.query_selector("button.eradiff-me-undo").click()
         page.wait_for_function(f"r => ({PIXEL})(r, [100, 85])", arg=big, timeout=30_000)
     assert box_drawn == [True, True, False] and rubbed == [False, True]
-    print(f"\nround trip from mouse release to the overlay update: {small_ms:.0f} ms on the 32 px scene; on the "
-          f"1024 px picture, median {np.median(times):.0f} ms of {', '.join(f'{t:.0f}' for t in times)} ms")
+    with capsys.disabled():  # shown in a plain pytest run, not only on a failure
+        print(f"\n{front_end}: round trip from mouse release to the overlay update: {small_ms:.0f} ms on the 32 px "
+              f"scene; on the 1024 px picture, median {np.median(times):.0f} ms of "
+              f"{', '.join(f'{t:.0f}' for t in times)} ms")
     mask, hole = np.array(stats["mask"], bool), np.array(stats["hole"], bool)
     assert (mask == drawn).all() and (hole == drawn).all() and "drawn mask" in stats["source"]  # browser = Python
     assert drawn[scene.triplet.mask].mean() > 0.95 and drawn[other].all()  # brushed, and selected
