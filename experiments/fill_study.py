@@ -272,6 +272,43 @@ def score(args) -> int:
     return 0
 
 
+def checkpoint_unet(folder: Path, step: int, ema: bool = True):
+    """A run's UNet at ``step`` from its kept checkpoint: the EMA's weights (what an export ships) or the raw ones."""
+    from safetensors.torch import load_file
+
+    from eradiff_lite.models.lite import LiteUNet
+
+    path = Path(folder) / "checkpoints" / f"step_{step:06d}" / ("ema.safetensors" if ema else "model.safetensors")
+    if not path.is_file():
+        raise SystemExit(f"{Path(folder).name} has no checkpoint at step {step} ({path.name} missing)")
+    unet = LiteUNet.from_config(json.loads((Path(folder) / "unet_config.json").read_text())).float().eval()
+    unet.load_state_dict(load_file(path))
+    return unet
+
+
+def curve(args) -> int:
+    """Score runs at equal steps from their kept checkpoints (round 6: the architecture from scratch)."""
+    from eradiff_lite.metrics.benchmark import load_benchmark
+    from eradiff_lite.models.lite import build_scheduler
+    from eradiff_lite.paths import write_text_atomic
+
+    torch.set_grad_enabled(False)
+    bench = load_benchmark(scenes=args.scenes, size=64)
+    scheduler = build_scheduler(1000)
+    path = Path(args.out)
+    done = json.loads(path.read_text()) if path.is_file() else {"rows": []}
+    have = {r["name"] for r in done["rows"]}
+    plan = [(arm, step) for step in args.steps for arm in args.arms if f"{arm} at {step} steps (EMA)" not in have]
+    for arm, step in tqdm(plan, desc="fill study curve"):
+        unet = checkpoint_unet(arm_folder(args.root, arm), step)
+        row = score_model(f"{arm} at {step} steps (EMA)", unet, scheduler, bench, probes=True)
+        done["rows"].append({**row, "arm": arm, "train_steps": step})
+        done.update({"benchmark": bench.describe(), "device": _device(), "arms": ARMS, "t_probes": list(T_PROBES)})
+        write_text_atomic(path, json.dumps(done, indent=1) + "\n")
+    print(table(done))
+    return 0
+
+
 def _device() -> str:
     from eradiff_lite.profiles import describe_device
 
@@ -337,11 +374,17 @@ def main(argv=None) -> int:
     s.add_argument("--root", required=True, type=Path)
     s.add_argument("--scenes", type=int, default=128)
     s.add_argument("--out", default="data/results/fill_study.json")
+    c = sub.add_parser("curve", help="score runs at equal steps from their kept checkpoints (EMA weights)")
+    c.add_argument("--root", required=True, type=Path)
+    c.add_argument("--arms", nargs="+", required=True, choices=list(ARMS))
+    c.add_argument("--steps", nargs="+", required=True, type=int)
+    c.add_argument("--scenes", type=int, default=128)
+    c.add_argument("--out", required=True)
     w = sub.add_parser("publish", help="write the scored study without per-scene lists, and its Markdown table")
     w.add_argument("--scored", required=True)
     w.add_argument("--out", default="data/results/fill_study.json")
     args = p.parse_args(argv)
-    return {"run": run, "score": score, "publish": publish}[args.cmd](args)
+    return {"run": run, "score": score, "curve": curve, "publish": publish}[args.cmd](args)
 
 
 if __name__ == "__main__":
