@@ -10,8 +10,8 @@ Choices, fixed before any run:
 - Each checkpoint erases the held-out benchmark (heldout-v1, ``--scenes``: 128 by default, 64 px) with 25 DDIM
   steps from pure noise (strength 1) and from the noised input (strength 0.6, the paper's Fig. 7 setting), seeds
   0..``--seeds``-1 (2 by default: on two CPU cores the grid takes about an hour; the shipped 1000-step models are
-  scored with ``--with-shipped``), the same noise for every model (`metrics.evaluate.benchmark_noise`), SRA on for
-  `cro_sra` only. The lower learning rate's runs were planned; those not run are absent from the results file.
+  scored with ``--with-shipped``), the same noise for every model (`experiments.evaluate.benchmark_noise`), SRA on
+  for `cro_sra` only. The lower learning rate's runs were planned; those not run are absent from the results file.
 - Per scene: eliminated (the colour judge, majority over seeds) and the texture log2 ratio (`metrics.texture`,
   mean over seeds). Comparisons at the same (lr, steps, strength): cro - paired, cro - cro_zero (the fading path
   alone), paired - cro_zero (the weighting alone), cro_sra - cro (SRA); differences with a 95 % paired bootstrap
@@ -97,7 +97,7 @@ def load_pipe(item: dict):
 def per_scene(pipe, bench, seeds: int, strength: float, sra: bool) -> dict:
     """Eliminated (fraction of seeds) and texture log2 (mean over seeds) per scene."""
     from eradiff_lite.data import to_image
-    from eradiff_lite.metrics.evaluate import erase_benchmark
+    from eradiff_lite.experiments.evaluate import erase_benchmark
     from eradiff_lite.metrics.judge import judge
     from eradiff_lite.metrics.texture import texture_log2
 

@@ -6,11 +6,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from eradiff_lite.experiments.ablation import export_last_checkpoint, ship_ablation, write_index
 from eradiff_lite.pipeline import EraseDiffusionPipeline
 from eradiff_lite.pipeline.shipped import find_variants
 from eradiff_lite.profiles import get_profile
 from eradiff_lite.train import make_config, train
-from eradiff_lite.train.ablation import export_last_checkpoint, ship_ablation, write_index
 from eradiff_lite.train.checkpoint import list_checkpoints
 from eradiff_lite.train.loop import result_card
 
@@ -87,7 +87,7 @@ def test_every_job_is_a_command_including_the_presence_classifier(capsys):
 
 
 def test_the_whole_ablation_runs_the_baseline_first_and_records_each_status(tmp_path):
-    from eradiff_lite.train.ablation import ablation_images, run_ablation
+    from eradiff_lite.experiments.ablation import ablation_images, run_ablation
 
     results = run_ablation(tmp_path / "abl", SMOKE, variants=("cro", "baseline"), progress=False)
     assert list(results) == ["baseline", "cro"] and set(results.values()) == {"finished"}

@@ -7,15 +7,17 @@ import numpy as np
 import pytest
 import torch
 
+from eradiff_lite.cli.evaluate import main as evaluate_main
 from eradiff_lite.data import to_tensor
-from eradiff_lite.metrics import evaluate as ev
+from eradiff_lite.experiments import evaluate as ev
 from eradiff_lite.metrics.benchmark import load_benchmark
-from eradiff_lite.metrics.cli import main as evaluate_main
 from eradiff_lite.metrics.results import check_results, read_results
 from eradiff_lite.metrics.scoring import composite, load_metric_kit, score_outputs
 from eradiff_lite.models.lite import build_lite_unet, build_scheduler
 from eradiff_lite.pipeline import EraseDiffusionPipeline
+from eradiff_lite.pipeline.shipped import checkpoints_dir, find_variants
 from eradiff_lite.profiles import get_profile
+from eradiff_lite.variants import REFERENCES
 
 SMOKE = get_profile("smoke")
 
@@ -37,17 +39,17 @@ def kit():
 
 
 def test_find_variants_maps_sra_to_the_baseline_weights(checkpoints):
-    found = ev.find_variants([checkpoints])
+    found = find_variants([checkpoints])
     assert set(found) == {"baseline", "cro", "sra"}
     assert found["sra"] == {"folder": checkpoints / "baseline", "sra": True}
     assert found["cro"]["sra"] is False
-    assert set(ev.find_variants([checkpoints / "cro"])) == {"cro"}
+    assert set(find_variants([checkpoints / "cro"])) == {"cro"}
     digests = {ev.weights_digest(checkpoints / n) for n in ("baseline", "cro")}
     assert len(digests) == 2 and all(len(d) == 16 for d in digests)
     with pytest.raises(FileNotFoundError):
-        ev.find_variants([checkpoints / "nothing"])
+        find_variants([checkpoints / "nothing"])
     with pytest.raises(ValueError, match="unknown variant"):
-        ev.find_variants([checkpoints], names=["bogus"])
+        find_variants([checkpoints], names=["bogus"])
 
 
 def test_erasing_is_reproducible_per_seed_and_keeps_known_pixels(checkpoints):
@@ -150,11 +152,11 @@ def test_shipped_reference_results_follow_the_schema():
     variants = [r["variant"] for r in results["rows"]]
     assert {"baseline", "cro", "sra", "cro_sra", "classical"} <= set(variants)
     assert results["profile"] in ("cpu", "gpu") and results["benchmark"]["scenes"] >= 96
-    assert all(r["seeds"] >= 3 for r in results["rows"] if r["variant"] not in ev.REFERENCES)
+    assert all(r["seeds"] >= 3 for r in results["rows"] if r["variant"] not in REFERENCES)
     assert json.loads(json.dumps(results))  # plain data only
     for row in results["rows"]:  # the table belongs to the checkpoints that are shipped now
         if row["checkpoint"]:
-            assert row["weights_sha256"] == ev.weights_digest(ev.checkpoints_dir() / row["checkpoint"]), \
+            assert row["weights_sha256"] == ev.weights_digest(checkpoints_dir() / row["checkpoint"]), \
                 f"data/checkpoints/{row['checkpoint']} changed since data/results/ablation.json was made: re-evaluate"
 
 
@@ -180,7 +182,7 @@ def test_findings_follow_the_evidence_both_ways(kit):
     """The conclusion's verdicts, on stand-ins whose answers are known: the true background posing as
     EraDiff meets every target against the untouched input posing as every control, and the other way round
     misses them; a missing variant is "not measured", never met."""
-    from eradiff_lite.metrics.findings import conclusion_markdown, findings
+    from eradiff_lite.experiments.findings import conclusion_markdown, findings
 
     bench = load_benchmark(scenes=40, size=32)
     t = bench.tensors()
@@ -222,7 +224,7 @@ def test_findings_follow_the_evidence_both_ways(kit):
 
 
 def test_a_gain_that_mcnemar_does_not_confirm_is_not_shown():
-    from eradiff_lite.metrics.findings import _gain
+    from eradiff_lite.experiments.findings import _gain
 
     n = 200
     a = np.zeros(n)

@@ -13,8 +13,8 @@ import pytest
 import torch
 from PIL import Image, ImageCms
 
+from eradiff_lite.cli.erase import main as erase_main
 from eradiff_lite.data import load_image, load_mask, make_scene, save_image
-from eradiff_lite.pipeline.cli import main as erase_main
 from eradiff_lite.pipeline.fullsize import box_mask, erase_full_size
 from eradiff_lite.profiles import get_profile
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 from PIL import Image
 
+from eradiff_lite.cli.erase import main as erase_main
 from eradiff_lite.data import MaskError, load_image, make_scene, save_image
 from eradiff_lite.models.lite import build_lite_unet, build_scheduler
 from eradiff_lite.pipeline import EraseDiffusionPipeline
-from eradiff_lite.pipeline.cli import main as erase_main
 from eradiff_lite.pipeline.fullsize import box_mask, erase_full_size, erase_window
 from eradiff_lite.profiles import get_profile
 

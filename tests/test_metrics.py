@@ -145,7 +145,7 @@ def test_presence_net_round_trips_through_safetensors(tmp_path):
     loaded, card = load_presence_net(tmp_path)
     x = torch.rand(2, 3, 32, 32)
     assert torch.equal(net(x), loaded(x)) and card["heldout_accuracy"]["all"] == 0.5
-    with pytest.raises(FileNotFoundError, match="presence_train"):
+    with pytest.raises(FileNotFoundError, match="train-presence"):
         load_presence_net(tmp_path / "missing")
 
 

@@ -6,12 +6,12 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from eradiff_lite.cli.erase import main as erase_main
+from eradiff_lite.cli.train import main as train_main
 from eradiff_lite.data import ImageError, MaskError, make_scene, save_image
 from eradiff_lite.models.lite import LiteUNet, build_lite_unet, build_scheduler
 from eradiff_lite.pipeline import EraseDiffusionPipeline
-from eradiff_lite.pipeline.cli import main as erase_main
 from eradiff_lite.profiles import get_profile
-from eradiff_lite.train.cli import main as train_main
 
 SMOKE = get_profile("smoke")
 
@@ -193,10 +193,8 @@ def test_shipped_reference_checkpoints_load_are_small_and_state_their_training()
 
 
 def test_variant_names_resolve_through_the_one_registry(pipe, tmp_path):
-    from eradiff_lite.metrics import evaluate
     from eradiff_lite.pipeline import shipped
 
-    assert evaluate.find_variants is shipped.find_variants  # one resolver, re-exported where it used to live
     for name in ("baseline", "cro_sra"):
         pipe.save_pretrained(tmp_path / name, card={"variant": name})
     assert shipped.resolve_variant("sra", tmp_path) == (tmp_path / "baseline", True)

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from eradiff_lite.bench.data import benchmark_scenes
 from eradiff_lite.cli import main
+from eradiff_lite.experiments.bench.data import benchmark_scenes
 from eradiff_lite.profiles import PROFILE_NAMES, default_profile_name, get_profile
 
 

@@ -156,14 +156,6 @@ def test_loader_takes_a_local_folder(tmp_path):
     assert pipe.unet.config.in_channels == 9 and type(pipe.scheduler).__name__ == "DDIMScheduler"
 
 
-def test_the_sd_model_moved_into_sd_and_the_old_import_path_still_works():
-    import eradiff_lite.sd as sd
-    from eradiff_lite.models import sd_inpaint
-
-    assert sd_inpaint.load_sd_inpaint is sd.load_sd_inpaint is sd.model.load_sd_inpaint
-    assert sd_inpaint.build_tiny_sd_inpaint is sd.build_tiny_sd_inpaint
-
-
 def _photo_folder(folder, count=5):
     """Photos the test makes: landscape and portrait, a textured background with one red disc each; one plain
     photo with no object at all (skipped), one too small (skipped)."""

@@ -242,7 +242,7 @@ def test_capture_shapes_on_token_layers():
 
 
 def test_benchmark_memory_probe_sees_an_allocation():
-    from eradiff_lite.bench.sra import compare, peak_bytes
+    from eradiff_lite.experiments.bench.sra import compare, peak_bytes
 
     cpu = torch.device("cpu")
     assert peak_bytes(lambda: torch.ones(1024, 1024), cpu) >= 4 * 2**20  # one float32 MiB-square tensor
@@ -313,11 +313,11 @@ def test_the_processor_passes_no_attention_mask_and_matches_the_dense_path(rule,
 
 
 def test_sra_study_pairs_on_and_off_and_a_setting_where_sra_never_acts_changes_nothing(tmp_path):
+    from eradiff_lite.experiments.sra_study import attention_grids, level_layers, markdown_table, sra_effect
     from eradiff_lite.metrics.scoring import load_metric_kit
     from eradiff_lite.models.lite import build_lite_unet, build_scheduler
     from eradiff_lite.pipeline import EraseDiffusionPipeline
     from eradiff_lite.profiles import get_profile
-    from eradiff_lite.sra.study import attention_grids, level_layers, markdown_table, sra_effect
 
     torch.manual_seed(0)
     pipe = EraseDiffusionPipeline(unet=build_lite_unet(get_profile("smoke")), scheduler=build_scheduler())
@@ -335,7 +335,7 @@ def test_sra_study_pairs_on_and_off_and_a_setting_where_sra_never_acts_changes_n
     table = markdown_table({"model": "m", "scenes": 4, "seed": 0, "steps": 2, "device": "cpu",
                             "settings": {"never": never, "bigger": bigger}})
     assert table.count("\n| ") == 3 and "| never | +0.0 [+0.0, +0.0]" in table
-    from eradiff_lite.sra.study import conclusion, verdicts
+    from eradiff_lite.experiments.sra_study import conclusion, verdicts
 
     assert verdicts({"settings": {"never": never}}) == {"never": "no measurable effect"}
     fake = {"paired": {"elimination": {"mean": 9, "low": 2, "high": 15},

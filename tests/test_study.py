@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from eradiff_lite.experiments.recipe_study import ARMS, arm_config, learning_curve, markdown_table, score_folder
 from eradiff_lite.metrics.fill import erase_ratio, flat_fill, hf_ratio
 from eradiff_lite.train.loop import train
-from eradiff_lite.train.study import ARMS, arm_config, learning_curve, markdown_table, score_folder
 
 
 def test_every_arm_is_a_valid_config_with_the_same_budget():

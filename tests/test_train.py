@@ -11,11 +11,11 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 from safetensors.torch import load_file
 
+from eradiff_lite.cli.train import main as train_main
 from eradiff_lite.models.lite import build_lite_unet, build_scheduler
 from eradiff_lite.profiles import get_profile
 from eradiff_lite.train import TRAINED_VARIANTS, TrainingDiverged, get_variant, make_config, train
 from eradiff_lite.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from eradiff_lite.train.cli import main as train_main
 from eradiff_lite.train.data import TrainingScenes
 from eradiff_lite.train.losses import variant_loss
 from eradiff_lite.train.masks import MASK_KINDS, box_mask, object_mask, random_mask, stroke_mask

@@ -6,30 +6,30 @@ import argparse
 import os
 import sys
 
-from .cliargs import Parser, count
+from ..cliargs import Parser, count
 
 
 def _bench_data(args) -> None:
-    from .bench.data import benchmark_scenes
+    from ..experiments.bench.data import benchmark_scenes
 
     benchmark_scenes(size=args.size, count=args.count)
 
 
 def _build_assets(args) -> None:
-    from .data.assets import build_assets
+    from ..data.assets import build_assets
 
     index = build_assets(args.out)
     print(f"wrote {len(index)} cut-outs and their photos/textures under {args.out}")
 
 
 def _course(args) -> None:
-    from .course import run_course
+    from ..course import run_course
 
     run_course(profile=args.profile, only=args.only)
 
 
 def _ship(args) -> None:
-    from .train.ablation import ship_ablation, write_index
+    from ..experiments.ablation import ship_ablation, write_index
 
     notes = {"launch": args.note} if args.note else None
     shipped = ship_ablation(args.runs, args.out, notes=notes)
@@ -42,7 +42,7 @@ def _ship(args) -> None:
 def _profile(args) -> None:
     import json
 
-    from .profiles import describe_device, get_profile
+    from ..profiles import describe_device, get_profile
 
     print(json.dumps({**get_profile(args.name).to_dict(), "device": describe_device()}, indent=1))
 
@@ -50,16 +50,19 @@ def _profile(args) -> None:
 # Commands whose module parses its own arguments: name -> ("module:function(argv)", help). Named as strings so that
 # `python -m eradiff_lite profile` (or --help) does not import torch, diffusers and the metrics to start.
 DELEGATED = {
-    "train": ("eradiff_lite.train.cli:main", "train a lite model variant (baseline, paired, cro, cro_sra, ...)"),
-    "erase": ("eradiff_lite.pipeline.cli:main", "erase the masked object from an image with a trained model"),
-    "evaluate": ("eradiff_lite.metrics.cli:main", "evaluate trained models on the held-out benchmark"),
-    "study": ("eradiff_lite.train.study:main", "the recipe study: short equal-budget runs, scored on held-out scenes"),
-    "bench-sra": ("eradiff_lite.bench.sra:main", "time and memory of SRA vs plain attention"),
-    "bench-train": ("eradiff_lite.bench.train:main", "training images/s of baseline vs cro_sra"),
-    "bench-cro": ("eradiff_lite.bench.cro:main", "time of the CRO loss vs the epsilon loss"),
-    "bench-erase": ("eradiff_lite.bench.erase:main", "seconds from erase to the picture (lite model, 64 px)"),
-    "sra-study": ("eradiff_lite.sra.study:main", "SRA on vs off in each setting, paired on held-out scenes"),
-    "train-presence": ("eradiff_lite.metrics.presence_train:main",
+    "train": ("eradiff_lite.cli.train:main", "train a lite model variant (baseline, paired, cro, cro_sra, ...)"),
+    "erase": ("eradiff_lite.cli.erase:main", "erase the masked object from an image with a trained model"),
+    "evaluate": ("eradiff_lite.cli.evaluate:main", "evaluate trained models on the held-out benchmark"),
+    "study": ("eradiff_lite.experiments.recipe_study:main",
+              "the recipe study: short equal-budget runs, scored on held-out scenes"),
+    "bench-sra": ("eradiff_lite.experiments.bench.sra:main", "time and memory of SRA vs plain attention"),
+    "bench-train": ("eradiff_lite.experiments.bench.train:main", "training images/s of baseline vs cro_sra"),
+    "bench-cro": ("eradiff_lite.experiments.bench.cro:main", "time of the CRO loss vs the epsilon loss"),
+    "bench-erase": ("eradiff_lite.experiments.bench.erase:main",
+                    "seconds from erase to the picture (lite model, 64 px)"),
+    "sra-study": ("eradiff_lite.experiments.sra_study:main",
+                  "SRA on vs off in each setting, paired on held-out scenes"),
+    "train-presence": ("eradiff_lite.experiments.presence_train:main",
                        "train the presence classifier behind FID features and the second elimination opinion"),
 }
 

@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     from ..data import load_image, load_mask, save_image
-    from .fullsize import box_mask, erase_full_size, erase_window
-    from .pipeline import EraseDiffusionPipeline
+    from ..pipeline import EraseDiffusionPipeline
+    from ..pipeline.fullsize import box_mask, erase_full_size, erase_window
 
     jobs = _jobs(args)
     pipe = EraseDiffusionPipeline.from_pretrained(args.model)

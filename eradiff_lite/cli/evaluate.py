@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 
+from ..experiments.evaluate import evaluate_profile
+from ..metrics.results import format_table, merge_results, read_results, write_results
+from ..metrics.scoring import load_metric_kit
 from ..profiles import get_profile
-from ..variants import ABLATION_ORDER
-from .evaluate import REFERENCES, evaluate_profile
-from .results import format_table, merge_results, read_results, write_results
-from .scoring import load_metric_kit
+from ..variants import ABLATION_ORDER, REFERENCES
 
 
 def build_parser() -> argparse.ArgumentParser:

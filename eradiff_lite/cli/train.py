@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from ..cliargs import Parser, count, duration, seed
-from .config import TRAINED_VARIANTS, VARIANTS, TrainConfig, make_config
+from ..train.config import TrainConfig, make_config
+from ..variants import TRAINED_VARIANTS, VARIANTS
 
 EXAMPLES = """
 examples:
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.variant == "all":
         if args.init or args.resume:
             raise SystemExit("--variant all trains the baseline itself; --init and --resume apply to one variant")
-        from .ablation import run_ablation
+        from ..experiments.ablation import run_ablation
 
         try:
             results = run_ablation(args.out, args.profile, base_budget_s=args.time_budget,
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             return interrupted(Path(args.out))
         print(json.dumps(results, indent=1))
         return 0
-    from .loop import TrainingDiverged, train
+    from ..train.loop import TrainingDiverged, train
 
     saved = Path(args.out) / "train_config.json"
     if args.resume and saved.is_file():  # a resume is the same run: its own saved settings, never today's profile
@@ -106,7 +107,7 @@ def interrupted(out: Path) -> int:
     ``out`` is a run folder, or an ablation's root (the variant trained last is the one interrupted)."""
     import sys
 
-    from .checkpoint import list_checkpoints
+    from ..train.checkpoint import list_checkpoints
 
     configs = [out / "train_config.json"] if (out / "train_config.json").is_file() else \
         sorted(out.glob("*/train_config.json"), key=lambda p: p.stat().st_mtime)

@@ -1,6 +1,6 @@
 """Data: loading and checking images, matting, transforms and pasting, procedural scenes, Datasets."""
 
-from .compose import Triplet, choose_position, make_triplet, mask_from_alpha, paste, transform_cutout
+from .compose import Triplet, choose_position, make_triplet, mask_from_alpha, paste, stamp, transform_cutout
 from .dataset import PhotoTripletDataset, SceneDataset, load_triplets, save_triplets, triplet_to_tensors
 from .io import (
     IMAGE_SUFFIXES,
@@ -25,5 +25,5 @@ __all__ = [
     "Matte", "PhotoTripletDataset", "Scene", "SceneDataset", "Triplet", "check_mask", "choose_position", "cut_out",
     "image_files", "load_cutout", "load_image", "load_mask", "load_triplets", "make_scene", "make_triplet",
     "mask_from_alpha", "mask_to_tensor", "matte", "matte_classical", "matte_rembg", "paste", "save_image",
-    "save_triplets", "to_image", "to_pil", "to_tensor", "transform_cutout", "triplet_to_tensors",
+    "save_triplets", "stamp", "to_image", "to_pil", "to_tensor", "transform_cutout", "triplet_to_tensors",
 ]

@@ -74,6 +74,20 @@ def paste(background: np.ndarray, cutout: np.ndarray, top_left: tuple[int, int])
     return (background * (1 - a) + rgb_full * a).astype(np.float32), alpha_full
 
 
+def stamp(img: np.ndarray, patch: np.ndarray, y: int, x: int) -> np.ndarray:
+    """Alpha-composite an RGBA ``patch`` onto ``img`` in place, its top-left corner at ``(y, x)`` (the patch must
+    lie inside the image); returns the patch's alpha at image size. `paste` without the copy and the clipping:
+    how the procedural scenes draw their objects (and the colour judge a fresh one)."""
+    side_y, side_x = patch.shape[:2]
+    region = img[y:y + side_y, x:x + side_x]
+    a = patch[..., 3:4]
+    region *= 1 - a
+    region += a * patch[..., :3]
+    alpha = np.zeros(img.shape[:2], np.float32)
+    alpha[y:y + side_y, x:x + side_x] = patch[..., 3]
+    return alpha
+
+
 def mask_from_alpha(alpha: np.ndarray, *, threshold: float = 0.5, dilate: int = 0) -> np.ndarray:
     """The erase mask of a pasted alpha: ``alpha > threshold``, grown by ``dilate`` pixels."""
     mask = alpha > threshold

@@ -157,7 +157,7 @@ def matte_classical(image: np.ndarray, *, box: Box | None = None, segmentation: 
     return np.asarray(Image.fromarray(alpha).resize((w, h), Image.BILINEAR), dtype=np.float32).clip(0, 1)
 
 
-def _model_failures() -> tuple[type[BaseException], ...]:
+def model_failures() -> tuple[type[BaseException], ...]:
     """What getting or running rembg's model raises when the model is missing, damaged or unreachable: rembg
     or onnxruntime not installed (ImportError), a file or network error (OSError; requests' errors are
     OSErrors), a bad download (pooch: ValueError), and onnxruntime's own errors (not RuntimeError subclasses)."""
@@ -186,7 +186,7 @@ def matte(source: ImageSource | np.ndarray, *, backend: str = "auto", box: Box |
         try:
             return Matte(matte_rembg(image, model=model, model_path=model_path), "rembg",
                          f"rembg {model_path or model}")
-        except _model_failures() as err:  # a missing, damaged or unreachable model: fall back (a bug propagates)
+        except model_failures() as err:  # a missing, damaged or unreachable model: fall back (a bug propagates)
             if backend == "rembg":
                 raise
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compose import Triplet, mask_from_alpha
+from .compose import Triplet, mask_from_alpha, stamp
 
 TRAIN_FAMILIES = ("pepperoni", "orange", "cookie", "coin")
 HELDOUT_FAMILIES = ("button", "egg")
@@ -267,18 +267,6 @@ def _place(rng, allowed: np.ndarray | None, occupied: np.ndarray, side: int, siz
     return best
 
 
-def _stamp(img: np.ndarray, patch: np.ndarray, y: int, x: int) -> np.ndarray:
-    """Composite an RGBA patch in place; returns its alpha at image size."""
-    side_y, side_x = patch.shape[:2]
-    region = img[y:y + side_y, x:x + side_x]
-    a = patch[..., 3:4]
-    region *= 1 - a
-    region += a * patch[..., :3]
-    alpha = np.zeros(img.shape[:2], np.float32)
-    alpha[y:y + side_y, x:x + side_x] = patch[..., 3]
-    return alpha
-
-
 def make_scene(seed: int, size: int = 64, *, split: str = "train", family: str | None = None,
                dilate: int = 1, background_kind: str | None = None) -> Scene:
     """The procedural scene number ``seed`` of ``split`` (deterministic). ``family`` and ``background_kind`` force a
@@ -305,11 +293,11 @@ def make_scene(seed: int, size: int = 64, *, split: str = "train", family: str |
     for _ in range(int(rng.integers(*spec.count))):
         patch = spec.draw(rng, rng.uniform(*spec.radius) * size)
         y, x = _place(rng, allowed, occupied, patch.shape[0], size)
-        occupied = np.maximum(occupied, _stamp(img, patch, y, x))
+        occupied = np.maximum(occupied, stamp(img, patch, y, x))
     x_ori = img.copy()
     patch = spec.draw(rng, rng.uniform(*spec.radius) * size)
     y, x = _place(rng, allowed, occupied, patch.shape[0], size, tries=24)
-    alpha = _stamp(img, patch, y, x)
+    alpha = stamp(img, patch, y, x)
     mask = mask_from_alpha(alpha, dilate=dilate)
     img = np.where(mask[..., None], img, x_ori)  # outside the mask, x_obj is exactly x_ori
     ys, xs = np.nonzero(mask)

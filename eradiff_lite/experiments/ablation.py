@@ -19,9 +19,10 @@ from pathlib import Path
 from ..models.lite import LiteUNet
 from ..paths import check_separate, write_text_atomic
 from ..pipeline import export_pipeline, read_card, write_card
-from .checkpoint import list_checkpoints, load_ema_weights
-from .config import TRAINED_VARIANTS, make_config
-from .loop import TrainingDiverged, result_card, train
+from ..train.checkpoint import list_checkpoints, load_ema_weights
+from ..train.config import make_config
+from ..train.loop import TrainingDiverged, result_card, train
+from ..variants import TRAINED_VARIANTS
 
 SHIPPED_FILES = ("model_index.json", "unet", "scheduler", "README.md", "card.json", "loss_log.csv",
                  "train_config.json", "training.json")
@@ -167,8 +168,9 @@ def write_index(target_root: str | Path) -> Path:
     """``target_root/README.md``: one table row per shipped variant, from the model cards."""
     target_root = Path(target_root)
     lines = [INDEX_TITLE, "",
-             "Trained by `eradiff_lite.train` (`run_ablation`, then `ship_ablation`); every number below is copied "
-             "from the folder's `card.json`. Each folder is an `EraseDiffusionPipeline` (`from_pretrained(folder)`) "
+             "Trained by `eradiff_lite.experiments.ablation` (`run_ablation`, then `ship_ablation`); every number "
+             "below is copied from the folder's `card.json`. Each folder is an `EraseDiffusionPipeline` "
+             "(`from_pretrained(folder)`) "
              "with float16 EMA weights and its `loss_log.csv`; `sra` is `baseline` with SRA on when erasing.", "",
              "| variant | status | steps (planned) | time (s) | images/s | final loss | profile | device | seed |",
              "|---|---|---|---|---|---|---|---|---|"]

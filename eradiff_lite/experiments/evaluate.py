@@ -1,6 +1,6 @@
 """Run the ablation: erase the benchmark with every variant and seed, score it, one row per variant.
 
-A variant (`eradiff_lite.train.config.VARIANTS`) is a checkpoint folder plus whether Self-Rectifying
+A variant (`eradiff_lite.variants.VARIANTS`) is a checkpoint folder plus whether Self-Rectifying
 Attention is on when erasing; ``sra`` reuses the baseline's weights. For each sampling seed the whole
 benchmark is erased with the same DDIM steps and the same starting noise for every variant (a paired
 comparison), then scored by `scoring.score_outputs`; a row holds the mean and spread over seeds. The
@@ -19,13 +19,13 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import to_tensor
-from ..pipeline.shipped import checkpoints_dir, find_variants  # noqa: F401 - the one variant resolver
+from ..metrics.benchmark import Benchmark
+from ..metrics.classical import inpaint_classical
+from ..metrics.fill import REFERENCE_FILLS, shifted_truth
+from ..metrics.results import METRICS, PERCENT, aggregate
+from ..metrics.scoring import MetricKit, score_outputs
+from ..pipeline.shipped import checkpoints_dir, find_variants
 from ..variants import ABLATION_ORDER, CLASSICAL, REFERENCES
-from .benchmark import Benchmark
-from .classical import inpaint_classical
-from .fill import REFERENCE_FILLS, shifted_truth
-from .results import METRICS, PERCENT, aggregate
-from .scoring import MetricKit, score_outputs
 
 # per scene, averaged over seeds: for paired statistics and bucket means (`results.paired_stats`, `bucket_means`)
 PAIRED_KEYS = ("masked_psnr", "masked_ssim", "eliminated", "recreated", "erase_ratio", "texture_log2")
@@ -161,9 +161,9 @@ def evaluate_profile(profile, model_dirs: Sequence[str | Path] | None = None, na
                      ) -> tuple[dict, dict, Benchmark]:
     """The whole evaluation at ``profile``'s sizes: (results dict for `results.write_results`, kept scores,
     benchmark). ``seeds``/``scenes``/``steps`` override the profile's eval_seeds/eval_scenes/sample_steps."""
+    from ..metrics.benchmark import load_benchmark
+    from ..metrics.scoring import load_metric_kit
     from ..profiles import describe_device
-    from .benchmark import load_benchmark
-    from .scoring import load_metric_kit
 
     variants = find_variants(model_dirs, names)
     if not variants and not classical:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..metrics.results import bucket_means, paired_stats
 from ..variants import REFERENCES
-from .results import bucket_means, paired_stats
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Train the object-presence classifier on training scenes and ship it with a card.
 
-``python -m eradiff_lite.metrics.presence_train [--out data/metrics] [--scenes 3000] [--epochs 4]``
+``python -m eradiff_lite train-presence [--out data/metrics] [--scenes 3000] [--epochs 4]``
 
 Data: for each *train*-split scene (families pepperoni, orange, cookie, coin) at 32 and 64 pixels, the
 crop around the pasted object's box in ``x_obj`` (label 1, present) and in ``x_ori`` (label 0, absent).
@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..data import make_scene, to_tensor
-from .crops import box_crops
-from .presence import PresenceNet, presence_dir, save_presence_net
+from ..metrics.crops import box_crops
+from ..metrics.presence import PresenceNet, presence_dir, save_presence_net
 
 TRAIN_SIZES = (32, 64)
 

@@ -30,8 +30,8 @@ from ..data import make_scene
 from ..metrics.coherence import masked_psnr
 from ..metrics.fill import REFERENCE_FILLS, erase_ratio, hf_ratio
 from ..paths import write_text_atomic
-from .config import make_config
-from .masks import random_mask
+from ..train.config import make_config
+from ..train.masks import random_mask
 
 BASE = {"learning_rate": 1e-3, "warmup_steps": 200, "batch_size": 32, "fresh_scenes": True, "snr_gamma": 5.0,
         "beta_schedule": "squaredcos_cap_v2", "prediction_type": "sample", "rescale_betas_zero_snr": False}
@@ -137,7 +137,7 @@ def run_pipeline(run: str | Path):
     (random weights: load a checkpoint's into it)."""
     from ..models.lite import LiteUNet
     from ..pipeline import EraseDiffusionPipeline
-    from .config import TrainConfig
+    from ..train.config import TrainConfig
 
     run = Path(run)
     cfg = TrainConfig.load(run / "train_config.json")
@@ -151,7 +151,7 @@ SAMPLER_GRID = ({"steps": 10}, {"steps": 25}, {"steps": 50}, {"steps": 25, "sche
 
 def sampler_study(folder: str | Path, scenes: int = 128, seeds: int = 1) -> list[dict]:
     """The same weights sampled with other DDIM settings (`SAMPLER_GRID`), and the raw weights instead of EMA."""
-    from .checkpoint import list_checkpoints
+    from ..train.checkpoint import list_checkpoints
 
     rows = [{"setting": setting, "scores": score_folder(folder, scenes, seeds, setting["steps"],
                                                       scheduler=setting.get("scheduler"))}
@@ -168,7 +168,7 @@ def learning_curve(run: str | Path, scenes: int = 128, seeds: int = 1, done: lis
 
     ``done``: rows already scored (same scenes and seeds); their checkpoints are not scored again, so a
     curve taken while the run trains can be extended later."""
-    from .checkpoint import list_checkpoints
+    from ..train.checkpoint import list_checkpoints
 
     run = Path(run)
     batch = json.loads((run / "train_config.json").read_text())["batch_size"]
@@ -207,7 +207,7 @@ def markdown_table(table: dict) -> str:
 def run_arm(arm: str, root: str | Path, images: int, resume: bool = False, time_budget_s: float | None = None,
             scenes: int = 128, seeds: int = 2) -> dict:
     """Train ``arm`` into ``root/arm`` (resuming when asked) and score it; writes ``root/arm/study.json``."""
-    from .loop import train
+    from ..train.loop import train
 
     out = Path(root) / arm
     cfg = arm_config(arm, images)

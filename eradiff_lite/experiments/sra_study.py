@@ -38,7 +38,7 @@ SETTINGS: dict[str, dict] = {
 def attention_grids(unet) -> dict[str, int]:
     """``{self-attention layer name: tokens}`` of ``unet`` at its sample size, from one dry forward pass."""
     from ..models import masked_image, unet_input
-    from .context import self_attention_layers
+    from ..sra.context import self_attention_layers
 
     side = unet.config.sample_size
     tokens, hooks = {}, []
@@ -71,9 +71,9 @@ def level_layers(unet, level: str) -> list[str]:
 def sra_effect(pipe, kit, scenes: int, seed: int, steps: int, setting: dict, size: int) -> dict:
     """SRA on minus off in one setting: paired statistics over the scenes, plus both rows' means."""
     from ..metrics.benchmark import load_benchmark
-    from ..metrics.evaluate import erase_benchmark, table_row
     from ..metrics.results import paired_stats
     from ..metrics.scoring import score_outputs
+    from .evaluate import erase_benchmark, table_row
 
     setting = dict(setting)
     bench = load_benchmark(scenes=scenes, size=size, dilate=setting.pop("dilate", 1))
@@ -95,9 +95,9 @@ def sra_effect(pipe, kit, scenes: int, seed: int, steps: int, setting: dict, siz
 
 def run_study(model: str | Path, scenes: int = 128, seed: int = 0, steps: int = 25,
               settings: dict[str, dict] = SETTINGS) -> dict:
-    from ..metrics.evaluate import load_pipeline, weights_digest
     from ..metrics.scoring import load_metric_kit
     from ..profiles import describe_device
+    from .evaluate import load_pipeline, weights_digest
 
     pipe, kit = load_pipeline(model), load_metric_kit()
     size = pipe.unet.config.sample_size

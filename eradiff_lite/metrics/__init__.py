@@ -1,12 +1,16 @@
-"""Evaluation: the held-out benchmark, the metrics (coherence, realism, elimination), the ablation runner.
+"""Measures: the held-out benchmark and the metrics (coherence, realism, elimination), the results file.
 
 - `benchmark`: ``heldout-v1``, a fixed list of procedural scenes no model trained on;
 - `coherence`: PSNR and SSIM inside the mask against the true background;
 - `perceptual`: LPIPS where it loads, else PresenceNet-PD (LPIPS's formula on the course's features);
 - `frechet`: FID and local FID with an injectable feature extractor;
-- `presence` (+ `presence_train`): the object-presence classifier behind the elimination score;
+- `presence`: the object-presence classifier behind the elimination score; `crops`: the crops it looks at;
+- `judge`: the colour judge of elimination; `texture`: the texture measure; `fill`: the reference fills;
 - `clip_score`: Attentive Eraser's CLIP score (Colab); `classical`: biharmonic inpainting;
-- `scoring`, `evaluate`, `results`, `cli`: scoring one set, running the ablation, the results file.
+- `scoring`: scoring one set of erased images; `paired`: paired statistics; `results`: the results file.
+
+Running the ablation over them, the conclusion drawn from its table and the presence classifier's training are
+experiments (`eradiff_lite.experiments`); the ``evaluate`` command is `eradiff_lite.cli.evaluate`.
 """
 
 from .benchmark import BENCHMARK_VERSION, Benchmark, load_benchmark

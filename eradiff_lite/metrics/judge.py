@@ -25,7 +25,8 @@ import numpy as np
 from scipy.ndimage import binary_dilation
 from scipy.spatial import cKDTree
 
-from ..data.procedural import FAMILY_SPECS, Scene, _stamp
+from ..data.compose import stamp
+from ..data.procedural import FAMILY_SPECS, Scene
 from .coherence import masked_psnr
 
 ELIMINATION_MARGIN_DB = 3.0
@@ -72,7 +73,7 @@ def repaint(scene: Scene, seed: int = 0) -> np.ndarray:
     size = t.x_ori.shape[0]
     y, x = int(np.clip(cy - side // 2, 0, size - side)), int(np.clip(cx - side // 2, 0, size - side))
     img = t.x_ori.copy()
-    _stamp(img, patch, y, x)
+    stamp(img, patch, y, x)
     return np.where(t.mask[..., None], img, t.x_obj)
 
 

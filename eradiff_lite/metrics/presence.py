@@ -86,7 +86,7 @@ def load_presence_net(folder: str | Path | None = None) -> tuple[PresenceNet, di
     weights, card_path = folder / f"{PRESENCE_NAME}.safetensors", folder / f"{PRESENCE_NAME}.json"
     if not weights.is_file() or not card_path.is_file():
         raise FileNotFoundError(f"no presence classifier in {folder}: train one with "
-                                f"`python -m eradiff_lite.metrics.presence_train --out {folder}`")
+                                f"`python -m eradiff_lite train-presence --out {folder}`")
     card = json.loads(card_path.read_text())
     net = PresenceNet(tuple(card["widths"]))
     net.load_state_dict(load_file(weights))

@@ -4,7 +4,7 @@
 - `processor`: a diffusers attention processor applying it with ``scaled_dot_product_attention``.
 - `context`: ``with self_rectifying_attention(unet, mask):`` installs it on self-attention, restores after.
 - `heatmaps`: capture of attention outputs and weights for the paper's Fig. 8 analogue.
-- its cost is measured by ``python -m eradiff_lite bench-sra`` (`eradiff_lite.bench.sra`).
+- its cost is measured by ``python -m eradiff_lite bench-sra`` (`eradiff_lite.experiments.bench.sra`).
 """
 
 from .context import select_layers, self_attention_layers, self_rectifying_attention

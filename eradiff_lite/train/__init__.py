@@ -1,6 +1,10 @@
-"""Training the lite model: variants of the ablation, the accelerate loop, checkpoints and exact resume."""
+"""Training the lite model: the accelerate loop, its config, data and losses, checkpoints and exact resume.
 
-from .config import TRAINED_VARIANTS, VARIANTS, TrainConfig, Variant, get_variant, make_config
+The ablation that trains every variant, and the recipe study, are experiments: `eradiff_lite.experiments`.
+"""
+
+from ..variants import TRAINED_VARIANTS, VARIANTS, Variant, get_variant
+from .config import TrainConfig, make_config
 from .loop import TrainingDiverged, TrainResult, train
 
 __all__ = ["TRAINED_VARIANTS", "VARIANTS", "TrainConfig", "TrainResult", "TrainingDiverged", "Variant", "get_variant",

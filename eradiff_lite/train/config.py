@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..models.lite import RECIPE, build_scheduler
 from ..profiles import Profile, get_profile
-from ..variants import TRAINED_VARIANTS, VARIANTS, Variant, get_variant  # noqa: F401 - the registry, re-exported
+from ..variants import Variant, get_variant
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..paths import write_text_atomic
-from .config import get_variant
+from ..variants import get_variant
 
 
 @dataclass

@@ -21,7 +21,7 @@ from PIL import Image
 from scipy import ndimage
 
 from ..data import MaskError, to_pil
-from ..data.matting import coarse_segmentation, matte_classical, matte_rembg
+from ..data.matting import coarse_segmentation, matte_classical, matte_rembg, model_failures
 
 WORK_SIDE = 1024  # the editor draws at the picture's size up to this many pixels a side (larger: a preview)
 _REMBG_UNAVAILABLE: list[str] = []  # why rembg's network could not be loaded (asked once per process)
@@ -153,14 +153,12 @@ def object_at(picture: np.ndarray, x: int, y: int, backend: str = "auto") -> tup
         raise MaskError(f"the click ({x}, {y}) is outside the {w}x{h} picture")
     how = "classical matting"
     if backend in ("auto", "rembg") and not _REMBG_UNAVAILABLE:
-        from ..data.matting import _model_failures
-
         try:
             found = _region_at(matte_rembg(picture) > 0.5, x, y)
             if found.any():
                 return ndimage.binary_dilation(found), "rembg's cut-out of the main object"
             how = "classical matting (the click is not on rembg's main object)"
-        except _model_failures() as err:
+        except model_failures() as err:
             if backend == "rembg":
                 raise
             _REMBG_UNAVAILABLE.append(f"{type(err).__name__}: {str(err).splitlines()[0][:80] if str(err) else ''}")

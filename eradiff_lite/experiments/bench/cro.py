@@ -11,11 +11,11 @@ import torch
 from diffusers import DDIMScheduler
 from tqdm.auto import tqdm
 
-from ..cliargs import Parser, count
-from ..cro import cro_loss, epsilon_loss, sample_t_gamma
-from ..data import SceneDataset
-from ..models import build_lite_unet, masked_image, unet_input
-from ..profiles import describe_device, get_profile
+from ...cliargs import Parser, count
+from ...cro import cro_loss, epsilon_loss, sample_t_gamma
+from ...data import SceneDataset
+from ...models import build_lite_unet, masked_image, unet_input
+from ...profiles import describe_device, get_profile
 from . import seconds
 
 

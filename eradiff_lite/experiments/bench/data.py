@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..data.procedural import make_scene
+from ...data.procedural import make_scene
 from . import seconds
 
 

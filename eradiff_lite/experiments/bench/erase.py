@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..cliargs import Parser, count
-from ..data import make_scene
-from ..metrics.classical import inpaint_classical
-from ..profiles import describe_device, get_profile
+from ...cliargs import Parser, count
+from ...data import make_scene
+from ...metrics.classical import inpaint_classical
+from ...profiles import describe_device, get_profile
 from . import seconds
 
 TARGET_S = 2.0
@@ -26,8 +26,8 @@ TARGET_S = 2.0
 
 def load_or_build(model: str | None):
     """The saved pipeline ``model``, or a cpu-profile `LiteUNet` with random weights (the time is the same)."""
-    from ..models.lite import build_lite_unet, build_scheduler
-    from ..pipeline import EraseDiffusionPipeline
+    from ...models.lite import build_lite_unet, build_scheduler
+    from ...pipeline import EraseDiffusionPipeline
 
     if model and (Path(model) / "model_index.json").is_file():
         return EraseDiffusionPipeline.from_pretrained(model), model

@@ -23,12 +23,12 @@ import torch
 from diffusers.models.attention_processor import Attention, AttnProcessor2_0
 from tqdm.auto import tqdm
 
-from ..cliargs import Parser, count
-from ..data import make_scene, mask_to_tensor
-from ..models import build_lite_unet, masked_image, unet_input
-from ..profiles import describe_device, get_profile
-from ..sra.context import self_rectifying_attention
-from ..sra.processor import SelfRectifyingAttnProcessor, SRAState
+from ...cliargs import Parser, count
+from ...data import make_scene, mask_to_tensor
+from ...models import build_lite_unet, masked_image, unet_input
+from ...profiles import describe_device, get_profile
+from ...sra.context import self_rectifying_attention
+from ...sra.processor import SelfRectifyingAttnProcessor, SRAState
 from . import seconds
 
 

@@ -13,12 +13,12 @@ import argparse
 
 import torch
 
-from ..cliargs import Parser, count
-from ..models.lite import build_lite_unet, build_scheduler
-from ..profiles import describe_device, get_profile
-from ..train.data import TrainingScenes
-from ..train.losses import variant_loss
-from ..variants import get_variant
+from ...cliargs import Parser, count
+from ...models.lite import build_lite_unet, build_scheduler
+from ...profiles import describe_device, get_profile
+from ...train.data import TrainingScenes
+from ...train.losses import variant_loss
+from ...variants import get_variant
 from . import seconds
 
 BENCH_VARIANTS = ("baseline", "cro", "cro_sra")
