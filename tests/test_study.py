@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from eradiff_lite.experiments.recipe_study import ARMS, arm_config, learning_curve, markdown_table, score_folder
+from eradiff_lite.experiments.fast_scores import learning_curve, score_folder
+from eradiff_lite.experiments.recipe_study import ARMS, arm_config, markdown_table
 from eradiff_lite.metrics.fill import erase_ratio, flat_fill, hf_ratio
 from eradiff_lite.train.loop import train
 
