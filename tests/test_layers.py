@@ -132,8 +132,13 @@ def test_a_public_name_resolves(dotted):
     assert _resolve(dotted) is not None
 
 
-def test_every_name_design_md_mentions_resolves_and_every_path_exists():
-    text = (ROOT / "docs" / "design.md").read_text()
+def test_layers_md_lists_every_layer_of_the_table():
+    text = (ROOT / "docs" / "layers.md").read_text()
+    assert [name for name, _, _ in layers.LAYERS if f"| {name} |" not in text] == []
+
+
+def test_every_name_the_docs_mention_resolves_and_every_path_exists():
+    text = (ROOT / "docs" / "design.md").read_text() + (ROOT / "docs" / "layers.md").read_text()
     names = sorted(set(re.findall(r"\beradiff_lite(?:\.[A-Za-z_]\w*)+", text)))
     assert "eradiff_lite.metrics.load_presence_net" in names and len(names) > 10
     for dotted in names:
