@@ -3,7 +3,7 @@
 A variant (`eradiff_lite.variants.VARIANTS`) is a checkpoint folder plus whether Self-Rectifying
 Attention is on when erasing; ``sra`` reuses the baseline's weights. For each sampling seed the whole
 benchmark is erased with the same DDIM steps and the same starting noise for every variant (a paired
-comparison), then scored by `scoring.score_outputs`; a row holds the mean and spread over seeds. The
+comparison), then scored by `metrics.scoring.score_outputs`; a row holds the mean and spread over seeds. The
 classical row (biharmonic inpainting) is deterministic, so it is scored once.
 """
 
@@ -27,7 +27,7 @@ from ..metrics.scoring import MetricKit, score_outputs
 from ..pipeline.shipped import checkpoints_dir, find_variants
 from ..variants import ABLATION_ORDER, CLASSICAL, REFERENCES
 
-# per scene, averaged over seeds: for paired statistics and bucket means (`results.paired_stats`, `bucket_means`)
+# per scene, averaged over seeds: for paired statistics and bucket means (`metrics.results.paired_stats`, ...)
 PAIRED_KEYS = ("masked_psnr", "masked_ssim", "eliminated", "recreated", "erase_ratio", "texture_log2")
 
 
@@ -89,7 +89,7 @@ def erase_benchmark(pipe, bench: Benchmark, steps: int, seed: int, sra: bool = F
 
 def erase_classical(bench: Benchmark, method: str = CLASSICAL) -> torch.Tensor:
     """The benchmark filled by a reference fill (deterministic): ``classical`` (biharmonic inpainting) or
-    one of `fill.REFERENCE_FILLS` (untouched, flat, telea), or ``shifted`` (`fill.shifted_truth`)."""
+    one of `metrics.fill.REFERENCE_FILLS` (untouched, flat, telea), or ``shifted`` (`metrics.fill.shifted_truth`)."""
     if method == "shifted":
         return torch.stack([to_tensor(shifted_truth(s.triplet.x_ori, s.triplet.mask)) for s in bench.scenes])
     fill = inpaint_classical if method == CLASSICAL else REFERENCE_FILLS[method]
@@ -128,7 +128,7 @@ def score_variants(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, 
 
 def table_row(name: str, per_seed: list[dict], spec: dict | None, seeds: Sequence[int], steps: int | None) -> dict:
     """One row of the ablation table from the scores of each seed (`score_outputs`): the means and spreads
-    (`results.aggregate`), the per-seed values, the per-scene values averaged over seeds (`PAIRED_KEYS`), and
+    (`metrics.results.aggregate`), the per-seed values, the per-scene values averaged over seeds (`PAIRED_KEYS`), and
     where it came from (``spec``: the variant's folder and SRA flag; None for a reference fill)."""
     row = aggregate(name, per_seed, checkpoint=Path(spec["folder"]).name if spec else None,
                     weights_sha256=weights_digest(spec["folder"]) if spec else None,
@@ -159,7 +159,7 @@ def evaluate_profile(profile, model_dirs: Sequence[str | Path] | None = None, na
                      kit: MetricKit | None = None, seeds: int | None = None, scenes: int | None = None,
                      steps: int | None = None, device: str | None = None, classical: bool = True,
                      ) -> tuple[dict, dict, Benchmark]:
-    """The whole evaluation at ``profile``'s sizes: (results dict for `results.write_results`, kept scores,
+    """The whole evaluation at ``profile``'s sizes: (results dict for `metrics.results.write_results`, kept scores,
     benchmark). ``seeds``/``scenes``/``steps`` override the profile's eval_seeds/eval_scenes/sample_steps."""
     from ..metrics.benchmark import load_benchmark
     from ..metrics.scoring import load_metric_kit

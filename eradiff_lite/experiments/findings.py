@@ -4,7 +4,7 @@ Notebook 06 prints its conclusion from here, so the text cannot go stale when th
 `Finding` holds a claim, the target it is held to (fixed before the runs, never tuned to the outcome),
 what was measured, and a verdict: ``met``, ``missed`` or ``not measured`` (a variant is missing).
 
-Differences between two models are paired over the same scenes and starting noise (`results.paired_stats`):
+Differences between two models are paired over the same scenes and starting noise (`metrics.results.paired_stats`):
 a gain counts only when its 95 % bootstrap interval excludes 0.
 """
 
@@ -110,7 +110,7 @@ def findings(results: dict) -> list[Finding]:
 
 def texture_findings(rows: dict) -> list[Finding]:
     """The clean-fill targets (issue "Fills that look like the background"): eliminate, and paint the
-    background's amount of texture (`texture.py`): no speckle on smooth holes, texture on textured ones."""
+    background's amount of texture (`metrics.texture`): no speckle on smooth holes, texture on textured ones."""
     out = [_level(rows, "cro_sra eliminates the object almost always", "cro_sra", "elimination", ">=", 90,
                   "elimination")]
     if "texture_smooth_within" not in rows.get("cro_sra", {}):
