@@ -141,24 +141,38 @@ def score(args) -> int:
                                "strength": strength, "elimination": eliminated,
                                "texture_median": float(np.median(values["texture_log2"])), **values})
         done.update({"benchmark": bench.describe(), "seeds": args.seeds, "device": describe_device(),
-                     "parameterisation": "sample (x0)", "sampling_steps": 25})
-        done["rows"] = rows(done["scores"])
+                     "parameterisation": "sample (x0)", "sampling_steps": 25,
+                     "families": [s.family for s in bench.scenes]})
+        done["rows"] = rows(done["scores"], done["families"])
         write_text_atomic(path, json.dumps(done) + "\n")
     print(table(done))
     return 0
 
 
-def rows(scores: list[dict]) -> list[dict]:
-    """The comparisons at every (lr, steps, strength) where both models were scored."""
+def subset(values: dict, keep: np.ndarray) -> dict:
+    """A model's per-scene values on the scenes ``keep`` selects."""
+    return {k: np.asarray(v)[keep].tolist() for k, v in values.items() if k in ("eliminated", "texture_log2")}
+
+
+def rows(scores: list[dict], families: list[str] | None = None) -> list[dict]:
+    """The comparisons at every (lr, steps, strength) where both models were scored: over all scenes and, when the
+    scenes' ``families`` are given, apart for the families no model trained on and for the trained ones."""
+    from eradiff_lite.data.procedural import HELDOUT_FAMILIES
+
     index = {(s["variant"], s["lr"], s["steps"], s["strength"]): s for s in scores}
+    groups = {"all": None}
+    if families is not None:
+        new = np.array([f in HELDOUT_FAMILIES for f in families])
+        groups.update({"new families": new, "trained families": ~new})
     out = []
     for (variant, lr, steps, strength) in sorted({k for k in index}, key=lambda k: (k[1], k[2], k[3])):
-        for a, b in COMPARISONS:
+        for (a, b), (group, keep) in ((pair, g) for pair in COMPARISONS for g in groups.items()):
             if variant != a or (b, lr, steps, strength) not in index:
                 continue
-            c = compare(index[(a, lr, steps, strength)], index[(b, lr, steps, strength)])
+            sa, sb = index[(a, lr, steps, strength)], index[(b, lr, steps, strength)]
+            c = compare(sa, sb) if keep is None else compare(subset(sa, keep), subset(sb, keep))
             out.append({"parameterisation": "sample (x0)", "finetune_steps": steps, "learning_rate": lr,
-                        "strength": strength, "comparison": f"{a} - {b}",
+                        "strength": strength, "comparison": f"{a} - {b}", "scenes_of": group,
                         "elimination_difference": c["elimination_points"]["mean"],
                         "elimination_ci95": [c["elimination_points"]["low"], c["elimination_points"]["high"]],
                         "texture_difference": c["texture_log2"]["mean"],
@@ -168,11 +182,12 @@ def rows(scores: list[dict]) -> list[dict]:
 
 
 def table(done: dict) -> str:
-    lines = ["| lr | steps | strength | comparison | elimination points [95 % CI] | McNemar p | "
-             "texture log2 [95 % CI] |", "|---|---|---|---|---|---|---|"]
+    lines = ["| lr | steps | strength | comparison | scenes | elimination points [95 % CI] | McNemar p | "
+             "texture log2 [95 % CI] |", "|---|---|---|---|---|---|---|---|"]
     for r in done.get("rows", []):
         e, t = r["elimination_ci95"], r["texture_ci95"]
         lines.append(f"| {r['learning_rate']:g} | {r['finetune_steps']} | {r['strength']:g} | {r['comparison']} | "
+                     f"{r.get('scenes_of', 'all')} ({r['scenes']}) | "
                      f"{r['elimination_difference']:+.1f} [{e[0]:+.1f}, {e[1]:+.1f}] | {r['p']:.2g} | "
                      f"{r['texture_difference']:+.2f} [{t[0]:+.2f}, {t[1]:+.2f}] |")
     return "\n".join(lines)
@@ -216,7 +231,12 @@ def merge(args) -> int:
                 seen.add(key)
                 scores.append(s)
     done = {**parts[0], "scores": scores}
-    done["rows"] = rows(scores)
+    if "families" not in done:  # scored before the families were recorded: the same benchmark names them
+        from eradiff_lite.metrics.benchmark import load_benchmark
+
+        bench = load_benchmark(scenes=done["benchmark"]["scenes"], size=done["benchmark"]["image_size"])
+        done["families"] = [s.family for s in bench.scenes]
+    done["rows"] = rows(scores, done["families"])
     write_text_atomic(Path(args.out), json.dumps(done) + "\n")
     print(table(done))
     return 0
