@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import MaskError, check_mask, load_image, make_scene, to_pil
+from .data import EraseMask, MaskError, as_erase_mask, load_image, make_scene, to_pil
 from .metrics.classical import inpaint_classical
-from .pipeline.fullsize import box_mask, model_view
+from .pipeline.fullsize import model_view
 from .variants import CLASSICAL
 from .viz import as_image, overlay_mask
 from .widgets.upload import uploaded_bytes
@@ -34,37 +34,40 @@ CELL = 4  # each model pixel is drawn as (up to) CELL x CELL screen pixels: a 64
 
 @dataclass
 class EraserSession:
-    """The eraser's state: the picture, its hole, the variants' runs. ``pipelines``: ``{name: (pipe, sra)}``."""
+    """The eraser's state: the picture, its mask, the variants' runs. ``pipelines``: ``{name: (pipe, sra)}``."""
 
     pipelines: dict
     side: int = 64
     picture: np.ndarray | None = None  # what the model sees (side x side x 3 in [0, 1])
-    hole: np.ndarray | None = None
+    mask: EraseMask | None = None  # what to erase in it, handed to every variant as it is
     source: str = ""
     runs: dict = field(default_factory=dict)  # name -> EraseOutput (or a classical fill)
     settings: dict = field(default_factory=dict)
 
+    @property
+    def hole(self) -> np.ndarray | None:
+        """The mask's pixels (``H x W`` bool, read-only), for drawing and comparing."""
+        return None if self.mask is None else self.mask.array
+
     def use_scene(self, seed: int, family: str | None = None, background: str | None = None) -> None:
         scene = make_scene(int(seed), self.side, split="heldout", family=family, background_kind=background)
-        self.picture, self.hole = scene.triplet.x_obj, scene.triplet.mask
+        self.picture = scene.triplet.x_obj
+        self.mask = EraseMask.from_array(scene.triplet.mask, name=f"the mask of held-out scene {seed}")
         self.source = f"held-out scene {seed} ({scene.family} on {scene.background})"
         self.runs = {}
 
     def use_picture(self, image, box) -> None:
         """A picture of any size and mode (path, bytes, PIL or array) and a box ``(x0, y0, x1, y1)`` in its pixels."""
         picture = load_image(image)
-        self.use_mask(picture, box_mask(picture.shape, box), f"box {tuple(int(v) for v in box)}")
+        mask = EraseMask.from_box(picture.shape, box)
+        self.use_mask(picture, mask, mask.name)
 
-    def use_mask(self, image, mask: np.ndarray, how: str = "drawn mask") -> None:
-        """A picture of any size and mode with its ``H x W`` mask (True = erase) at the picture's size; a picture
-        at the model's size is taken as it is, a larger one through the window around the hole."""
+    def use_mask(self, image, mask, how: str = "drawn mask") -> None:
+        """A picture of any size and mode with its mask at the picture's size (an `EraseMask`, taken as it is, or an
+        ``H x W`` bool array, checked here); a picture at the model's size is taken as it is, a larger one through
+        the window around the hole."""
         picture = load_image(image)
-        mask = np.asarray(mask, bool)
-        check_mask(mask, picture.shape[:2], name=how)
-        if picture.shape[:2] == (self.side, self.side):
-            self.picture, self.hole = picture, mask.copy()
-        else:
-            self.picture, self.hole, _ = model_view(picture, mask, self.side)
+        self.picture, self.mask, _ = model_view(picture, as_erase_mask(mask, picture.shape, name=how), self.side)
         self.source = f"your picture ({picture.shape[1]}x{picture.shape[0]}), {how}"
         self.runs = {}
 
@@ -80,10 +83,10 @@ class EraserSession:
         self.runs = {}
         for i, name in enumerate(names):
             if name == CLASSICAL:
-                self.runs[name] = inpaint_classical(self.picture, self.hole)
+                self.runs[name] = inpaint_classical(self.picture, self.mask)
             else:
                 pipe, sra = self.pipelines[name]
-                self.runs[name] = pipe(self.picture, self.hole, num_inference_steps=int(steps), sra=sra,
+                self.runs[name] = pipe(self.picture, self.mask, num_inference_steps=int(steps), sra=sra,
                                        generator=torch.Generator().manual_seed(int(seed)), return_trajectory=True)
             if progress is not None:
                 progress(i + 1, len(names))
@@ -159,7 +162,7 @@ class Eraser:
         """Load the chosen scene or picture with what to erase, erase it with the chosen variants, show the results;
         on an error, one line and the previous state (picture, hole, results) kept."""
         s = self.session
-        before = (s.picture, s.hole, s.source, s.runs, s.settings)
+        before = (s.picture, s.mask, s.source, s.runs, s.settings)
         try:
             self.input.load(s)
             self.progress.max, self.progress.value = len(self.variants.value), 0
@@ -167,7 +170,7 @@ class Eraser:
             s.erase(list(self.variants.value), self.steps.value, self.noise_seed.value,
                     progress=lambda done, total: setattr(self.progress, "value", done))
         except (ValueError, OSError) as err:  # MaskError and ImageError are ValueErrors
-            s.picture, s.hole, s.source, s.runs, s.settings = before
+            s.picture, s.mask, s.source, s.runs, s.settings = before
             self.status.value = f"error: {err}"
             return
         self.step.max, self.step.disabled = self.steps.value - 1, False

@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from tqdm.auto import tqdm
 
-    from ..data import load_image, load_mask, save_image
+    from ..data import EraseMask, load_image, save_image
     from ..pipeline import EraseDiffusionPipeline
-    from ..pipeline.fullsize import box_mask, erase_full_size, erase_window
+    from ..pipeline.fullsize import erase_full_size, erase_window
 
     jobs = _jobs(args)
     pipe = EraseDiffusionPipeline.from_pretrained(args.model)
@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise FileNotFoundError(f"no mask named like it in {args.mask} (a mask with the same name, any "
                                         f"image suffix)")
             picture = load_image(picture_path)
-            hole = box_mask(picture.shape, args.box) if args.box else load_mask(mask_path, threshold=args.threshold)
+            # the mask's one check, where it enters; from here on it is passed down as it is
+            hole = (EraseMask.from_box(picture.shape, args.box) if args.box else
+                    EraseMask.from_file(mask_path, threshold=args.threshold, image_shape=picture.shape))
             if erase_window(picture, hole, side)[2] >= BLURRY_SCALE * side:
                 blurry.append(picture_path.name)
             result = erase_full_size(pipe, picture, hole, num_inference_steps=args.steps, strength=args.strength,

@@ -13,7 +13,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from .compose import Triplet, make_triplet
-from .io import load_image, load_mask, mask_to_tensor, save_image, to_pil, to_tensor
+from .erase_mask import load_mask
+from .io import load_image, mask_to_tensor, save_image, to_pil, to_tensor
 from .procedural import FAMILIES, make_scene
 
 

@@ -1,4 +1,4 @@
-"""Loading images, cut-outs and masks, and checking them early.
+"""Loading images and cut-outs, checked early, and reading the pixels of masks (a picture, the editor's code).
 
 Conventions used everywhere in the course:
 
@@ -6,7 +6,8 @@ Conventions used everywhere in the course:
 - a cut-out is a float32 array ``H x W x 4`` (RGB plus alpha);
 - a mask is a bool array ``H x W`` with **True (white, 1) = erase**, the diffusers convention, which every
   module of the course (the losses, SRA's masks, the metrics) reads the same way (docs/paper_notes.md says why
-  the paper's equations need it);
+  the paper's equations need it); a mask to erase travels as an `EraseMask` (`erase_mask.py`), checked once
+  where it enters; `read_mask` below only reads a mask picture's pixels;
 - a picture with an embedded colour profile is converted to sRGB on load (`colour.to_srgb`); masks are not.
 """
 
@@ -38,7 +39,7 @@ class MaskError(ValueError):
     """A mask that cannot be used, with the fix in its message."""
 
 
-def _describe(source: ImageSource, name: str | None) -> str:
+def describe_source(source: ImageSource, name: str | None) -> str:
     if name:
         return name
     if isinstance(source, (str, os.PathLike)):
@@ -60,7 +61,8 @@ def _open(source: ImageSource, name: str | None) -> Image.Image | np.ndarray:
     elif hasattr(source, "read"):
         what = name or "the uploaded file"
     else:
-        raise TypeError(f"{_describe(source, name)}: expected a path, encoded bytes, a PIL image or a numpy array")
+        raise TypeError(f"{describe_source(source, name)}: expected a path, encoded bytes, a PIL image or a numpy "
+                        f"array")
     try:
         with Image.open(source) as im:
             w, h = im.size  # from the header: nothing is decoded yet
@@ -104,7 +106,7 @@ def _pil_to_rgba(im: Image.Image) -> np.ndarray:
 
 def _to_rgba(source: ImageSource, name: str | None, colour: bool = True) -> np.ndarray:
     obj = _open(source, name)
-    what = _describe(source, name)
+    what = describe_source(source, name)
     if isinstance(obj, Image.Image):
         return _pil_to_rgba(to_srgb(obj, what) if colour else obj)
     arr = _array_to_float(np.asarray(obj), what)
@@ -139,7 +141,7 @@ def load_image(source: ImageSource, *, background: tuple[float, float, float] = 
     """
     rgba = _to_rgba(source, name)
     if min(rgba.shape[:2]) < 1:
-        raise ImageError(f"{_describe(source, name)} is empty (shape {rgba.shape[:2]})")
+        raise ImageError(f"{describe_source(source, name)} is empty (shape {rgba.shape[:2]})")
     alpha = rgba[..., 3:4]
     return (rgba[..., :3] * alpha + np.asarray(background, np.float32) * (1 - alpha)).astype(np.float32)
 
@@ -149,23 +151,21 @@ def load_cutout(source: ImageSource, *, name: str | None = None) -> np.ndarray:
     rgba = _to_rgba(source, name)
     if rgba[..., 3].min() >= 1.0:
         raise ImageError(
-            f"{_describe(source, name)} has no transparent pixel, so it is not a cut-out: make one with "
+            f"{describe_source(source, name)} has no transparent pixel, so it is not a cut-out: make one with "
             f"eradiff_lite.data.matte(image) and eradiff_lite.data.cut_out(image, alpha)"
         )
     return rgba
 
 
-def load_mask(source: ImageSource, *, threshold: float = 0.5, image: np.ndarray | None = None,
-              name: str | None = None) -> np.ndarray:
-    """A boolean mask, True (white) = erase, from any image mode. The rules, in order:
+def read_mask(source: ImageSource, *, threshold: float = 0.5, name: str | None = None) -> np.ndarray:
+    """The ``H x W`` bool pixels of a mask picture, True (white) = erase, from any image mode; **not checked**:
+    `EraseMask.from_file` (`erase_mask.py`) reads with this and checks. The rules, in order:
 
     1. **which channel**: the alpha channel only when the colour channels carry no mask (they are one flat
        colour while the alpha varies); otherwise the brightest colour channel, ``max(R, G, B)``, so that
        white, grey and coloured marks all count;
     2. **0/1 masks**: a mask whose values are only 0 and 1/255 (an 8-bit file of zeros and ones) reads 1 as erase;
     3. **threshold**: values above ``threshold`` (in [0, 1)) are erased.
-
-    With ``image`` given, the mask is checked against it (`check_mask`).
     """
     if not 0.0 <= threshold < 1.0:
         raise ValueError(f"threshold must lie in [0, 1), got {threshold}")
@@ -176,35 +176,36 @@ def load_mask(source: ImageSource, *, threshold: float = 0.5, image: np.ndarray 
     values = np.unique(np.round(level * 255))
     if len(values) <= 2 and set(values.tolist()) <= {0.0, 1.0} and 1.0 in values:
         level = np.round(level * 255)  # a 0/1 mask: 1 means erase
-    mask = level > threshold
-    check_mask(mask, image_shape=None if image is None else image.shape[:2], name=_describe(source, name))
-    return mask
+    return level > threshold
 
 
-def check_mask(mask: np.ndarray | torch.Tensor, image_shape: tuple[int, int] | None = None,
-               name: str = "mask") -> None:
-    """Refuse a mask that does not fit its image, is empty, or covers everything."""
-    arr = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
-    arr = np.squeeze(arr)
-    if arr.ndim != 2:
-        raise MaskError(f"{name}: a mask must be H x W (one channel), got shape {tuple(np.shape(mask))}")
-    if image_shape is not None and tuple(arr.shape) != tuple(image_shape[:2]):
-        h, w = arr.shape
-        raise MaskError(
-            f"{name} is {w}x{h} pixels but its image is {image_shape[1]}x{image_shape[0]}: resize the mask "
-            f"to the image with nearest-neighbour interpolation, or pass the mask made for this image"
-        )
-    arr = arr.astype(bool)
-    if not arr.any():
-        raise MaskError(
-            f"{name} is empty (nothing to erase): white/1 marks the region to erase; check the threshold "
-            f"or whether the mask is inverted"
-        )
-    if arr.all():
-        raise MaskError(
-            f"{name} covers the whole image, so nothing is left to fill the hole from: mask only the "
-            f"object (white/1 = erase), or check whether the mask is inverted"
-        )
+def rle_encode(mask) -> list[int]:
+    """The run lengths of ``mask``: row-major, alternating *keep* and *erase* runs, starting with a *keep* run (0 when
+    the first pixel is erased), adding up to ``H * W`` (the mask editor's code, `EraseMask.from_runs`)."""
+    flat = np.asarray(mask, bool).ravel()
+    if flat.size == 0:
+        return []
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    runs = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
+    return ([0] + runs) if flat[0] else runs
+
+
+def rle_decode(runs, shape: tuple[int, int]) -> np.ndarray:
+    """The ``H x W`` bool array of run lengths ``runs`` (not checked as a mask to erase: the editor's history may be
+    empty); refuses runs that do not add up to the shape."""
+    counts = np.asarray(runs, dtype=np.int64)
+    h, w = shape
+    if counts.ndim != 1 or (counts < 0).any() or counts.sum() != h * w:
+        raise MaskError(f"the drawn mask does not fit the {w}x{h} picture ({int(counts.sum())} pixels coded): "
+                        f"clear it and draw again")
+    return np.repeat(np.arange(counts.size) % 2 == 1, counts).reshape(h, w)
+
+
+def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``mask`` (bool array) at ``shape = (h, w)`` by nearest neighbour; a writable copy."""
+    if np.shape(mask) == tuple(shape):
+        return np.array(mask, bool)
+    return np.asarray(Image.fromarray(np.asarray(mask, bool)).resize((shape[1], shape[0]), Image.NEAREST), bool)
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -214,7 +215,7 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
 
 def mask_to_tensor(mask: np.ndarray) -> torch.Tensor:
     """``H x W`` bool to ``1 x H x W`` float {0, 1}."""
-    return torch.from_numpy(np.ascontiguousarray(mask)).float()[None]
+    return torch.from_numpy(np.array(mask, np.float32))[None]  # a copy: a read-only `EraseMask.array` is fine
 
 
 def to_image(tensor: torch.Tensor) -> np.ndarray:

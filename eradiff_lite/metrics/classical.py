@@ -13,15 +13,15 @@ from __future__ import annotations
 import numpy as np
 from skimage.restoration import inpaint_biharmonic
 
-from ..data import check_mask
+from ..data import as_erase_mask
 
 
 def _check(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     image = np.asarray(image, np.float32)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be H x W x 3 in [0, 1], got shape {image.shape}")
-    check_mask(mask, image.shape[:2])
-    return image, np.asarray(mask, bool)
+    # an EraseMask as it is, an array checked here; a writable copy: scikit-image's Cython takes no read-only buffer
+    return image, np.array(as_erase_mask(mask, image.shape))
 
 
 def inpaint_classical(image: np.ndarray, mask: np.ndarray) -> np.ndarray:

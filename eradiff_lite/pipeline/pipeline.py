@@ -133,7 +133,9 @@ class EraseDiffusionPipeline(DiffusionPipeline):
                  sra_rule: str = "eq10", generator: torch.Generator | None = None, return_trajectory: bool = False,
                  progress: bool = False, latents: torch.Tensor | None = None, sra_layers=None,
                  sra_timesteps: tuple[int, int] | None = None) -> EraseOutput:
-        """Erase ``mask`` (white/True = erase) from ``image``; both single items or lists of the same length.
+        """Erase ``mask`` (white/True = erase) from ``image``; both single items or lists of the same length. A mask
+        is an `EraseMask` (taken as it is) or an ``H x W`` bool array, tensor or mask picture (converted and checked
+        once, here: `pipeline.inputs.prepare_inputs`).
 
         ``latents``: the starting noise (``B x 3 x H x W``) instead of drawing it from ``generator``, to
         repeat one image of a batch with exactly the noise it had there. ``sra_layers`` (names or prefixes)
@@ -154,8 +156,8 @@ class EraseDiffusionPipeline(DiffusionPipeline):
         if sra:
             from ..sra import self_rectifying_attention
 
-            context = self_rectifying_attention(self.unet, mask_t, rule=sra_rule, layers=sra_layers,
-                                                timesteps=sra_timesteps)
+            context = self_rectifying_attention(self.unet, masks, rule=sra_rule, layers=sra_layers,
+                                                timesteps=sra_timesteps)  # the EraseMasks: nothing checked again
         with context:
             for t in self.progress_bar(timesteps) if progress else timesteps:  # diffusers' bar, its config
                 output = self.unet(unet_input(x, mask_t, masked), t).sample  # eps, x0 or v (scheduler config)
@@ -164,7 +166,7 @@ class EraseDiffusionPipeline(DiffusionPipeline):
                 if trajectory is not None:
                     trajectory.append(x.float().cpu())
                     predicted_x0.append(step.pred_original_sample.float().cpu())
-        erased = [np.where(m[..., None], to_image(x[i]), im).astype(np.float32)
+        erased = [np.where(m.array[..., None], to_image(x[i]), im).astype(np.float32)
                   for i, (im, m) in enumerate(zip(images, masks))]
         return EraseOutput(images=erased, trajectory=trajectory, timesteps=[int(t) for t in timesteps],
                            predicted_x0=predicted_x0)

@@ -3,9 +3,10 @@
 The stock ``StableDiffusionInpaintPipeline`` runs unchanged; for SRA its call is wrapped in
 ``with self_rectifying_attention(pipe.unet, latent_mask, rule):``, which puts the SRA processor on every
 self-attention layer (``attn1`` of each transformer block) and leaves cross-attention (``attn2``, the
-prompt) alone. The mask handed to SRA is the erase mask max-pooled to the UNet's input, the latent grid
-(``size / vae_scale_factor``); the SRA code max-pools it again to each layer's grid. With classifier-free
-guidance the pipeline doubles the UNet batch ([uncond; cond]) and SRA repeats the mask to match.
+prompt) alone. SRA is handed the `EraseMask` at the working size (checked once, where it entered, and again
+only as the new mask it becomes when resized); the SRA code max-pools it to each layer's grid, the latent grid
+(``size / vae_scale_factor``) and below. With classifier-free guidance the pipeline doubles the UNet batch
+([uncond; cond]) and SRA repeats the mask to match.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import torch
 from diffusers import StableDiffusionInpaintPipeline
 from PIL import Image
 
-from ..data.io import check_mask, mask_to_tensor, to_pil
-from ..sra import mask_at, self_rectifying_attention
+from ..data import as_erase_mask, to_pil
+from ..sra import self_rectifying_attention
 from .model import native_size
 
 
@@ -30,18 +31,13 @@ def latent_hw(pipe: StableDiffusionInpaintPipeline, size: int) -> tuple[int, int
     return size // pipe.vae_scale_factor, size // pipe.vae_scale_factor
 
 
-def _square(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[Image.Image, np.ndarray]:
-    pil = to_pil(image).resize((size, size), Image.LANCZOS)
-    small_mask = np.array(Image.fromarray(np.asarray(mask, bool)).resize((size, size), Image.NEAREST))
-    return pil, small_mask
-
-
 @torch.no_grad()
-def erase_with_sd(pipe: StableDiffusionInpaintPipeline, image: np.ndarray, mask: np.ndarray, prompt: str = "", *,
+def erase_with_sd(pipe: StableDiffusionInpaintPipeline, image: np.ndarray, mask, prompt: str = "", *,
                   sra: bool = True, rule: str = "eq10", sra_timesteps: tuple[int, int] | None = None,
                   size: int | None = None, num_inference_steps: int = 25, guidance_scale: float = 1.0,
                   seed: int = 0, generator: torch.Generator | None = None) -> np.ndarray:
-    """Erase ``mask`` (H x W bool, True = erase) from ``image`` (H x W x 3 in [0, 1]); returns size x size x 3.
+    """Erase ``mask`` (an `EraseMask`, or an H x W bool array: True = erase) from ``image`` (H x W x 3 in [0, 1]);
+    returns size x size x 3.
 
     Both are resized to ``size`` (default: the model's native side, 512 for SD2). The initial noise comes
     from ``generator`` or a fresh CPU generator seeded with ``seed``, so runs with and without SRA start
@@ -53,19 +49,18 @@ def erase_with_sd(pipe: StableDiffusionInpaintPipeline, image: np.ndarray, mask:
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be H x W x 3 in [0, 1] (eradiff_lite.data.load_image), got {image.shape}")
-    check_mask(mask, image.shape[:2])
+    hole = as_erase_mask(mask, image.shape, name="mask")  # the entry: an EraseMask passes as it is
     size = size or native_size(pipe)
-    hw = latent_hw(pipe, size)
-    pil, small_mask = _square(image, mask, size)
-    check_mask(small_mask, name=f"mask resized to {size} x {size}")
+    latent_hw(pipe, size)  # refuses a size the model cannot take
+    pil = to_pil(image).resize((size, size), Image.LANCZOS)
+    small = hole.resized((size, size), name=f"mask resized to {size} x {size}")
     generator = generator or torch.Generator("cpu").manual_seed(seed)
-    call = dict(prompt=prompt, image=pil, mask_image=Image.fromarray(small_mask), height=size, width=size,
+    call = dict(prompt=prompt, image=pil, mask_image=Image.fromarray(small.array), height=size, width=size,
                 num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, generator=generator,
                 output_type="np")
     if not sra:
         return pipe(**call).images[0]
-    latent_mask = mask_at(mask_to_tensor(small_mask)[None], hw)  # [1, 1, h, w], max-pooled to the latent grid
-    with self_rectifying_attention(pipe.unet, latent_mask, rule=rule, timesteps=sra_timesteps):
+    with self_rectifying_attention(pipe.unet, small, rule=rule, timesteps=sra_timesteps):  # max-pooled per layer
         return pipe(**call).images[0]
 
 
@@ -105,16 +100,17 @@ class SDEraser:
                  generator: torch.Generator | None = None, return_trajectory: bool = False):
         from ..pipeline.pipeline import EraseOutput
 
-        image, mask = np.asarray(image, np.float32), np.asarray(mask, bool)
+        image = np.asarray(image, np.float32)
         if image.shape[:2] != (self.size, self.size):
             raise ValueError(f"the eraser works at {self.size} x {self.size} px, got a {image.shape[1]} x "
                              f"{image.shape[0]} picture")
+        mask = as_erase_mask(mask, image.shape)  # the entry: the eraser's EraseMask passes as it is
         steps: list = []
         record = _recording_steps(self.pipe.scheduler, steps) if return_trajectory else contextlib.nullcontext()
         with record:
             out = erase_with_sd(self.pipe, image, mask, sra=sra, rule=self.rule, size=self.size,
                                 num_inference_steps=num_inference_steps, generator=generator)
-        result = np.where(mask[..., None], out, image).astype(np.float32)
+        result = np.where(mask.array[..., None], out, image).astype(np.float32)
         if not return_trajectory:
             return EraseOutput(images=[result])
         return EraseOutput(images=[result], timesteps=[t for t, *_ in steps],

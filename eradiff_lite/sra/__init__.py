@@ -9,11 +9,11 @@
 
 from .context import select_layers, self_attention_layers, self_rectifying_attention
 from .heatmaps import AttentionCapture, AttentionRecord, capture_attention, heatmap_rgb, point_index
-from .masks import RULES, check_erase_mask, flat_mask, layer_grid, mask_at, sra_allowed
+from .masks import RULES, flat_mask, layer_grid, mask_at, sra_allowed
 from .processor import SelfRectifyingAttnProcessor, SRAState, attention_weights, project_qkv
 
 __all__ = [
     "RULES", "AttentionCapture", "AttentionRecord", "SRAState", "SelfRectifyingAttnProcessor", "attention_weights",
-    "capture_attention", "check_erase_mask", "flat_mask", "heatmap_rgb", "layer_grid", "mask_at", "point_index",
+    "capture_attention", "flat_mask", "heatmap_rgb", "layer_grid", "mask_at", "point_index",
     "project_qkv", "select_layers", "self_attention_layers", "self_rectifying_attention", "sra_allowed",
 ]

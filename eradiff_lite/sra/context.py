@@ -61,9 +61,10 @@ def unet_sample_and_timestep(args: tuple, kwargs: dict):
 
 
 @contextmanager
-def self_rectifying_attention(unet: torch.nn.Module, mask: torch.Tensor, rule: str = "eq10",
+def self_rectifying_attention(unet: torch.nn.Module, mask, rule: str = "eq10",
                               layers: Sequence[str] | None = None, timesteps: tuple[int, int] | None = None):
-    """Rectify the self-attention of ``unet`` with erase ``mask`` [B, 1, H, W] (1 = erase) inside the block.
+    """Rectify the self-attention of ``unet`` with erase ``mask`` [B, 1, H, W] (1 = erase) inside the block; or
+    with `EraseMask`s (one, or a list: one per image), taken as they are.
 
     ``rule``: ``"eq10"`` (the paper) or ``"keys"`` (Attentive Eraser); ``layers``: names or prefixes
     (default all self-attention); ``timesteps``: inclusive ``(low, high)`` range (default all). The original

@@ -4,7 +4,8 @@ A self-attention layer of a UNet sees its feature map as ``N = h * w`` tokens. S
 tokens lie in the hole, so the image-size erase mask (1 = erase) is shrunk to the layer's ``h x w``
 grid by *max*-pooling: a token is "hole" as soon as one pixel of its cell is. Average pooling or
 nearest-neighbour sampling would lose a one-pixel-wide object at coarse resolutions; max-pooling keeps it.
-Then the paper's Eq. 10 decides which (query, key) pairs may attend.
+Then the paper's Eq. 10 decides which (query, key) pairs may attend. The mask arrives checked: `SRAState` takes it
+through `eradiff_lite.data.mask_batch` (EraseMasks as they are, a ``[B, 1, H, W]`` tensor checked there once).
 """
 
 from __future__ import annotations
@@ -12,28 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..data.io import MaskError
-
 RULES = ("eq10", "keys")
-
-
-def check_erase_mask(mask: torch.Tensor) -> torch.Tensor:
-    """``mask`` as a float tensor ``[B, 1, H, W]`` in {0, 1}; refuses other shapes and a full mask.
-
-    An empty mask is allowed (SRA then changes nothing); a mask covering the whole image would leave a
-    hole query with no key to read, so it is refused.
-    """
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(f"the erase mask must be a torch.Tensor [B, 1, H, W], got {type(mask).__name__}: "
-                        f"use eradiff_lite.data.mask_to_tensor(mask)[None] for one H x W bool mask")
-    if mask.ndim != 4 or mask.shape[1] != 1:
-        raise MaskError(f"the erase mask must be [B, 1, H, W] (one channel, 1 = erase), got {tuple(mask.shape)}")
-    binary = mask > 0.5
-    full = binary.flatten(1).all(dim=1)
-    if full.any():
-        raise MaskError(f"erase mask of batch item(s) {full.nonzero().flatten().tolist()} covers the whole image: "
-                        f"SRA would leave the hole with no key to attend to; mask only the object (1 = erase)")
-    return binary.float()
 
 
 def layer_grid(n_tokens: int, sample_hw: tuple[int, int]) -> tuple[int, int]:

@@ -22,22 +22,25 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from .masks import check_erase_mask, flat_mask, layer_grid, sra_allowed
+from ..data.erase_mask import mask_batch
+from .masks import flat_mask, layer_grid, sra_allowed
 
 
 class SRAState:
-    """What every SRA layer of one UNet shares: the mask, the rule, and the current forward pass.
+    """What every SRA layer of one UNet shares: the mask, the rule, and the current forward pass. ``mask``: one
+    `EraseMask` or a list of them (one per image), or a ``[B, 1, H, W]`` tensor (1 = erase) (`data.mask_batch`).
 
     `begin` is called before each UNet forward (by the hook `self_rectifying_attention` installs) with the
     UNet's input and timestep: it checks the mask against the input size and decides, per batch item,
     whether the timestep lies in ``timesteps`` (inclusive ``(low, high)``; None = always).
     """
 
-    def __init__(self, mask: torch.Tensor, rule: str = "eq10", timesteps: tuple[int, int] | None = None):
+    def __init__(self, mask, rule: str = "eq10", timesteps: tuple[int, int] | None = None):
         sra_allowed(torch.zeros(1, 1, dtype=torch.bool), rule)  # refuses an unknown rule early
         if timesteps is not None and (len(timesteps) != 2 or timesteps[0] > timesteps[1]):
             raise ValueError(f"timesteps must be an inclusive range (low, high) with low <= high, got {timesteps}")
-        self.mask, self.rule, self.timesteps = check_erase_mask(mask), rule, timesteps
+        # EraseMasks as they are (checked where they entered), a [B, 1, H, W] tensor checked there once
+        self.mask, self.rule, self.timesteps = mask_batch(mask), rule, timesteps
         self.sample_hw: tuple[int, int] | None = None
         self.active: torch.Tensor | None = None  # [B] bool: SRA on for this batch item at this timestep
         self._m: dict = {}        # (h, w, device) -> m [B_mask, N], kept across forwards

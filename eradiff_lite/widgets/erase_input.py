@@ -9,8 +9,6 @@ shown the sliders are hidden. A scene's region is the editor's mask either way (
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..data import FAMILIES, MaskError, make_scene
 from ..data.procedural import FAMILY_SPECS
 from .upload import MAX_UPLOAD_MB, MAX_UPLOAD_SIDE, read_upload, uploaded_bytes, uploaded_name
@@ -112,28 +110,16 @@ class WhatToErase:
         self.source.value = "picture"  # from 'scene': the observer shows it
         return True
 
-    def _drawn(self, picture: np.ndarray) -> np.ndarray:
-        """The editor's mask for ``picture``, refused (with what to do) when empty or everything."""
-        mask = self.editor.mask
-        if mask.shape != picture.shape[:2]:
-            raise MaskError("the editor shows another picture: choose the scene or upload the picture again")
-        if not mask.any():
-            raise MaskError("the drawn mask is empty: brush over what to erase (or click it with 'select object')")
-        if mask.all():
-            raise MaskError("the drawn mask covers the whole picture, so nothing is left to fill it from: undo, or "
-                            "take some away with the eraser brush")
-        return mask
-
     def load(self, session) -> None:
         """The chosen picture and region into ``session`` (an `EraserSession`); a `MaskError` says what is wrong."""
         if self.source.value == "scene":
             session.use_scene(self.seed.value, self._choice(self.family), self._choice(self.background))
-            if self.editor is not None:
-                session.hole = self._drawn(session.picture).copy()
+            if self.editor is not None:  # the editor's mask (the scene's own unless edited), for this picture
+                session.mask = self.editor.erase_mask().fit(session.picture.shape)
                 session.source += ", drawn mask"
         elif self.picture is None:
             raise MaskError("upload a picture first (or choose 'scene')")
         elif self.drawing:
-            session.use_mask(self.picture, self._drawn(self.picture))
+            session.use_mask(self.picture, self.editor.erase_mask())
         else:
             session.use_picture(self.picture, [b.value for b in self.box_sliders])

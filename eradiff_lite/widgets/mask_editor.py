@@ -26,8 +26,9 @@ import anywidget
 import numpy as np
 import traitlets
 
-from ..data import MaskError
-from .masks import MaskHistory, data_url, object_at, resize_mask, rle_decode, rle_encode, work_size
+from ..data import EraseMask, MaskError
+from ..data.io import resize_mask, rle_decode, rle_encode
+from .masks import MaskHistory, data_url, object_at, work_size
 
 HERE = Path(__file__).resolve().parent
 
@@ -94,6 +95,13 @@ class MaskEditor(anywidget.AnyWidget):
         if self.picture is None:
             raise MaskError("no picture in the mask editor yet")
         return resize_mask(self.history.mask, self.picture.shape[:2])
+
+    def erase_mask(self) -> EraseMask:
+        """What is drawn, as the eraser takes it: the run-length code the editor holds (``mask_state``, what the
+        browser shows) at the picture's size, refused in one line when it is empty or everything."""
+        if self.picture is None:
+            raise MaskError("no picture in the mask editor yet")
+        return EraseMask.from_runs(self.mask_state["rle"], self.history.shape, size=self.picture.shape[:2])
 
     def on_change(self, callback) -> None:
         """Call ``callback(editor)`` after each change of the mask (an edit, a selection, undo or clear)."""

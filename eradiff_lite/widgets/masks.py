@@ -1,9 +1,10 @@
-"""The mask editor's Python side without any widget: the run-length code the browser sends, the editing history
-(undo, clear), the picture as a data URL, and "select the object under a click".
+"""The mask editor's Python side without any widget: the editing history (undo, clear), the picture as a data URL,
+and "select the object under a click".
 
-Run-length code: a list of run lengths over the ``H x W`` mask in row-major order, alternating *keep* and *erase*
-runs and starting with a *keep* run (0 when the first pixel is erased); the runs add up to ``H * W``. A brushed
-1024 x 1024 mask is a few thousand numbers, so the browser sends it whole on each mouse release.
+Run-length code (`rle_encode`, `rle_decode`, in `eradiff_lite.data.io`; the eraser takes a drawing as
+`EraseMask.from_runs`): a list of run lengths over the ``H x W`` mask in row-major order, alternating *keep* and
+*erase* runs and starting with a *keep* run (0 when the first pixel is erased); the runs add up to ``H * W``. A
+brushed 1024 x 1024 mask is a few thousand numbers, so the browser sends it whole on each mouse release.
 
 Select by click: the main object's cut-out from the package's matting (`eradiff_lite.data.matting`): rembg where its
 network can be loaded, else the classical matting of a box grown around the click until the object under the
@@ -21,31 +22,14 @@ from PIL import Image
 from scipy import ndimage
 
 from ..data import MaskError, to_pil
+from ..data.io import resize_mask, rle_decode, rle_encode
 from ..data.matting import coarse_segmentation, matte_classical, matte_rembg, model_failures
+
+__all__ = ["WORK_SIDE", "MaskHistory", "data_url", "object_at", "resize_mask", "rle_decode", "rle_encode",
+           "work_size"]  # the run-length code and the resize live in data.io; named here too, where the editor was
 
 WORK_SIDE = 1024  # the editor draws at the picture's size up to this many pixels a side (larger: a preview)
 _REMBG_UNAVAILABLE: list[str] = []  # why rembg's network could not be loaded (asked once per process)
-
-
-def rle_encode(mask: np.ndarray) -> list[int]:
-    """The run lengths of ``mask`` (row-major, starting with a *keep* run)."""
-    flat = np.asarray(mask, bool).ravel()
-    if flat.size == 0:
-        return []
-    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    bounds = np.concatenate([[0], edges, [flat.size]])
-    runs = np.diff(bounds).tolist()
-    return ([0] + runs) if flat[0] else runs
-
-
-def rle_decode(runs, shape: tuple[int, int]) -> np.ndarray:
-    """The ``H x W`` bool mask of run lengths ``runs``; refuses runs that do not add up to the shape."""
-    counts = np.asarray(runs, dtype=np.int64)
-    h, w = shape
-    if counts.ndim != 1 or (counts < 0).any() or counts.sum() != h * w:
-        raise MaskError(f"the drawn mask does not fit the {w}x{h} picture ({int(counts.sum())} pixels coded): "
-                        f"clear it and draw again")
-    return np.repeat(np.arange(counts.size) % 2 == 1, counts).reshape(h, w)
 
 
 def work_size(height: int, width: int, limit: int = WORK_SIDE) -> tuple[int, int]:
@@ -62,13 +46,6 @@ def data_url(picture: np.ndarray, size: tuple[int, int] | None = None) -> str:
     buffer = io.BytesIO()
     pil.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """``mask`` at ``shape = (h, w)`` by nearest neighbour (the editor's preview mask at the picture's size)."""
-    if mask.shape == tuple(shape):
-        return mask.copy()
-    return np.asarray(Image.fromarray(mask).resize((shape[1], shape[0]), Image.NEAREST), bool)
 
 
 @dataclass
