@@ -115,7 +115,7 @@ def test_the_pipeline_takes_an_array_or_the_type_alike(smoke_pipe):
 #: The only module that checks a mask's content (shape, dtype, size, empty, everything).
 CHECKER = "eradiff_lite.data.erase_mask"
 #: Functions that check a mask, or read one unchecked: none may be called on the way down from an entry.
-CHECKS = {"check_mask", "check_erase_mask", "validate", "load_mask", "read_mask"}
+CHECKS = {"check_mask", "check_erase_mask", "validate_mask", "load_mask", "read_mask"}
 #: Where a mask enters (a constructor of the type, or `as_erase_mask` at a public function that also takes arrays).
 ENTRIES = {"eradiff_lite.cli.erase", "eradiff_lite.eraser", "eradiff_lite.widgets.mask_editor",
            "eradiff_lite.pipeline.inputs", "eradiff_lite.pipeline.fullsize", "eradiff_lite.sd.erase",
@@ -147,8 +147,8 @@ def test_masks_are_checked_in_one_module_and_enter_at_named_places():
     assert entering == ENTRIES, f"masks enter at {sorted(entering)}"
     definitions = [m for m, (source, _) in layers.read_sources().items()
                    for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)
-                   and node.name in {"check_erase_mask", "validate", "check_mask"}]
-    assert sorted(definitions) == [CHECKER, CHECKER], definitions  # validate and the old name check_mask
+                   and node.name in {"check_erase_mask", "validate_mask", "check_mask"}]
+    assert sorted(definitions) == [CHECKER, CHECKER], definitions  # validate_mask and the old name check_mask
 
 
 def test_the_erase_command_checks_its_mask_once(smoke_pipe, tmp_path, monkeypatch):
@@ -160,8 +160,8 @@ def test_the_erase_command_checks_its_mask_once(smoke_pipe, tmp_path, monkeypatc
     model = tmp_path / "model"
     smoke_pipe.save_pretrained(model, card={"variant": "test"})
     checked = []
-    real = erase_mask.validate
-    monkeypatch.setattr(erase_mask, "validate", lambda array, name="mask", *args: checked.append(name) or
+    real = erase_mask.validate_mask
+    monkeypatch.setattr(erase_mask, "validate_mask", lambda array, name="mask", *args: checked.append(name) or
                         real(array, name, *args))
     for side, expected in ((32, 1), (96, 2)):
         picture = np.random.default_rng(side).random((side, side, 3)).astype(np.float32)

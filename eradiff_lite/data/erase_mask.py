@@ -3,8 +3,8 @@
 It enters in four ways, one constructor each: a file or any picture (`EraseMask.from_file`, read by the rules of
 `io.read_mask`), an array or tensor (`from_array`: bool as it is, numbers read as levels), a box in the picture's
 pixels (`from_box`: ``erase --box``, the eraser's sliders), the mask editor's run-length code (`from_runs`).
-Every check is here, in `validate` (one channel, bool, the picture's size, not empty, not everything): one line
-that names the mask and says what to do, worded for the way it came in (`ADVICE`). The array is read-only, so
+Every check is here, in `validate_mask` (one channel, bool, the picture's size, not empty, not everything): one
+line that names the mask and says what to do, worded for the way it came in (`ADVICE`). The array is read-only, so
 whoever receives an `EraseMask` takes it as it is; its tensor is derived in one function, `unet_mask` (the UNet's
 mask channel, which SRA max-pools to each attention grid). Public functions that also take plain arrays convert
 once at entry (`as_erase_mask`); SRA's tensor entry (training batches, a latent grid) is `mask_batch`. The path a
@@ -60,7 +60,7 @@ def _check_size(shape: tuple, image_shape, name: str, entry: str) -> None:
                                                   ih=image_shape[0]))
 
 
-def validate(array, name: str = "mask", entry: str = "array", image_shape=None) -> np.ndarray:
+def validate_mask(array, name: str = "mask", entry: str = "array", image_shape=None) -> np.ndarray:
     """The one check of a mask to erase: ``array`` as a read-only bool ``H x W`` copy, or a one-line `MaskError`
     (not H x W, not bool, not the picture's ``image_shape``, empty, everything), worded by ``entry``."""
     if entry not in ADVICE:
@@ -102,7 +102,7 @@ class EraseMask:
     image_shape: InitVar[tuple[int, int] | None] = None
 
     def __post_init__(self, image_shape):
-        object.__setattr__(self, "array", validate(self.array, self.name, self.entry, image_shape))
+        object.__setattr__(self, "array", validate_mask(self.array, self.name, self.entry, image_shape))
 
     # the four entries
     @classmethod
