@@ -39,10 +39,12 @@ STRENGTHS = (1.0, 0.6)
 COMPARISONS = (("cro", "paired"), ("cro", "cro_zero"), ("paired", "cro_zero"), ("cro_sra", "cro"))
 # what the issue asked for and this experiment did not run, with the reason (written into the results file)
 NOT_RUN = [{"what": "the paper's parameterisation (the network predicts the noise, epsilon)",
-            "why": "no noise-predicting lite baseline samples well at this size: the recipe study's noise/v models "
-                   "speckle heavily even after 272k images (docs/recipe_study.md), and the clean-fills study has not "
-                   "produced one; a budget curve on such a baseline would measure its speckle, not CRO. CRO's optimum "
-                   "and weighting do not depend on the parameterisation (notebook 03), only the network's bias does"},
+            "why": "no noise-predicting lite baseline samples well at this size: in the recipe study the epsilon "
+                   "and v models filled holes with speckle (5-40x the truth's high-frequency energy) and epsilon "
+                   "lost 3.6 dB to x0 at an equal budget (docs/recipe_study.md), and the clean-fills study has not "
+                   "produced a better one; a budget curve on such a baseline would measure its speckle, not CRO. "
+                   "CRO's optimum and weighting do not depend on the parameterisation (notebook 03), only the "
+                   "network's bias does"},
            {"what": "cro_sra at lr 1e-4", "why": "time: the lower rate's lane ran paired, cro_zero and cro only"}]
 
 
