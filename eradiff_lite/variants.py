@@ -1,7 +1,9 @@
 """The variants of the ablation, as plain data: the one registry that training, erasing and evaluation read.
 
-A variant says which loss trains it, toward which target, whether it starts from the baseline, and where
-Self-Rectifying Attention is on. ``sra`` trains nothing: it is the baseline's weights erasing with SRA.
+A variant says which loss trains it (a name of the loss registry, `eradiff_lite.losses`), toward which target,
+whether it starts from the baseline, and where Self-Rectifying Attention is on. ``sra`` trains nothing: it is the
+baseline's weights erasing with SRA. A new variant is `register_variant` (beside its loss, in one file);
+``TRAINED_VARIANTS`` and ``ABLATION_ORDER`` stay the ablation's own.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ class Variant:
     """One row of the ablation."""
 
     name: str
-    loss: str  # "denoise" (the standard diffusion loss on the recipe's target) or "cro"
+    loss: str  # a registered loss (eradiff_lite.losses): "denoise" (the standard loss on the target) or "cro"
     target: str  # "image" (reconstruct what is under a random mask) or "background" (x_ori under the object)
     from_baseline: bool  # fine-tuned from the baseline checkpoint (else trained from scratch)
     trains: bool = True  # False: the baseline's weights, changed only at inference
@@ -42,6 +44,26 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             about="CRO with a constant lambda = 0.5 (the paper's 'without mix-up' row, which diverged)"),
 )}
 TRAINED_VARIANTS = tuple(name for name, v in VARIANTS.items() if v.trains)
+
+
+def register_variant(variant: Variant, *, replace: bool = False) -> Variant:
+    """Add ``variant`` to `VARIANTS` (returns it); ``replace=False`` refuses a name already taken."""
+    if not isinstance(variant, Variant):
+        raise TypeError(f"register a Variant, got {type(variant).__name__}")
+    if variant.name in REFERENCES or variant.name in ABLATION_ORDER:
+        raise ValueError(f"{variant.name!r} names a reference fill or one of the ablation's variants: choose another "
+                         f"name")
+    if variant.name in VARIANTS and not replace:
+        raise ValueError(f"a variant named {variant.name!r} exists already: choose another name, or replace=True")
+    VARIANTS[variant.name] = variant
+    return variant
+
+
+def unregister_variant(name: str) -> None:
+    """Remove a variant added by `register_variant` (the ablation's own cannot be removed)."""
+    if name in ABLATION_ORDER:
+        raise ValueError(f"{name!r} is one of the ablation's variants and stays")
+    VARIANTS.pop(name, None)
 
 
 def get_variant(name: str) -> Variant:

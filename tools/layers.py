@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, str, tuple[str, ...]]] = [
     ("foundations", "library", ("eradiff_lite.paths", "eradiff_lite.profiles", "eradiff_lite.lock",
                                 "eradiff_lite.cliargs", "eradiff_lite.variants")),
     ("data", "library", ("eradiff_lite.data",)),
-    ("method", "library", ("eradiff_lite.schedule", "eradiff_lite.targets", "eradiff_lite.cro")),
+    ("method", "library", ("eradiff_lite.schedule", "eradiff_lite.targets", "eradiff_lite.cro", "eradiff_lite.losses")),
     ("attention", "library", ("eradiff_lite.sra",)),
     # the package root (``eradiff_lite/__init__.py``) names `LiteUNet` lazily, for diffusers' loading by class name
     ("models", "library", ("eradiff_lite.models", "eradiff_lite")),

@@ -6,10 +6,11 @@
 - `pairs`: training pairs (x_obj, x_ori, mask) from the shipped photos and cut-outs (or fresh mattes), or from any
   photos (a folder, or a public photo set on the Hub) with their main object cut out and pasted again.
 - `lora`: a peft LoRA adapter on the UNet, saved and loaded the diffusers way.
-- `cro_lora`: Chain-Rectifying Optimization in latent space as a LoRA fine-tune, timed and measured.
+- `cro_lora`: Chain-Rectifying Optimization (or any registered loss, `eradiff_lite.losses`) in latent space as a
+  LoRA fine-tune, timed and measured.
 """
 
-from .cro_lora import LatentTriplet, LoraRunStats, cro_latent_loss, encode_triplet, train_cro_lora
+from .cro_lora import LatentTriplet, LoraRunStats, cro_latent_loss, encode_triplet, latent_loss, train_cro_lora
 from .erase import SDEraser, erase_with_sd, latent_hw
 from .lora import LORA_TARGETS, add_cro_lora, load_cro_lora, lora_parameters, save_cro_lora
 from .model import SD2_INPAINT_ID, build_tiny_sd_inpaint, load_sd_inpaint, native_size
@@ -17,7 +18,8 @@ from .pairs import PUBLIC_PHOTOS, load_photos, photo_cutouts, photo_triplets, re
 
 __all__ = [
     "LORA_TARGETS", "PUBLIC_PHOTOS", "SD2_INPAINT_ID", "SDEraser", "LatentTriplet", "LoraRunStats", "add_cro_lora",
-    "build_tiny_sd_inpaint", "cro_latent_loss", "encode_triplet", "erase_with_sd", "latent_hw", "load_cro_lora",
+    "build_tiny_sd_inpaint", "cro_latent_loss", "encode_triplet", "erase_with_sd", "latent_hw", "latent_loss",
+    "load_cro_lora",
     "load_photos", "load_sd_inpaint", "lora_parameters", "native_size", "photo_cutouts", "photo_triplets",
     "real_photo_triplets", "save_cro_lora", "train_cro_lora",
 ]

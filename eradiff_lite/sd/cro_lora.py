@@ -8,7 +8,8 @@ The pixel-space loss of `eradiff_lite.cro` moves unchanged into latent space: th
 The UNet's 9-channel input is SD2-Inpaint's own: ``[z_mix(t), mask at latent size, E(masked x_obj)]``,
 conditioned on the empty prompt (erasing asks for no content). Only the LoRA adapter learns. On CUDA the
 forward runs under fp16 autocast with a gradient scaler, on CPU in fp32; gradient checkpointing trades
-compute for activation memory.
+compute for activation memory. The objective is a registered loss (`eradiff_lite.losses`, CRO by default): the
+same object the lite model trains with, given the latents as its batch and the UNet as an epsilon `Denoiser`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from diffusers import StableDiffusionInpaintPipeline
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from ..cro import cro_loss, sample_t_gamma
+from ..cro import sample_t_gamma
+from ..losses import Denoiser, Loss, resolve_loss
 from ..models.lite import masked_image
 from ..profiles import peak_memory
 from .lora import add_cro_lora, lora_parameters
@@ -57,15 +59,23 @@ def encode_triplet(pipe: StableDiffusionInpaintPipeline, batch: dict[str, torch.
                          text)
 
 
-def cro_latent_loss(unet, latents: LatentTriplet, t: torch.Tensor, gamma: torch.Tensor,
-                    alphas_cumprod: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """Eq. 9 on latents: `eradiff_lite.cro.cro_loss` with the 9-channel SD2-Inpaint UNet as ``eps_fn``."""
+def latent_loss(unet, latents: LatentTriplet, t: torch.Tensor, gamma: torch.Tensor, alphas_cumprod: torch.Tensor,
+                noise: torch.Tensor, loss: str | Loss = "cro") -> torch.Tensor:
+    """A registered loss (`eradiff_lite.losses`) on latents: the batch is ``{x_obj: z_obj, x_ori: z_ori, mask}``
+    and the model the 9-channel SD2-Inpaint UNet, an epsilon predictor, as a `Denoiser`."""
 
     def eps_fn(z_t: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
         unet_input = torch.cat([z_t, latents.mask, latents.z_masked], dim=1).to(unet.dtype)  # 4 + 1 + 4 channels
         return unet(unet_input, steps, encoder_hidden_states=latents.text.to(unet.dtype)).sample
 
-    return cro_loss(eps_fn, latents.z_ori, latents.z_obj, t, gamma, alphas_cumprod, noise)
+    batch = {"x_obj": latents.z_obj, "x_ori": latents.z_ori, "mask": latents.mask}
+    return resolve_loss(loss)(Denoiser(eps_fn, "epsilon"), batch, t, gamma, alphas_cumprod, noise)
+
+
+def cro_latent_loss(unet, latents: LatentTriplet, t: torch.Tensor, gamma: torch.Tensor,
+                    alphas_cumprod: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Eq. 9 on latents: `latent_loss` with the registry's ``cro`` (`eradiff_lite.cro.cro_loss` inside)."""
+    return latent_loss(unet, latents, t, gamma, alphas_cumprod, noise, "cro")
 
 
 @dataclass
@@ -92,11 +102,14 @@ class LoraRunStats:
 
 def train_cro_lora(pipe: StableDiffusionInpaintPipeline, dataset: Dataset, steps: int, *, batch_size: int = 1,
                    learning_rate: float = 1e-4, rank: int = 4, gamma_max: int | None = None, seed: int = 0,
-                   mixed_precision: str | None = None, gradient_checkpointing: bool = True) -> LoraRunStats:
-    """Add a LoRA adapter to ``pipe.unet`` (unless it has one) and train it ``steps`` steps with the CRO loss.
+                   mixed_precision: str | None = None, gradient_checkpointing: bool = True,
+                   loss: str | Loss = "cro") -> LoraRunStats:
+    """Add a LoRA adapter to ``pipe.unet`` (unless it has one) and train it ``steps`` steps with ``loss`` (a
+    registered loss or a variant's name, `eradiff_lite.losses`; CRO by default) on the latents.
 
     ``mixed_precision``: ``"fp16"`` (autocast + GradScaler, CUDA only) or ``"no"``; default fp16 on CUDA.
     """
+    objective = resolve_loss(loss)
     if steps < 1 or batch_size < 1:
         raise ValueError(f"need steps >= 1 and batch_size >= 1, got {steps}, {batch_size}")
     unet, device = pipe.unet, pipe.unet.device
@@ -122,7 +135,7 @@ def train_cro_lora(pipe: StableDiffusionInpaintPipeline, dataset: Dataset, steps
         torch.cuda.reset_peak_memory_stats(device)
     times, batches = [], iter(())
     unet.train()
-    for _ in tqdm(range(steps), desc="CRO LoRA", leave=False):
+    for _ in tqdm(range(steps), desc=f"{objective.name.upper()} LoRA", leave=False):
         start = time.perf_counter()
         batch = next(batches, None)
         if batch is None:
@@ -132,15 +145,15 @@ def train_cro_lora(pipe: StableDiffusionInpaintPipeline, dataset: Dataset, steps
         t, gamma = sample_t_gamma(latents.z_ori.shape[0], len(alphas_cumprod), gamma_max, generator)
         noise = torch.randn(latents.z_ori.shape, generator=generator).to(device)
         with torch.autocast(device.type, dtype=torch.float16, enabled=precision == "fp16"):
-            loss = cro_latent_loss(unet, latents, t.to(device), gamma.to(device), alphas_cumprod, noise)
+            value = latent_loss(unet, latents, t.to(device), gamma.to(device), alphas_cumprod, noise, objective)
         optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        scaler.scale(value).backward()
         scaler.step(optimizer)
         scaler.update()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         times.append(time.perf_counter() - start)
-        stats.losses.append(float(loss.detach()))
+        stats.losses.append(float(value.detach()))
     unet.eval()
     timed = times[1:] or times
     stats.seconds_per_step = sum(timed) / len(timed)

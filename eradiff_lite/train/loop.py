@@ -1,6 +1,7 @@
 """The training loop: accelerate for device, mixed precision and multi-GPU; EMA; exact resume.
 
-One step: the batch of step k (`TrainingScenes.batch`), the variant's loss (`variant_loss`), then `optimize`:
+One step: the batch of step k (`TrainingScenes.batch`), the draws (`step.draw_step`), the variant's loss from the
+registry (`losses.loss_for`, called by `step.step_loss`), then `optimize`:
 backward, gradient clipping, AdamW, the lr schedule (``cfg.lr_schedule`` after a linear warm-up), and the EMA
 update ``ema <- decay_k * ema + (1 - decay_k) * weights``. Everything else is a hook (`hooks.py`): the loss log,
 the divergence check (`TrainingDiverged` names the step), checkpoints, a callback, the time budget, Ctrl-C. At the end
@@ -25,14 +26,15 @@ from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
 from ..lock import folder_lock
+from ..losses import loss_for
 from ..models.lite import LiteUNet, build_lite_unet
 from ..paths import write_text_atomic
 from .checkpoint import list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
 from .config import TrainConfig
 from .data import TrainingScenes
 from .hooks import Callback, Checkpoints, DivergenceGuard, LossLog, StopOnInterrupt, TimeBudget, TrainingDiverged
-from .losses import variant_loss
 from .record import TrainResult, result_card, write_result
+from .step import draw_step, step_loss
 
 __all__ = ["TrainResult", "TrainingDiverged", "result_card", "train"]
 
@@ -159,6 +161,7 @@ def _train(cfg: TrainConfig, out_dir: Path, *, init, resume, stop_at, time_budge
     if resume and not existing:
         raise FileNotFoundError(f"nothing to resume: no checkpoint in {ckpt_dir}")
     spec, prof = cfg.spec, cfg.model_profile
+    objective = loss_for(spec, snr_gamma=cfg.snr_gamma, loss_weighting=cfg.loss_weighting)
     if spec.from_baseline and init is None and not resume:
         raise ValueError(f"variant {cfg.variant!r} fine-tunes the baseline: pass init=<baseline folder> (--init)")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -199,13 +202,12 @@ def _train(cfg: TrainConfig, out_dir: Path, *, init, resume, stop_at, time_budge
         for step in bar:
             whole = False
             batch = {k: v.to(accelerator.device) for k, v in scenes.batch(
-                step, cfg.batch_size, cfg.seed, random_masks=spec.target == "image",
+                step, cfg.batch_size, cfg.seed, random_masks=objective.target == "image",
                 rank=accelerator.process_index, world=accelerator.num_processes).items()}
+            draws = draw_step(batch, alphas_cumprod.numel(), prof.gamma_max, generator)
             with accelerator.autocast():
-                loss = variant_loss(spec, model, batch, alphas_cumprod, generator, prof.gamma_max,
-                                    sra_unet=run.unet, sra_rule=cfg.sra_rule,
-                                    prediction_type=cfg.prediction_type, snr_gamma=cfg.snr_gamma,
-                                    loss_weighting=cfg.loss_weighting)
+                loss = step_loss(model, batch, alphas_cumprod, *draws, objective, prediction_type=cfg.prediction_type,
+                                 sra=(run.unet, cfg.sra_rule) if spec.sra_in_training else None)
             loss_value = accelerator.gather(loss.detach()[None]).mean().item()
             for hook in hooks:
                 hook.after_loss(run, step + 1, loss_value)

@@ -17,7 +17,7 @@ from ...cliargs import Parser, count
 from ...models.lite import build_lite_unet, build_scheduler
 from ...profiles import describe_device, get_profile
 from ...train.data import TrainingScenes
-from ...train.losses import variant_loss
+from ...train.step import variant_loss
 from ...variants import get_variant
 from . import seconds
 
