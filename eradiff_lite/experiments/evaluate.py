@@ -22,13 +22,11 @@ from ..data import to_tensor
 from ..metrics.benchmark import Benchmark
 from ..metrics.classical import inpaint_classical
 from ..metrics.fill import REFERENCE_FILLS, shifted_truth
-from ..metrics.results import METRICS, PERCENT, aggregate
+from ..metrics.registry import METRICS, kept_per_scene
+from ..metrics.results import aggregate
 from ..metrics.scoring import MetricKit, score_outputs
 from ..pipeline.shipped import checkpoints_dir, find_variants
 from ..variants import ABLATION_ORDER, CLASSICAL, REFERENCES
-
-# per scene, averaged over seeds: for paired statistics and bucket means (`metrics.results.paired_stats`, ...)
-PAIRED_KEYS = ("masked_psnr", "masked_ssim", "eliminated", "recreated", "erase_ratio", "texture_log2")
 
 
 def checkpoint_size(folder: str | Path) -> int:
@@ -128,18 +126,20 @@ def score_variants(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, 
 
 def table_row(name: str, per_seed: list[dict], spec: dict | None, seeds: Sequence[int], steps: int | None) -> dict:
     """One row of the ablation table from the scores of each seed (`score_outputs`): the means and spreads
-    (`metrics.results.aggregate`), the per-seed values, the per-scene values averaged over seeds (`PAIRED_KEYS`), and
+    (`metrics.results.aggregate`), the per-seed values, the per-scene values averaged over seeds
+    (`metrics.registry.kept_per_scene`), and
     where it came from (``spec``: the variant's folder and SRA flag; None for a reference fill)."""
     row = aggregate(name, per_seed, checkpoint=Path(spec["folder"]).name if spec else None,
                     weights_sha256=weights_digest(spec["folder"]) if spec else None,
                     sra=bool(spec.get("sra", False)) if spec else False, sampling_steps=steps if spec else None,
                     seed_values=[int(s) for s in seeds] if spec else [int(seeds[0])])
-    for m in METRICS:  # per-seed values: seeds share their noise across variants, so differences pair up
+    for m, metric in METRICS.items():  # per-seed values: seeds share their noise across variants, so they pair up
         if m not in per_seed[0]:
             continue
-        values = [(100 if m in PERCENT else 1) * s[m] for s in per_seed]
+        values = [(100 if metric.percent else 1) * s[m] for s in per_seed]
         row[f"{m}_per_seed"] = [round(v, 4) if np.isfinite(v) else None for v in values]
-    row["per_scene"] = {k: _finite_list(np.mean([s["per_scene"][k] for s in per_seed], axis=0)) for k in PAIRED_KEYS}
+    row["per_scene"] = {k: _finite_list(np.mean([s["per_scene"][k] for s in per_seed], axis=0))
+                        for k in kept_per_scene()}
     return row
 
 

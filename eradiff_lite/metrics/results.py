@@ -7,7 +7,9 @@ Schema (checked by `check_results`)::
      "units": {...}, "rows": [{"variant", "seeds", "elimination", "elimination_std", "masked_psnr", ...}]}
 
 Each number is the mean over sampling seeds and ``*_std`` its standard deviation (population, ddof 0; 0 for
-one seed or a deterministic method). ``elimination`` is a percentage, like the paper's GPT-4o score.
+one seed or a deterministic method). ``elimination`` is a percentage, like the paper's GPT-4o score. Which numbers
+a row holds, their units, the table's columns, the per-scene values the paired statistics compare and how a bucket
+summarises them all come from the registries of `metrics.registry` (a metric added there appears here).
 """
 
 from __future__ import annotations
@@ -19,32 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import atomic_write, data_dir, write_text_atomic
-from .texture import texture_summary
+from . import standard  # noqa: F401 - registers the course's measures
+from .registry import METRICS, PER_SCENE, paired_metrics, units
 
-METRICS = ("elimination", "recreation", "recreation_near", "erase_ratio_share", "texture_smooth_median",
-           "texture_smooth_within", "texture_textured_median", "texture_textured_within", "hf_ratio",
-           "elimination_classifier", "masked_psnr", "masked_ssim", "lpips", "fid", "local_fid")
-PERCENT = ("elimination", "recreation", "recreation_near", "erase_ratio_share", "elimination_classifier",
-           "texture_smooth_within", "texture_textured_within")
 ROW_KEYS = ("variant", "seeds", "elimination", "elimination_std", "masked_psnr", "masked_psnr_std")  # required
 TOP_KEYS = ("profile", "device", "benchmark", "feature_extractors", "rows")
-UNITS = {"elimination": "% of scenes the colour judge calls erased (metrics/judge.py; higher is better)",
-         "recreation": "% of scenes whose hole is painted mostly in the object family's colours (lower is better)",
-         "recreation_near": "recreation on the scenes with a same-family object within 3 px of the hole",
-         "erase_ratio_share": "% of scenes with RMSE(out, x_ori) / RMSE(x_obj, x_ori) < 0.5 (rewards blur)",
-         "texture_smooth_median": "median over smooth holes of log2((E_fill + f) / (E_truth + f)), E the mean squared "
-                                  "Laplacian inside the hole less 1 px, f = 1e-3 (0 = the truth's texture; > 0 "
-                                  "speckle, < 0 blur; metrics/texture.py)",
-         "texture_smooth_within": "% of smooth holes whose texture log2 ratio lies within +-1.5",
-         "texture_textured_median": "as texture_smooth_median, over textured holes",
-         "texture_textured_within": "% of textured holes whose texture log2 ratio lies within +-1.5",
-         "hf_ratio": "(older results only) median of the fill's high-frequency energy over the truth's",
-         "elimination_classifier": "% of scenes the presence classifier calls object-free",
-         "masked_psnr": "dB inside the mask vs x_ori, capped at 100 (higher is better)",
-         "masked_ssim": "masked average of the SSIM map vs x_ori (higher is better)",
-         "lpips": "perceptual distance to x_ori on whole images (lower is better)",
-         "fid": "Frechet distance, whole images vs x_ori (lower is better)",
-         "local_fid": "Frechet distance, crops around the box vs x_ori crops (lower is better)"}
 
 #: The paper's Table 3 (OpenImages V5, SD2-Inpaint base): local FID (Inception) / GPT-4o elimination (%).
 PAPER_TABLE3 = {"baseline": (8.852, 27.80), "sra": (5.713, 72.96), "cro": (4.950, 78.54), "cro_sra": (3.799, 83.43)}
@@ -59,10 +40,10 @@ def aggregate(variant: str, per_seed: list[dict], **extra) -> dict:
     if not per_seed:
         raise ValueError(f"no scores for variant {variant!r}")
     row = {"variant": variant, "seeds": len(per_seed)}
-    for m in METRICS:
+    for m, metric in METRICS.items():
         if m not in per_seed[0]:
             continue
-        values = np.array([s[m] for s in per_seed], np.float64) * (100.0 if m in PERCENT else 1.0)
+        values = np.array([s[m] for s in per_seed], np.float64) * (100.0 if metric.percent else 1.0)
         if not np.isfinite(values).all():  # e.g. no scene of the "near" bucket in a small benchmark
             row[m] = row[f"{m}_std"] = None
             continue
@@ -96,7 +77,7 @@ def write_results(results: dict, folder: str | Path | None = None, name: str = "
     folder = Path(folder) if folder else results_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    write_text_atomic(path, json.dumps({**results, "units": UNITS}, indent=1) + "\n")
+    write_text_atomic(path, json.dumps({**results, "units": units()}, indent=1) + "\n")
     keys = list(dict.fromkeys(k for row in results["rows"] for k in row))
     with atomic_write(folder / f"{name}.csv") as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=keys)
@@ -114,17 +95,22 @@ def read_results(path: str | Path | None = None) -> dict:
 
 
 def format_table(results: dict) -> str:
-    """The ablation as a Markdown table, ours beside the paper's Table 3."""
-    head = ("| variant | seeds | elimination % | masked PSNR | masked SSIM | LPIPS* | FID* | local FID* "
-            "| paper local FID | paper elim. % |")
-    lines = [head, "|" + "---|" * 10]
-    fmt = lambda r, m, d: f"{r[m]:.{d}f} ± {r[m + '_std']:.{d}f}"  # noqa: E731
+    """The ablation as a Markdown table, ours beside the paper's Table 3: one column per registered metric that
+    has one (`Metric.column`), a value and its spread over seeds ("-" where a row lacks it)."""
+    columns = [(m, *metric.column) for m, metric in METRICS.items() if metric.column]
+    head = "| variant | seeds | " + " | ".join(h for _, h, _ in columns) + " | paper local FID | paper elim. % |"
+    lines = [head, "|" + "---|" * (len(columns) + 4)]
+
+    def fmt(r, m, d):
+        if r.get(m) is None:
+            return "-"
+        return f"{r[m]:.{d}f} ± {r[m + '_std']:.{d}f}"
+
     for r in results["rows"]:
         paper = [f"{r[k]:.3f}" if k == "paper_local_fid" and r.get(k) is not None else
                  (f"{r[k]:.2f}" if r.get(k) is not None else "-") for k in ("paper_local_fid", "paper_elimination")]
-        lines.append(f"| {r['variant']} | {r['seeds']} | {fmt(r, 'elimination', 1)} | {fmt(r, 'masked_psnr', 2)} | "
-                     f"{fmt(r, 'masked_ssim', 3)} | {fmt(r, 'lpips', 3)} | {fmt(r, 'fid', 2)} | "
-                     f"{fmt(r, 'local_fid', 2)} | {paper[0]} | {paper[1]} |")
+        cells = " | ".join(fmt(r, m, d) for m, _, d in columns)
+        lines.append(f"| {r['variant']} | {r['seeds']} | {cells} | {paper[0]} | {paper[1]} |")
     fe = results["feature_extractors"]
     lines.append(f"\n*FID/local FID features: {fe.get('fid')}; LPIPS column: {fe.get('lpips')}. "
                  f"Profile {results['profile']}, device {results['device']}, benchmark "
@@ -183,9 +169,10 @@ def _scene_values(results: dict, variant: str, key: str, bucket: str | None) -> 
 
 def bucket_means(results: dict, bucket: str | None, keys=("eliminated", "recreated", "masked_psnr", "masked_ssim",
                                                             "texture_log2")) -> dict:
-    """``{variant: {key: value}}`` over the scenes of ``bucket`` (None: all): shares as percentages
-    (``eliminated``, ``recreated``), ``hf_ratio`` and ``texture_log2`` as medians (and ``texture_within``, the
-    share within +-1.5 of the texture log2 ratio), the rest as means; plus ``scenes``."""
+    """``{variant: {key: value}}`` over the scenes of ``bucket`` (None: all), each per-scene value summarised as
+    its registry says (`PerScene.summary`: shares as percentages, e.g. ``eliminated``; medians, e.g.
+    ``texture_log2``; else means) with its extra numbers (``texture_within``, the share within +-1.5 of the
+    texture log2 ratio); plus ``scenes``."""
     out = {}
     for row in results["rows"]:
         if "per_scene" not in row:
@@ -194,16 +181,13 @@ def bucket_means(results: dict, bucket: str | None, keys=("eliminated", "recreat
         for key in keys:
             v = _scene_values(results, row["variant"], key, bucket)
             v = v[np.isfinite(v)]
-            entry[key] = float(np.median(v) if key in MEDIANS else (100 if key in SHARES else 1) * v.mean())
-            if key == "texture_log2":
-                entry["texture_within"] = texture_summary(v)["within"]
+            values = PER_SCENE.get(key)
+            entry[key] = values.bucket_value(v) if values else float(v.mean())
+            for name, summary in (values.extra if values else {}).items():
+                entry[name] = summary(v)
             entry["scenes"] = int(v.size)
         out[row["variant"]] = entry
     return out
-
-
-SHARES = ("eliminated", "recreated")  # per-scene yes/no outcomes (their seed means are fractions)
-MEDIANS = ("hf_ratio", "texture_log2")  # per-scene ratios, summarised by their median
 
 
 def paired_stats(results: dict, variant: str, reference: str, resamples: int = 10_000,
@@ -211,20 +195,20 @@ def paired_stats(results: dict, variant: str, reference: str, resamples: int = 1
     """``variant`` against ``reference`` scene by scene (both erased the same scenes with the same noise),
     on every scene or on those of ``bucket`` (see `Benchmark.buckets`):
 
-    - ``masked_psnr``, ``elimination`` and ``recreation`` (points): mean difference and a 95 % paired
-      bootstrap interval over scenes (a scene's value is its mean over the sampling seeds);
+    - every registered metric with ``paired=True`` (``masked_psnr``, ``elimination`` and ``recreation`` in
+      points): mean difference of its per-scene values and a 95 % paired bootstrap interval over scenes (a
+      scene's value is its mean over the sampling seeds; shares in percent);
     - ``mcnemar``: exact McNemar test on "eliminated in the majority of seeds".
     """
     from .paired import mcnemar, paired_bootstrap
 
     def values(name, key):
-        return _scene_values(results, name, key, bucket) * (100 if key in SHARES else 1)
+        per_scene = PER_SCENE.get(key)
+        return _scene_values(results, name, key, bucket) * (100 if per_scene and per_scene.summary == "share" else 1)
 
+    stats = {"variant": variant, "reference": reference, "bucket": bucket or "all"}
+    for metric in paired_metrics():
+        key = metric.values_name
+        stats[metric.name] = paired_bootstrap(values(variant, key), values(reference, key), resamples=resamples)
     elim_a, elim_b = values(variant, "eliminated"), values(reference, "eliminated")
-    return {"variant": variant, "reference": reference, "bucket": bucket or "all",
-            "masked_psnr": paired_bootstrap(values(variant, "masked_psnr"), values(reference, "masked_psnr"),
-                                            resamples=resamples),
-            "elimination": paired_bootstrap(elim_a, elim_b, resamples=resamples),
-            "recreation": paired_bootstrap(values(variant, "recreated"), values(reference, "recreated"),
-                                           resamples=resamples),
-            "mcnemar": mcnemar(elim_a > 50, elim_b > 50)}
+    return {**stats, "mcnemar": mcnemar(elim_a > 50, elim_b > 50)}

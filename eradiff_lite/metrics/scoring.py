@@ -1,22 +1,16 @@
 """Score one set of erased images on the benchmark: coherence, realism and elimination together.
 
 `MetricKit` holds the networks behind the learned metrics and their names (the tables print them);
-`score_outputs` turns ``N`` erased images into per-scene numbers and the set's summary:
+`score_outputs` turns ``N`` erased images into per-scene values and the set's numbers by iterating over the
+registries of `metrics.registry` (the course's own measures are registered in `metrics.standard`):
 
-- ``masked_psnr``, ``masked_ssim``: against ``x_ori`` inside the mask (`coherence.py`), mean over scenes;
-- ``lpips``: the perceptual distance to ``x_ori`` on whole images (`perceptual.py`), mean over scenes;
-- ``fid`` (whole images) and ``local_fid`` (crops around the box), erased vs ``x_ori`` (`frechet.py`);
-- ``elimination``: the share of scenes the colour judge calls erased (`judge.py`: not painted in the object
-  family's colours, and >= 3 dB closer to the true background than the object was);
-- ``recreation``: the share it calls re-created (the hole painted mostly in the family's colours: the
-  pepperoni problem), also on the ``near`` bucket alone (a context object within 3 px of the hole);
-- ``erase_ratio_share``: the share with RMSE(out, x_ori) / RMSE(x_obj, x_ori) < 0.5 (`fill.py`);
-- ``texture_{smooth,textured}_{median,within}``: the fill's texture against the truth's, per scene
-  ``log2((E_fill + f) / (E_truth + f))`` (`texture.py`: 0 = the truth's amount of texture, > 0 speckle, < 0
-  blur), its median and the share of scenes within +-`texture.BAND`, on smooth and on textured holes apart
-  (the ``textured`` bucket of `Benchmark.buckets`);
-- ``elimination_classifier``: the share whose crop the presence classifier calls object-free (`presence.py`;
-  kept for comparison: it calls the true background "absent" in only part of the unseen scenes).
+- per scene (``per_scene``): every registered `PerScene` that computes, e.g. ``masked_psnr``, ``eliminated``
+  (the colour judge, `judge.py`), ``texture_log2`` (`texture.py`), ``p_present`` (the presence classifier);
+- the set's numbers: every registered `Metric` that scores, e.g. ``elimination`` (the share of scenes the colour
+  judge calls erased: not painted in the object family's colours, and >= 3 dB closer to the true background than
+  the object was), ``recreation`` (and ``recreation_near``, on the ``near`` bucket), ``erase_ratio_share``,
+  ``texture_{smooth,textured}_{median,within}``, ``elimination_classifier``, ``masked_psnr``, ``masked_ssim``,
+  ``lpips``, ``fid`` and ``local_fid``; each metric's unit and direction are in its record.
 
 Outputs are composited first, ``out = mask * erased + (1 - mask) * x_obj``, so only the hole is scored
 (the classical row and every model are treated alike).
@@ -26,20 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..data import to_image
+from . import standard  # noqa: F401 - registers the course's measures
 from .benchmark import Benchmark
-from .coherence import masked_psnr, masked_ssim
-from .crops import box_crops
-from .fill import erase_ratio
-from .frechet import PresenceFeatures, fid_score
-from .judge import judge
+from .frechet import PresenceFeatures
 from .perceptual import perceptual_distance
 from .presence import PresenceNet, load_presence_net
-from .texture import texture_log2, texture_summary
+from .registry import METRICS, PER_SCENE, ScoreInputs
 
 PRESENCE_FEATURES_NAME = "PresenceNet-64 (penultimate layer of the course's presence classifier, data/metrics)"
 INCEPTION_NAME = "Inception-v3 pool3 2048 (torchmetrics / torch-fidelity)"
@@ -82,39 +72,13 @@ def composite(erased: torch.Tensor, x_obj: torch.Tensor, mask: torch.Tensor) -> 
 
 @torch.no_grad()
 def score_outputs(bench: Benchmark, erased: torch.Tensor, kit: MetricKit, tensors: dict | None = None) -> dict:
-    """Per-scene arrays (``per_scene``) and set-level numbers for ``erased`` (``N x 3 x H x W`` in [-1, 1])."""
+    """Per-scene arrays (``per_scene``) and set-level numbers for ``erased`` (``N x 3 x H x W`` in [-1, 1]): one
+    entry per registered metric and per-scene value (`metrics.registry`), in their order."""
     t = tensors or bench.tensors()
     if erased.shape != t["x_ori"].shape:
         raise ValueError(f"need one erased image per scene: {tuple(t['x_ori'].shape)}, got {tuple(erased.shape)}")
     out = composite(erased.float().clamp(-1, 1), t["x_obj"], t["mask"])
-    images, refs, masks = [to_image(o) for o in out], [s.triplet.x_ori for s in bench.scenes], bench.masks
-    psnr = np.array([masked_psnr(a, b, m) for a, b, m in zip(images, refs, masks)])
-    ssim = np.array([masked_ssim(a, b, m) for a, b, m in zip(images, refs, masks)])
-    dist = kit.perceptual(out, t["x_ori"]).numpy()
-    crops, real_crops = box_crops(out, bench.boxes), box_crops(t["x_ori"], bench.boxes)
-    p_present = kit.presence.prob_present(crops).numpy()
-    verdicts = [judge(im, s) for im, s in zip(images, bench.scenes)]
-    eliminated = np.array([v["eliminated"] for v in verdicts])
-    recreated = np.array([v["recreated"] for v in verdicts])
-    near = bench.buckets()["near"]
-    ratio = np.array([erase_ratio(im, s.triplet.x_obj, s.triplet.x_ori, s.triplet.mask)
-                      for im, s in zip(images, bench.scenes)])
-    texture = np.array([texture_log2(im, s.triplet.x_ori, s.triplet.mask) for im, s in zip(images, bench.scenes)])
-    textured = bench.buckets()["textured"]
-    smooth_tex, textured_tex = texture_summary(texture[~textured]), texture_summary(texture[textured])
-    to01 = lambda x: (x + 1) / 2  # noqa: E731 - FID metrics take [0, 1]
-    return {
-        "elimination": float(eliminated.mean()), "recreation": float(recreated.mean()),
-        "recreation_near": float(recreated[near].mean()) if near.any() else float("nan"),
-        "erase_ratio_share": float((ratio < 0.5).mean()),
-        "texture_smooth_median": smooth_tex["median"], "texture_smooth_within": smooth_tex["within"] / 100,
-        "texture_textured_median": textured_tex["median"], "texture_textured_within": textured_tex["within"] / 100,
-        "elimination_classifier": float((p_present < 0.5).mean()),
-        "masked_psnr": float(psnr.mean()), "masked_ssim": float(ssim.mean()), "lpips": float(dist.mean()),
-        "fid": fid_score(to01(t["x_ori"]), to01(out), kit.fid_features),
-        "local_fid": fid_score(to01(real_crops), to01(crops), kit.fid_features),
-        "per_scene": {"p_present": p_present, "masked_psnr": psnr, "masked_ssim": ssim, "lpips": dist,
-                      "eliminated": eliminated, "recreated": recreated, "near": near, "erase_ratio": ratio,
-                      "texture_log2": texture},
-        "images": out,
-    }
+    inputs = ScoreInputs(bench, out, [to_image(o) for o in out], t, kit)
+    per_scene = {name: inputs.values(name) for name, values in PER_SCENE.items() if values.compute is not None}
+    numbers = {name: metric.score(inputs) for name, metric in METRICS.items() if metric.scored}
+    return {**numbers, "per_scene": per_scene, "images": out}
