@@ -36,6 +36,10 @@ PUBLIC_NAMES = [
     "eradiff_lite.sd.load_sd_inpaint", "eradiff_lite.sd.build_tiny_sd_inpaint", "eradiff_lite.sd.SDEraser",
     "eradiff_lite.data.make_scene", "eradiff_lite.data.stamp", "eradiff_lite.data.paste",
     "eradiff_lite.exercises.check",
+    "eradiff_lite.losses.Loss", "eradiff_lite.losses.register_loss", "eradiff_lite.losses.loss_for",
+    "eradiff_lite.variants.register_variant", "eradiff_lite.metrics.registry.register_metric",
+    "eradiff_lite.metrics.registry.Metric", "eradiff_lite.metrics.registry.PerScene",
+    "eradiff_lite.experiments.capstone.run_capstone",
     "eradiff_lite.experiments.evaluate.evaluate_profile", "eradiff_lite.experiments.evaluate.erase_benchmark",
     "eradiff_lite.experiments.findings.conclusion_markdown", "eradiff_lite.experiments.ablation.run_ablation",
     "eradiff_lite.experiments.recipe_study.markdown_table", "eradiff_lite.experiments.sra_study.sra_effect",
@@ -44,7 +48,7 @@ PUBLIC_NAMES = [
     "eradiff_lite.cli.main",
 ]
 COMMANDS = ["profile", "course", "build-assets", "train", "erase", "evaluate", "study", "sra-study", "ship",
-            "train-presence", "bench-data", "bench-sra", "bench-train", "bench-cro", "bench-erase"]
+            "train-presence", "bench-data", "bench-sra", "bench-train", "bench-cro", "bench-erase", "capstone"]
 
 
 def _resolve(dotted: str):

@@ -64,6 +64,8 @@ DELEGATED = {
                   "SRA on vs off in each setting, paired on held-out scenes"),
     "train-presence": ("eradiff_lite.experiments.presence_train:main",
                        "train the presence classifier behind FID features and the second elimination opinion"),
+    "capstone": ("eradiff_lite.experiments.capstone:main",
+                 "fine-tune your variant under the capstone's budget, score it against cro_sra, add the class's row"),
 }
 
 

@@ -10,5 +10,7 @@ the repository's ``experiments/`` folder do.
 - `recipe_study`: short equal-budget runs of the baseline recipe, scored on held-out scenes (``study``);
 - `sra_study`: SRA on vs off in each setting, paired on the same scenes (``sra-study``);
 - `presence_train`: training the presence classifier the measures load (``train-presence``);
-- `bench`: timing only, the ``bench-*`` commands.
+- `bench`: timing only, the ``bench-*`` commands;
+- `capstone`: the capstone's one command (a learner's registered variant fine-tuned under a fixed budget, scored
+  against ``cro_sra`` with paired statistics), `capstone_table`: the class's table (``capstone``).
 """

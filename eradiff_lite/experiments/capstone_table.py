@@ -1,0 +1,122 @@
+"""The capstone's class table: one row per run of `capstone.run_capstone`, a CSV and its Markdown twin.
+
+A row says who ran what (team, variant, its loss and the file's digest), under which budget (steps run, seconds,
+threads, device; ``official`` when the budget and the start were the fixed ones), and how it compares with the
+shipped ``cro_sra`` on the same scenes and noise: elimination (the colour judge, % of scenes) with the paired
+difference's 95 % bootstrap interval and McNemar's p, masked PSNR likewise, and the texture measure's shares
+within the band on smooth and on textured holes for both. The verdict reads those intervals only:
+
+- ``beats cro_sra``: the elimination interval lies above 0, McNemar's p < 0.05, and the masked PSNR interval does
+  not lie below 0;
+- ``worse than cro_sra``: the elimination interval lies below 0 and p < 0.05;
+- ``no difference shown``: anything else (including a gain in elimination paid for in masked PSNR).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from pathlib import Path
+
+from ..paths import write_text_atomic
+
+COLUMNS = ("date", "team", "variant", "loss", "loss_options", "file_sha256", "sra", "official", "steps_run",
+           "steps_budget", "batch_size", "seconds", "threads", "device", "scenes", "seed", "sample_steps",
+           "final_loss", "elimination", "cro_sra_elimination", "d_elimination", "d_elimination_low",
+           "d_elimination_high", "mcnemar_p", "only_mine", "only_cro_sra", "masked_psnr", "cro_sra_masked_psnr",
+           "d_masked_psnr", "d_masked_psnr_low", "d_masked_psnr_high", "texture_smooth_within",
+           "cro_sra_texture_smooth_within", "texture_textured_within", "cro_sra_texture_textured_within", "verdict")
+
+
+def verdict(paired: dict) -> str:
+    """The row's verdict from the paired statistics (see the module's docstring)."""
+    e, p, psnr = paired["elimination"], paired["mcnemar"]["p_value"], paired["masked_psnr"]
+    if e["low"] > 0 and p < 0.05 and psnr["high"] >= 0:
+        return "beats cro_sra"
+    if e["high"] < 0 and p < 0.05:
+        return "worse than cro_sra"
+    return "no difference shown"
+
+
+def class_row(team: str, variant, digest: str, result, budget, official: bool, mine: dict, reference: dict,
+              paired: dict) -> dict:
+    """The table's row for one capstone run (`COLUMNS`)."""
+    from ..losses import loss_for
+
+    loss = loss_for(variant).describe()
+    options = {k: v for k, v in loss.items() if k not in ("name", "target", "weighting", "needs")}
+    sra = "train+erase" if variant.sra_in_training else ("erase" if variant.sra_at_inference else "-")
+    r3 = lambda v: None if v is None else round(float(v), 3)  # noqa: E731
+    e, psnr, mc = paired["elimination"], paired["masked_psnr"], paired["mcnemar"]
+    row = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"), "team": team,
+           "variant": variant.name, "loss": loss["name"], "loss_options": ";".join(f"{k}={v}" for k, v in
+                                                                                    options.items()),
+           "file_sha256": digest[:12], "sra": sra, "official": "yes" if official else "no",
+           "steps_run": result.steps_done, "steps_budget": budget.steps, "batch_size": budget.batch_size,
+           "seconds": round(result.seconds), "threads": budget.threads, "device": result.device,
+           "scenes": budget.scenes, "seed": budget.seed, "sample_steps": budget.sample_steps,
+           "final_loss": None if result.final_loss is None else float(f"{result.final_loss:.9g}"),
+           "elimination": r3(mine["elimination"]), "cro_sra_elimination": r3(reference["elimination"]),
+           "d_elimination": r3(e["mean"]), "d_elimination_low": r3(e["low"]), "d_elimination_high": r3(e["high"]),
+           "mcnemar_p": float(f"{mc['p_value']:.3g}"), "only_mine": mc["n_ab"], "only_cro_sra": mc["n_ba"],
+           "masked_psnr": r3(mine["masked_psnr"]), "cro_sra_masked_psnr": r3(reference["masked_psnr"]),
+           "d_masked_psnr": r3(psnr["mean"]), "d_masked_psnr_low": r3(psnr["low"]),
+           "d_masked_psnr_high": r3(psnr["high"])}
+    for key in ("texture_smooth_within", "texture_textured_within"):
+        row[key], row[f"cro_sra_{key}"] = r3(mine.get(key)), r3(reference.get(key))
+    row["verdict"] = verdict(paired)
+    return {k: row[k] for k in COLUMNS}
+
+
+def read_rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise ValueError(f"{path} is not a capstone table of this version (its columns differ): give "
+                             f"--table a new file")
+        return list(reader)
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Add ``row`` to the CSV at ``path`` (created with its header) and rewrite the Markdown twin (``.md``)."""
+    rows = read_rows(path) + [{k: "" if row[k] is None else row[k] for k in COLUMNS}]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, text.getvalue())
+    write_text_atomic(path.with_suffix(".md"), markdown(rows) + "\n")
+
+
+def markdown(rows: list[dict]) -> str:
+    """The class table: one line per run, the elimination gain over cro_sra first."""
+    head = ("| team | variant | loss | official | steps | elimination % (cro_sra) | difference [95 % CI] | McNemar p "
+            "| masked PSNR dB (cro_sra) | difference [95 % CI] | texture within, smooth / textured % | verdict |")
+    lines = [head, "|" + "---|" * 12]
+    for r in rows:
+        lines.append(f"| {r['team']} | {r['variant']} | {r['loss']} | {r['official']} | {r['steps_run']}/"
+                     f"{r['steps_budget']} | {r['elimination']} ({r['cro_sra_elimination']}) | {r['d_elimination']} "
+                     f"[{r['d_elimination_low']}, {r['d_elimination_high']}] | {r['mcnemar_p']} | {r['masked_psnr']} "
+                     f"({r['cro_sra_masked_psnr']}) | {r['d_masked_psnr']} [{r['d_masked_psnr_low']}, "
+                     f"{r['d_masked_psnr_high']}] | {r['texture_smooth_within']} / {r['texture_textured_within']} "
+                     f"| {r['verdict']} |")
+    return "\n".join(lines)
+
+
+def describe_row(row: dict) -> str:
+    """What the command prints at the end."""
+    return (f"{row['team']} / {row['variant']} (loss {row['loss']}, {row['steps_run']} of {row['steps_budget']} steps "
+            f"in {row['seconds']} s, {row['device']}, official: {row['official']})\n"
+            f"  elimination {row['elimination']} % vs cro_sra {row['cro_sra_elimination']} %: difference "
+            f"{row['d_elimination']} points [{row['d_elimination_low']}, {row['d_elimination_high']}], McNemar p = "
+            f"{row['mcnemar_p']} ({row['only_mine']} scenes only yours erase, {row['only_cro_sra']} only cro_sra's)\n"
+            f"  masked PSNR {row['masked_psnr']} dB vs {row['cro_sra_masked_psnr']} dB: difference "
+            f"{row['d_masked_psnr']} [{row['d_masked_psnr_low']}, {row['d_masked_psnr_high']}]\n"
+            f"  texture within the band, smooth / textured holes: {row['texture_smooth_within']} / "
+            f"{row['texture_textured_within']} % (cro_sra {row['cro_sra_texture_smooth_within']} / "
+            f"{row['cro_sra_texture_textured_within']} %)\n"
+            f"  verdict: {row['verdict']}")

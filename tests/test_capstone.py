@@ -1,0 +1,166 @@
+"""The capstone's one command, end to end on the smoke budget: a learner's variant file is imported, its loss trains
+the fine-tune from the shipped baseline (and nothing else does), both models are scored on the same held-out scenes,
+and one row per run lands in the class's table."""
+
+import csv
+import importlib
+import sys
+import textwrap
+
+import pytest
+
+from conftest import ROOT
+from eradiff_lite.cli import main
+from eradiff_lite.experiments.capstone import BUDGETS, load_variant_file
+from eradiff_lite.experiments.capstone_table import COLUMNS, verdict
+from eradiff_lite.losses import get_loss, unregister_loss
+from eradiff_lite.variants import unregister_variant
+
+# A learner's file: CRO plus a constant 5 (the gradient is CRO's; every value it returns is above 5 and recorded).
+VARIANT_FILE = '''
+from eradiff_lite.cro import cro_loss
+from eradiff_lite.losses import Loss, register_loss
+from eradiff_lite.variants import Variant, register_variant
+
+
+class Marked(Loss):
+    """L = L_CRO + 5 (a constant: the same gradient as CRO, a loss value no other objective gives)."""
+
+    name = "test_marked"
+    target = "background"
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, model, batch, t, gamma, alphas_cumprod, noise):
+        value = cro_loss(lambda x, s: model.eps(x, s, alphas_cumprod), batch["x_ori"], batch["x_obj"], t, gamma,
+                         alphas_cumprod, noise) + 5.0
+        self.seen.append(float(value.detach()))
+        return value
+
+
+register_loss(Marked(), replace=True)
+VARIANT = register_variant(Variant("test_marked_variant", loss="test_marked", target="background",
+                                   from_baseline=True, sra_at_inference=True), replace=True)
+'''
+
+
+@pytest.fixture
+def variant_file(tmp_path):
+    path = tmp_path / "my_team.py"
+    path.write_text(textwrap.dedent(VARIANT_FILE))
+    yield path
+    unregister_loss("test_marked")
+    unregister_variant("test_marked_variant")
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_command_trains_the_learners_loss_scores_it_and_adds_a_row(variant_file, tmp_path, capsys):
+    table = tmp_path / "class" / "results.csv"
+    args = ["capstone", str(variant_file), "--profile", "smoke", "--table", str(table)]
+    assert main(args + ["--team", "ada", "--out", str(tmp_path / "runs" / "ada")]) == 0
+    printed = capsys.readouterr().out
+    assert "verdict:" in printed and "McNemar p =" in printed and "official: no" in printed
+
+    seen = get_loss("test_marked").seen  # the loss the file registered, as the fine-tune called it
+    budget = BUDGETS["smoke"]
+    assert len(seen) == budget.steps, "the fine-tune did not train with the variant's own loss"
+    (row,) = _rows(table)
+    assert tuple(row) == COLUMNS and row["team"] == "ada" and row["variant"] == "test_marked_variant"
+    assert row["loss"] == "test_marked" and row["sra"] == "erase" and row["official"] == "no"
+    assert int(row["steps_run"]) == budget.steps and int(row["scenes"]) == budget.scenes
+    assert float(row["final_loss"]) == pytest.approx(seen[-1], rel=1e-5) and float(row["final_loss"]) > 5
+    assert row["verdict"] in ("beats cro_sra", "worse than cro_sra", "no difference shown")
+    assert 0 <= float(row["mcnemar_p"]) <= 1 and int(row["only_mine"]) + int(row["only_cro_sra"]) <= budget.scenes
+    low, mean, high = (float(row[k]) for k in ("d_elimination_low", "d_elimination", "d_elimination_high"))
+    assert low <= mean <= high
+    assert float(row["d_elimination"]) == pytest.approx(float(row["elimination"]) - float(row["cro_sra_elimination"]),
+                                                        abs=2e-3)
+    assert (tmp_path / "runs" / "ada" / "capstone.json").is_file()
+    assert (tmp_path / "runs" / "reference_cache").is_dir()  # cro_sra is scored once per subset
+
+    assert main(args + ["--team", "grace", "--out", str(tmp_path / "runs" / "grace"), "--steps", "1"]) == 0
+    rows = _rows(table)
+    assert [r["team"] for r in rows] == ["ada", "grace"] and rows[1]["steps_run"] == "1"
+    assert rows[0]["cro_sra_elimination"] == rows[1]["cro_sra_elimination"]  # the same reference row
+    markdown = table.with_suffix(".md").read_text().splitlines()
+    assert len(markdown) == 4 and markdown[2].startswith("| ada | test_marked_variant | test_marked | no | 2/2 |")
+
+
+def test_the_command_refuses_a_shipped_name_and_a_file_without_a_variant(tmp_path, capsys):
+    assert main(["capstone", "cro_sra", "--profile", "smoke", "--out", str(tmp_path / "x")]) == 2
+    assert "one of the shipped variants" in capsys.readouterr().err
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    assert main(["capstone", str(empty), "--profile", "smoke"]) == 2
+    assert "must register one variant" in capsys.readouterr().err
+    assert main(["capstone", str(tmp_path / "missing.py"), "--profile", "smoke"]) == 2
+    assert "no variant file" in capsys.readouterr().err
+
+
+def test_the_starter_file_registers_a_trainable_variant():
+    variant, digest = load_variant_file(ROOT / "assignments" / "capstone" / "my_variant.py")
+    try:
+        assert variant.name == "my_variant" and variant.loss == "my_variant" and len(digest) == 64
+        assert variant.from_baseline and variant.sra_in_training and variant.sra_at_inference
+        assert "Eq. 6-9" in type(get_loss("my_variant")).__doc__
+    finally:
+        unregister_loss("my_variant")
+        unregister_variant("my_variant")
+
+
+@pytest.mark.parametrize("name", ["paired_sra", "cro_plus_paired", "constant_lambda"])
+def test_the_lecturers_solutions_register(name):
+    path = ROOT / "assignments" / "capstone" / "solutions" / f"{name}.py"
+    variant, _ = load_variant_file(path)
+    try:
+        assert variant.name == name and get_loss(name).target == "background"
+    finally:
+        unregister_loss(name)
+        unregister_variant(name)
+
+
+def test_the_verdict_reads_the_intervals_only():
+    def paired(e, p, psnr):
+        return {"elimination": dict(zip(("low", "mean", "high"), e)), "mcnemar": {"p_value": p},
+                "masked_psnr": dict(zip(("low", "mean", "high"), psnr))}
+
+    assert verdict(paired((1, 4, 7), 0.01, (-0.2, 0.1, 0.4))) == "beats cro_sra"
+    assert verdict(paired((1, 4, 7), 0.09, (-0.2, 0.1, 0.4))) == "no difference shown"  # McNemar does not confirm
+    assert verdict(paired((1, 4, 7), 0.01, (-2, -1, -0.5))) == "no difference shown"  # paid for in PSNR
+    assert verdict(paired((-7, -4, -1), 0.01, (0, 1, 2))) == "worse than cro_sra"
+    assert sys.modules.get("eradiff_lite.experiments.capstone") is importlib.import_module(
+        "eradiff_lite.experiments.capstone")
+
+
+def test_the_module_plan_adds_up_and_names_every_build_exercise():
+    """docs/teaching.md's two-week plan: each session's parts sum to its minutes, the sessions to each week's total,
+    the weeks to the module's; every build exercise of the issue, and the capstone, has its slot."""
+    import re
+
+    from eradiff_lite.exercises import EXERCISES
+
+    text = (ROOT / "docs" / "teaching.md").read_text()
+    plan = text[text.index("## A two-week module"):text.index("## Exercises")]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in plan.splitlines()
+            if re.match(r"\|\s*\d?\s*\|", line) and "---" not in line]
+    weeks, module = {}, None
+    for week, _day, session, minutes, parts in rows:
+        if session == "**module**":
+            module = int(minutes.strip("*"))
+        elif session.startswith("**week"):
+            assert int(minutes.strip("*")) == weeks[week], f"week {week}: {weeks[week]} minutes in its sessions"
+        else:
+            summed = sum(int(m) for m in re.findall(r"\((\d+) min\)", parts))
+            assert summed == int(minutes), f"{session}: its parts add up to {summed}, not {minutes}"
+            weeks[week] = weeks.get(week, 0) + int(minutes)
+    assert len(weeks) == 2 and module == sum(weeks.values())
+    assert f"{module / 60:g} contact hours" in plan
+    for name in ("composite", "dynamic_image", "noisy_mix", "cro_loss", "sra_processor", "training_step",
+                 "erase_loop", "elimination_judge", "paired_bootstrap_ci", "sra_processor_sd"):
+        assert f"`{name}`" in plan and name in EXERCISES, name
+    assert "assignments/capstone/" in plan and "Capstone studio" in plan
