@@ -4,7 +4,8 @@
 profile's image size, ``n = profile.eval_scenes`` (6 in smoke, 96 in cpu, 512 in gpu). The heldout split
 draws its seeds from another random stream than ``train`` and includes two families (button, egg) that
 training never shows, so a model cannot have memorised any scene. Changing what a scene looks like
-(procedural.py) or this definition means a new version string: results of two versions never mix.
+(`data/procedural.py`, `data/drawing.py`) or this definition means a new version string: results of two versions
+never mix.
 """
 
 from __future__ import annotations
