@@ -1,7 +1,8 @@
 """Training-free erasing with SD2-Inpaint, with or without Self-Rectifying Attention (EraDiff Sec. 4.2).
 
-The stock ``StableDiffusionInpaintPipeline`` runs unchanged; for SRA its call is wrapped in
-``with self_rectifying_attention(pipe.unet, latent_mask, rule):``, which puts the SRA processor on every
+The model's stock inpainting pipeline runs unchanged, called through its adapter (`eradiff_lite.sd.adapter`:
+any registered latent inpainting model; SD2-Inpaint is the one there is); for SRA the call is wrapped in
+``with self_rectifying_attention(unet, mask, rule):``, which puts the SRA processor on every
 self-attention layer (``attn1`` of each transformer block) and leaves cross-attention (``attn2``, the
 prompt) alone. SRA is handed the `EraseMask` at the working size (checked once, where it entered, and again
 only as the new mask it becomes when resized); the SRA code max-pools it to each layer's grid, the latent grid
@@ -15,53 +16,49 @@ import contextlib
 
 import numpy as np
 import torch
-from diffusers import StableDiffusionInpaintPipeline
 from PIL import Image
 
 from ..data import as_erase_mask, to_pil
 from ..sra import self_rectifying_attention
-from .model import native_size
+from .adapter import adapter_for
 
 
-def latent_hw(pipe: StableDiffusionInpaintPipeline, size: int) -> tuple[int, int]:
-    """The latent grid for a ``size`` x ``size`` image: ``size / vae_scale_factor`` (64 x 64 for SD2 at 512)."""
-    factor = int(pipe.vae_scale_factor) * 2 ** (len(pipe.unet.config.block_out_channels) - 1)
-    if size % factor:
-        raise ValueError(f"size {size} must be a multiple of {factor} (VAE factor x UNet downsampling) for this model")
-    return size // pipe.vae_scale_factor, size // pipe.vae_scale_factor
+def latent_hw(pipe, size: int) -> tuple[int, int]:
+    """The latent grid for a ``size`` x ``size`` image: ``size / vae_scale_factor`` (64 x 64 for SD2 at 512).
+    ``pipe``: a pipeline with a registered adapter, or the adapter."""
+    return adapter_for(pipe).latent_hw(size)
 
 
 @torch.no_grad()
-def erase_with_sd(pipe: StableDiffusionInpaintPipeline, image: np.ndarray, mask, prompt: str = "", *,
+def erase_with_sd(pipe, image: np.ndarray, mask, prompt: str = "", *,
                   sra: bool = True, rule: str = "eq10", sra_timesteps: tuple[int, int] | None = None,
                   size: int | None = None, num_inference_steps: int = 25, guidance_scale: float = 1.0,
                   seed: int = 0, generator: torch.Generator | None = None) -> np.ndarray:
     """Erase ``mask`` (an `EraseMask`, or an H x W bool array: True = erase) from ``image`` (H x W x 3 in [0, 1]);
     returns size x size x 3.
 
+    ``pipe``: SD2-Inpaint's pipeline (`load_sd_inpaint`), another with a registered adapter, or the adapter.
     Both are resized to ``size`` (default: the model's native side, 512 for SD2). The initial noise comes
     from ``generator`` or a fresh CPU generator seeded with ``seed``, so runs with and without SRA start
     from the same latents. ``guidance_scale`` 1 skips classifier-free guidance (an empty prompt gains
     nothing from it); above 1 the batch is doubled and SRA covers both halves.
     """
-    if not isinstance(pipe, StableDiffusionInpaintPipeline):
-        raise TypeError(f"expected a StableDiffusionInpaintPipeline (see sd.model), got {type(pipe).__name__}")
+    model = adapter_for(pipe)  # a TypeError names the pipelines that have one
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be H x W x 3 in [0, 1] (eradiff_lite.data.load_image), got {image.shape}")
     hole = as_erase_mask(mask, image.shape, name="mask")  # the entry: an EraseMask passes as it is
-    size = size or native_size(pipe)
-    latent_hw(pipe, size)  # refuses a size the model cannot take
+    size = size or model.native_size
+    model.latent_hw(size)  # refuses a size the model cannot take
     pil = to_pil(image).resize((size, size), Image.LANCZOS)
     small = hole.resized((size, size), name=f"mask resized to {size} x {size}")
     generator = generator or torch.Generator("cpu").manual_seed(seed)
-    call = dict(prompt=prompt, image=pil, mask_image=Image.fromarray(small.array), height=size, width=size,
-                num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, generator=generator,
-                output_type="np")
+    call = dict(prompt=prompt, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
+                generator=generator)
     if not sra:
-        return pipe(**call).images[0]
-    with self_rectifying_attention(pipe.unet, small, rule=rule, timesteps=sra_timesteps):  # max-pooled per layer
-        return pipe(**call).images[0]
+        return model.inpaint(pil, small.array, size, **call)
+    with self_rectifying_attention(model.unet, small, rule=rule, timesteps=sra_timesteps):  # max-pooled per layer
+        return model.inpaint(pil, small.array, size, **call)
 
 
 @contextlib.contextmanager
@@ -83,18 +80,18 @@ def _recording_steps(scheduler, steps: list):
 
 
 class SDEraser:
-    """A Stable Diffusion inpainting pipeline behind the lite pipeline's call, so the eraser widget
+    """A Stable Diffusion inpainting pipeline (or its adapter) behind the lite pipeline's call, so the eraser widget
     (`eradiff_lite.eraser`) compares it like a lite variant: ``(image, mask, num_inference_steps, sra,
     generator, return_trajectory) -> EraseOutput``. The picture must already have the working ``size``; the
     known pixels are kept; with ``return_trajectory`` the VAE decodes ``x_t`` and ``x0_hat`` of every step."""
 
-    def __init__(self, pipe: StableDiffusionInpaintPipeline, *, rule: str = "eq10", size: int | None = None):
-        self.pipe, self.rule, self.size = pipe, rule, size or native_size(pipe)
+    def __init__(self, pipe, *, rule: str = "eq10", size: int | None = None):
+        self.model = adapter_for(pipe)
+        self.pipe, self.rule, self.size = self.model.pipe, rule, size or self.model.native_size
 
     @torch.no_grad()
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:
-        vae = self.pipe.vae
-        return vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor).sample.float().clamp(-1, 1).cpu()
+        return self.model.decode_latents(latents)
 
     def __call__(self, image, mask, num_inference_steps: int = 25, sra: bool = False,
                  generator: torch.Generator | None = None, return_trajectory: bool = False):
@@ -106,9 +103,9 @@ class SDEraser:
                              f"{image.shape[0]} picture")
         mask = as_erase_mask(mask, image.shape)  # the entry: the eraser's EraseMask passes as it is
         steps: list = []
-        record = _recording_steps(self.pipe.scheduler, steps) if return_trajectory else contextlib.nullcontext()
+        record = _recording_steps(self.model.scheduler, steps) if return_trajectory else contextlib.nullcontext()
         with record:
-            out = erase_with_sd(self.pipe, image, mask, sra=sra, rule=self.rule, size=self.size,
+            out = erase_with_sd(self.model, image, mask, sra=sra, rule=self.rule, size=self.size,
                                 num_inference_steps=num_inference_steps, generator=generator)
         result = np.where(mask.array[..., None], out, image).astype(np.float32)
         if not return_trajectory:
