@@ -6,27 +6,32 @@ The pixel-space loss of `eradiff_lite.cro` moves unchanged into latent space: th
     z_mix(t) = sqrt(a_t) ((1 - lambda_t) z_ori + lambda_t z_obj) + sqrt(1 - a_t) eps,   lambda_t = 1 - a_t
 
 The UNet's 9-channel input is SD2-Inpaint's own: ``[z_mix(t), mask at latent size, E(masked x_obj)]``,
-conditioned on the empty prompt (erasing asks for no content). Only the LoRA adapter learns. On CUDA the
-forward runs under fp16 autocast with a gradient scaler, on CPU in fp32; gradient checkpointing trades
-compute for activation memory. The objective is a registered loss (`eradiff_lite.losses`, CRO by default): the
-same object the lite model trains with, given the latents as its batch and the UNet as an epsilon `Denoiser`.
+conditioned on the empty prompt (erasing asks for no content). Only the LoRA adapter learns. It trains on the
+course's one training engine (`eradiff_lite.train.engine`, as the lite model does): on CUDA the loss runs under
+accelerate's fp16 autocast with its gradient scaler, on CPU in fp32; gradient checkpointing trades compute for
+activation memory; with a run folder, checkpoints of the adapter resume exactly and Ctrl-C saves one. The objective
+is a registered loss (`eradiff_lite.losses`, CRO by default): the same object the lite model trains with, given the
+latents as its batch and the UNet as an epsilon `Denoiser`.
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from diffusers import StableDiffusionInpaintPipeline
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
 from ..cro import sample_t_gamma
 from ..losses import Denoiser, Loss, resolve_loss
 from ..models.lite import masked_image
 from ..profiles import peak_memory
+from ..train.engine import Run, checkpoints_to_resume, fit, make_accelerator, run_folder
+from ..train.hooks import Checkpoints, LossHistory, StepTimer, StopOnInterrupt
 from .lora import add_cro_lora, lora_parameters
 
 
@@ -100,62 +105,97 @@ class LoraRunStats:
                 f"{self.seconds_per_step:.3f} s/step, {self.memory_kind} {self.peak_memory_mb:.0f} MB")
 
 
+class LoaderBatches:
+    """The batches of a shuffled `DataLoader`, one per step, epoch after epoch. Started at step ``start`` it first
+    draws and drops the batches of the steps before (cheap: no model runs), so that a resumed run sees the batches
+    the first session would have seen."""
+
+    def __init__(self, loader: DataLoader, start: int = 0):
+        self.loader, self.batches = loader, iter(())
+        for _ in range(start):
+            self.next()
+
+    def next(self) -> dict:
+        batch = next(self.batches, None)
+        if batch is None:
+            self.batches = iter(self.loader)
+            batch = next(self.batches)
+        return batch
+
+
 def train_cro_lora(pipe: StableDiffusionInpaintPipeline, dataset: Dataset, steps: int, *, batch_size: int = 1,
                    learning_rate: float = 1e-4, rank: int = 4, gamma_max: int | None = None, seed: int = 0,
                    mixed_precision: str | None = None, gradient_checkpointing: bool = True,
-                   loss: str | Loss = "cro") -> LoraRunStats:
+                   loss: str | Loss = "cro", run_dir: str | os.PathLike | None = None, resume: bool = False,
+                   checkpoint_every: int = 100, progress: bool = True) -> LoraRunStats:
     """Add a LoRA adapter to ``pipe.unet`` (unless it has one) and train it ``steps`` steps with ``loss`` (a
     registered loss or a variant's name, `eradiff_lite.losses`; CRO by default) on the latents.
 
-    ``mixed_precision``: ``"fp16"`` (autocast + GradScaler, CUDA only) or ``"no"``; default fp16 on CUDA.
+    ``mixed_precision``: ``"fp16"`` (autocast + gradient scaler, CUDA only) or ``"no"``; default fp16 on CUDA.
+    ``run_dir``: a folder for the run's checkpoints (the adapter, optimizer, RNG and scaler states, every
+    ``checkpoint_every`` steps and at the end), locked while it trains; Ctrl-C saves a checkpoint there, and
+    ``resume=True`` continues from the newest exactly (the returned stats then cover this session's steps).
+    Without it the run keeps no checkpoint, as before.
     """
     objective = resolve_loss(loss)
     if steps < 1 or batch_size < 1:
         raise ValueError(f"need steps >= 1 and batch_size >= 1, got {steps}, {batch_size}")
-    unet, device = pipe.unet, pipe.unet.device
+    if resume and run_dir is None:
+        raise ValueError("resume=True needs the run_dir that holds the run's checkpoints")
+    device = pipe.unet.device
     precision = mixed_precision or ("fp16" if device.type == "cuda" else "no")
     if precision not in ("fp16", "no") or (precision == "fp16" and device.type != "cuda"):
         raise ValueError(f"mixed_precision {precision!r} on {device.type}: use 'fp16' on CUDA, 'no' elsewhere")
+    with run_folder(run_dir) if run_dir is not None else contextlib.nullcontext():
+        return _train_lora(pipe, dataset, steps, batch_size, learning_rate, rank, gamma_max, seed, precision,
+                           gradient_checkpointing, objective, Path(run_dir) if run_dir else None, resume,
+                           checkpoint_every, progress)
+
+
+def _train_lora(pipe, dataset, steps, batch_size, learning_rate, rank, gamma_max, seed, precision,
+                gradient_checkpointing, objective, run_dir, resume, checkpoint_every, progress) -> LoraRunStats:
+    unet, device = pipe.unet, pipe.unet.device
+    existing = checkpoints_to_resume(run_dir / "checkpoints", resume) if run_dir is not None else []
     has_lora = any(p.requires_grad for p in unet.parameters()) and getattr(unet, "peft_config", None)
     params = lora_parameters(unet) if has_lora else add_cro_lora(unet, rank=rank)
     for module in (pipe.vae, pipe.text_encoder):
         module.requires_grad_(False)
     if gradient_checkpointing:
         unet.enable_gradient_checkpointing()
-    optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
-    scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
-    generator = torch.Generator().manual_seed(seed)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=len(dataset) >= batch_size,
-                        generator=torch.Generator().manual_seed(seed))
+    run = Run(make_accelerator(precision, cpu=device.type == "cpu"), unet,
+              torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0), f"{objective.name.upper()} LoRA", steps,
+              generator=torch.Generator().manual_seed(seed), trainable_only=True, keep_checkpoints=2,
+              ckpt_dir=run_dir / "checkpoints" if run_dir is not None else None)
+    run.prepare(model=False)  # the optimizer only: the pipeline's UNet stays as it is (see `Run.prepare`)
+    start = run.resume(existing) if resume else 0
+    loader = LoaderBatches(DataLoader(dataset, batch_size=batch_size, shuffle=True,
+                                      drop_last=len(dataset) >= batch_size,
+                                      generator=torch.Generator().manual_seed(seed)), start)
     alphas_cumprod = pipe.scheduler.alphas_cumprod.to(device)
     stats = LoraRunStats(str(device), "fp16 autocast" if precision == "fp16" else "fp32", gradient_checkpointing,
                          batch_size, int(dataset[0]["x_ori"].shape[-1]), sum(p.numel() for p in params),
                          sum(p.numel() for p in unet.parameters()))
+
+    def batches(step: int) -> tuple:  # a batch's latents, then t, gamma and the noise, from the run's generator
+        latents = encode_triplet(pipe, loader.next(), run.generator)
+        t, gamma = sample_t_gamma(latents.z_ori.shape[0], len(alphas_cumprod), gamma_max, run.generator)
+        noise = torch.randn(latents.z_ori.shape, generator=run.generator).to(device)
+        return latents, t.to(device), gamma.to(device), noise
+
+    def loss_fn(run: Run, batch: tuple) -> torch.Tensor:  # under fp16 autocast on CUDA (`engine.fit`)
+        latents, t, gamma, noise = batch
+        return latent_loss(run.model, latents, t, gamma, alphas_cumprod, noise, objective)
+
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    times, batches = [], iter(())
+    timer = StepTimer()
+    hooks = [LossHistory(stats.losses), timer]
+    hooks += [Checkpoints(checkpoint_every, 2, steps)] if run_dir is not None else []
+    hooks += [StopOnInterrupt()]
     unet.train()
-    for _ in tqdm(range(steps), desc=f"{objective.name.upper()} LoRA", leave=False):
-        start = time.perf_counter()
-        batch = next(batches, None)
-        if batch is None:
-            batches = iter(loader)
-            batch = next(batches)
-        latents = encode_triplet(pipe, batch, generator)
-        t, gamma = sample_t_gamma(latents.z_ori.shape[0], len(alphas_cumprod), gamma_max, generator)
-        noise = torch.randn(latents.z_ori.shape, generator=generator).to(device)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=precision == "fp16"):
-            value = latent_loss(unet, latents, t.to(device), gamma.to(device), alphas_cumprod, noise, objective)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(value).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-        stats.losses.append(float(value.detach()))
+    fit(run, batches, loss_fn, range(start, steps), hooks, progress=progress, leave=False)
     unet.eval()
-    timed = times[1:] or times
-    stats.seconds_per_step = sum(timed) / len(timed)
+    timed = timer.seconds[1:] or timer.seconds
+    stats.seconds_per_step = sum(timed) / len(timed) if timed else float("nan")
     stats.peak_memory_mb, stats.memory_kind = peak_memory(device)
     return stats

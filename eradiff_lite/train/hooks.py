@@ -1,9 +1,12 @@
 """What happens around a training step besides the step itself, one hook per job (in the spirit of miniai's
-callbacks): the loss log, the divergence check, checkpoints, a learner's callback and the time budget.
+callbacks): the loss log, the divergence check, checkpoints, a learner's callback, the time budget, Ctrl-C, and
+what a run reports (the losses, the seconds per step).
 
-A hook sees the running `TrainRun` (`loop.py`). ``after_loss`` runs once the loss of step ``step`` is known and
-before the weights change (so a diverged step is logged, then stops the run untouched); ``after_step`` runs once
-the step is done (``done`` = steps completed) and may return a status that ends the run after this step.
+A hook sees the running `engine.Run` (for the lite model the `loop.TrainRun`), and `engine.fit` calls it at four
+points: ``before_step`` before the batch of step ``step`` (0-based) is made; ``after_loss`` once the loss of step
+``step`` (1-based) is known and before the weights change (so a diverged step is logged, then stops the run
+untouched); ``after_step`` once the step is done (``done`` = steps completed), which may return a status that ends
+the run after this step; ``after_fit`` at the end, however the run ended (also after an error), with the `Outcome`.
 """
 
 from __future__ import annotations
@@ -27,13 +30,18 @@ class TrainingDiverged(RuntimeError):
 
 
 class Hook:
+    """A hook does nothing at any point; a subclass overrides the points it needs."""
+
+    def before_step(self, run, step: int) -> None:
+        pass
+
     def after_loss(self, run, step: int, loss: float) -> None:
         pass
 
     def after_step(self, run, done: int, loss: float) -> str | None:
         return None
 
-    def close(self) -> None:
+    def after_fit(self, run, outcome) -> None:
         pass
 
 
@@ -61,11 +69,12 @@ class LossLog(Hook):
         self.file = path.open("a", newline="")
 
     def after_loss(self, run, step, loss):
-        csv.writer(self.file).writerow([step, f"{loss:.6g}", f"{run.lr_scheduler.get_last_lr()[0]:.3g}",
+        lr = run.lr_scheduler.get_last_lr()[0] if run.lr_scheduler is not None else run.optimizer.param_groups[0]["lr"]
+        csv.writer(self.file).writerow([step, f"{loss:.6g}", f"{lr:.3g}",
                                         f"{self.offset + time.perf_counter() - run.started:.2f}"])
         self.file.flush()
 
-    def close(self):
+    def after_fit(self, run, outcome):
         self.file.close()
 
 
@@ -74,7 +83,7 @@ class DivergenceGuard(Hook):
 
     def after_loss(self, run, step, loss):
         if not math.isfinite(loss):
-            raise TrainingDiverged(run.cfg.variant, step, loss)
+            raise TrainingDiverged(run.name, step, loss)
 
 
 class Checkpoints(Hook):
@@ -89,13 +98,13 @@ class Checkpoints(Hook):
 
 
 class Callback(Hook):
-    """``fn(done, loss, unet)`` after every step (e.g. a notebook erasing a probe scene)."""
+    """``fn(done, loss, model)`` after every step (e.g. a notebook erasing a probe scene with the UNet)."""
 
     def __init__(self, fn: Callable):
         self.fn = fn
 
     def after_step(self, run, done, loss):
-        self.fn(done, loss, run.unet)
+        self.fn(done, loss, run.net)
 
 
 class TimeBudget(Hook):
@@ -107,13 +116,14 @@ class TimeBudget(Hook):
     def after_step(self, run, done, loss):
         if time.perf_counter() - run.started > self.seconds and done < self.stop:
             run.save_checkpoint(done)
-            return f"finished early at step {done} of {run.cfg.steps} (time budget {self.seconds:.0f} s)"
+            return f"finished early at step {done} of {run.steps} (time budget {self.seconds:.0f} s)"
         return None
 
 
 class StopOnInterrupt(Hook):
-    """Ctrl-C (SIGINT) ends the run at the end of the current step, where a checkpoint is exact: the loop saves it
-    and raises `KeyboardInterrupt`. A second Ctrl-C stops at once. Off the main thread, SIGINT is left alone."""
+    """Ctrl-C (SIGINT) ends the run at the end of the current step, where a checkpoint is exact: `engine.fit` saves
+    it (for a run with a checkpoint folder) and raises `KeyboardInterrupt`. A second Ctrl-C stops at once. Off the
+    main thread, SIGINT is left alone."""
 
     def __init__(self):
         import signal
@@ -136,8 +146,38 @@ class StopOnInterrupt(Hook):
             raise KeyboardInterrupt(f"interrupted at step {done}")
         return None
 
-    def close(self):
+    def after_fit(self, run, outcome):
         import signal
 
         if self.previous is not None and not self.asked:
             signal.signal(signal.SIGINT, self.previous)
+
+
+class LossHistory(Hook):
+    """Keeps every step's loss in ``values`` (a list the caller may pass in and read)."""
+
+    def __init__(self, values: list[float] | None = None):
+        self.values = [] if values is None else values
+
+    def after_loss(self, run, step, loss):
+        self.values.append(loss)
+
+
+class StepTimer(Hook):
+    """The wall seconds of each step in ``seconds``, from before its batch to its finished update (on CUDA after a
+    synchronize, so that the GPU's queued work is counted)."""
+
+    def __init__(self):
+        self.seconds: list[float] = []
+        self.begun = 0.0
+
+    def before_step(self, run, step):
+        self.begun = time.perf_counter()
+
+    def after_step(self, run, done, loss):
+        import torch
+
+        device = run.accelerator.device
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        self.seconds.append(time.perf_counter() - self.begun)

@@ -1,5 +1,5 @@
-"""What a training run records: `TrainResult` (``training.json``, one session per call of `train`) and the facts a
-model card states (`result_card`)."""
+"""What a training run of the lite model records: `TrainResult` (``training.json``, one session per call of `train`,
+written by the `RunRecord` hook however the session ended) and the facts a model card states (`result_card`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..paths import write_text_atomic
 from ..variants import get_variant
+from .hooks import Hook
 
 
 @dataclass
@@ -40,6 +41,29 @@ def write_result(out_dir: Path, result: TrainResult, resumed: bool) -> None:
     total = sum(s["seconds"] for s in sessions)
     write_text_atomic(path, json.dumps({"result": asdict(result), "total_seconds": round(total, 2),
                                         "sessions": sessions}, indent=1) + "\n")
+
+
+class RunRecord(Hook):
+    """At the end of a session (`engine.fit`'s ``after_fit``, also after an error or Ctrl-C): its `TrainResult` in
+    ``result``, written to ``out_dir/training.json`` when ``write`` (the main process)."""
+
+    def __init__(self, out_dir: Path, cfg, resumed: bool, write: bool = True):
+        self.out_dir, self.cfg, self.resumed, self.write = out_dir, cfg, resumed, write
+        self.result: TrainResult | None = None
+
+    def after_fit(self, run, outcome):
+        import torch
+
+        from ..profiles import describe_device, peak_memory
+
+        cfg, seconds, steps_run = self.cfg, outcome.seconds, outcome.steps_run
+        memory, memory_kind = peak_memory(run.accelerator.device)
+        self.result = TrainResult(cfg.variant, outcome.status, outcome.done, cfg.steps, steps_run, outcome.loss,
+                                  round(seconds, 2), round(steps_run * cfg.batch_size / max(seconds, 1e-9), 2),
+                                  round(memory, 1), memory_kind, describe_device(), cfg.seed, cfg.model_profile.name,
+                                  torch.get_num_threads())
+        if self.write:
+            write_result(self.out_dir, self.result, resumed=self.resumed)
 
 
 def result_card(out_dir: Path) -> dict:

@@ -4,7 +4,8 @@ Both variants run the same UNet, batch and optimizer; CRO calls the UNet once pe
 epsilon loss (the DDIM jump and the targets are a few element-wise operations), so without SRA the ratio
 should be near 1. ``cro_sra`` also runs SRA in the self-attention layers during training (a boolean
 attention mask per layer), which is the only expected extra cost; ``cro`` is timed too to separate the
-two. Rounds alternate between variants so that a busy shared machine slows them alike.
+two. Rounds alternate between variants so that a busy shared machine slows them alike. A step is the training
+engine's (`eradiff_lite.train.engine.fit`, as the lite loop runs it, without its hooks, clipping, schedule or EMA).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ...cliargs import Parser, count
 from ...models.lite import build_lite_unet, build_scheduler
 from ...profiles import describe_device, get_profile
 from ...train.data import TrainingScenes
+from ...train.engine import Run, fit, make_accelerator
 from ...train.step import variant_loss
 from ...variants import get_variant
 from . import seconds
@@ -24,38 +26,35 @@ from . import seconds
 BENCH_VARIANTS = ("baseline", "cro", "cro_sra")
 
 
-def time_steps(variant: str, unet, optimizer, scenes: TrainingScenes, profile, alphas_cumprod, steps: int,
-               first_step: int, device: torch.device) -> float:
-    """Seconds for ``steps`` full training steps (loss, backward, optimizer) of ``variant``."""
-    spec, generator = get_variant(variant), torch.Generator().manual_seed(first_step)
+def time_steps(variant: str, run: Run, scenes: TrainingScenes, profile, alphas_cumprod, steps: int,
+               first_step: int) -> float:
+    """Seconds for ``steps`` full training steps (loss, backward, optimizer) of ``variant`` on the engine."""
+    spec, generator, device = get_variant(variant), torch.Generator().manual_seed(first_step), run.accelerator.device
 
-    def run():
-        for k in range(first_step, first_step + steps):
-            batch = scenes.batch(k, profile.batch_size, 0, random_masks=spec.target == "image")
-            batch = {name: v.to(device) for name, v in batch.items()}
-            loss = variant_loss(spec, unet, batch, alphas_cumprod, generator, profile.gamma_max)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+    def batches(k: int) -> dict:
+        batch = scenes.batch(k, profile.batch_size, 0, random_masks=spec.target == "image")
+        return {name: v.to(device) for name, v in batch.items()}
 
-    return seconds(run)
+    def loss_fn(run: Run, batch: dict) -> torch.Tensor:
+        return variant_loss(spec, run.model, batch, alphas_cumprod, generator, profile.gamma_max)
+
+    return seconds(lambda: fit(run, batches, loss_fn, range(first_step, first_step + steps), progress=False))
 
 
 def benchmark(profile_name: str | None = None, steps: int = 10, rounds: int = 3, warmup: int = 2) -> dict:
     """{variant: images/s} for `BENCH_VARIANTS` plus ``ratio`` = cro_sra / baseline."""
     profile = get_profile(profile_name)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    unet = build_lite_unet(profile).to(device)
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=profile.learning_rate)
-    alphas_cumprod = build_scheduler(profile.num_train_timesteps).alphas_cumprod.float().to(device)
+    unet = build_lite_unet(profile)
+    run = Run(make_accelerator("no"), unet, torch.optim.AdamW(unet.parameters(), lr=profile.learning_rate))
+    run.prepare()  # on the GPU when there is one
+    alphas_cumprod = build_scheduler(profile.num_train_timesteps).alphas_cumprod.float().to(run.accelerator.device)
     scenes = TrainingScenes(max(64, profile.batch_size), profile.image_size, progress=False)
     seconds = dict.fromkeys(BENCH_VARIANTS, 0.0)
     for variant in BENCH_VARIANTS:
-        time_steps(variant, unet, optimizer, scenes, profile, alphas_cumprod, warmup, 0, device)
+        time_steps(variant, run, scenes, profile, alphas_cumprod, warmup, 0)
     for r in range(rounds):
         for variant in BENCH_VARIANTS:
-            seconds[variant] += time_steps(variant, unet, optimizer, scenes, profile, alphas_cumprod, steps,
-                                           1000 * (r + 1), device)
+            seconds[variant] += time_steps(variant, run, scenes, profile, alphas_cumprod, steps, 1000 * (r + 1))
     images = rounds * steps * profile.batch_size
     rates = {v: images / s for v, s in seconds.items()}
     return {"profile": profile.name, "device": describe_device(), "batch_size": profile.batch_size,
