@@ -203,27 +203,41 @@ def table(done: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from eradiff_lite.cliargs import Parser, count, duration, number
+
+    p = Parser(prog="python experiments/cro_budget.py", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="fine-tune one variant at one learning rate")
     r.add_argument("--variant", required=True, choices=VARIANTS)
-    r.add_argument("--lr", required=True, type=float, choices=RATES)
+    r.add_argument("--lr", required=True, type=number(0, low_open=True), choices=RATES)
     r.add_argument("--root", required=True, type=Path)
     r.add_argument("--resume", action="store_true")
-    r.add_argument("--time-budget", type=float, default=None)
+    r.add_argument("--time-budget", type=duration(), default=None)
     r.add_argument("--no-progress", action="store_true")
     s = sub.add_parser("score", help="score every saved budget and the shipped models, then compare")
     s.add_argument("--root", required=True, type=Path)
-    s.add_argument("--scenes", type=int, default=128)
-    s.add_argument("--seeds", type=int, default=2)
+    s.add_argument("--scenes", type=count(2), default=128)
+    s.add_argument("--seeds", type=count(1), default=2)
     s.add_argument("--with-shipped", action="store_true", help="also score the shipped 1000-step models")
     s.add_argument("--out", default="data/results/cro_where_it_matters.json")
-    s.add_argument("--lr", type=float, default=None, choices=RATES, help="score only this learning rate's runs")
+    s.add_argument("--lr", type=number(0, low_open=True), default=None, choices=RATES,
+                   help="score only this learning rate's runs")
     m = sub.add_parser("merge", help="join score files (e.g. one per learning rate) and recompute the comparisons")
     m.add_argument("files", nargs="+")
     m.add_argument("--out", default="data/results/cro_where_it_matters.json")
     args = p.parse_args(argv)
-    return {"run": run, "score": score, "merge": merge}[args.cmd](args)
+    try:
+        return {"run": run, "score": score, "merge": merge}[args.cmd](args)
+    except KeyboardInterrupt:  # a run saves a checkpoint on Ctrl-C, a scoring every finished model: one line
+        again = " ".join(["python experiments/cro_budget.py", *(sys.argv[1:] if argv is None else argv)])
+        if args.cmd == "run" and not args.resume:
+            from eradiff_lite.train.checkpoint import list_checkpoints
+
+            saved = list_checkpoints(run_folder(args.root, args.variant, args.lr) / "checkpoints")
+            again += " --resume" if saved else ""
+        print(f"interrupted; what finished is saved, continue with: {again}", file=sys.stderr)
+        return 130
 
 
 def merge(args) -> int:

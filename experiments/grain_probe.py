@@ -75,11 +75,23 @@ def study(name: str, bench, scheduler) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from eradiff_lite.cliargs import Parser, count
+
+    p = Parser(prog="python experiments/grain_probe.py", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--variants", nargs="+", default=["paired", "cro_sra", "baseline"])
-    p.add_argument("--scenes", type=int, default=128)
+    p.add_argument("--scenes", type=count(2), default=128)
     p.add_argument("--out", default="data/results/grain_probe.json")
     args = p.parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:  # nothing is written before the end: one line, no traceback
+        again = " ".join(["python experiments/grain_probe.py", *(sys.argv[1:] if argv is None else argv)])
+        print(f"interrupted; nothing was written, run it again: {again}", file=sys.stderr)
+        return 130
+
+
+def run(args) -> int:
     from eradiff_lite.metrics.benchmark import load_benchmark
     from eradiff_lite.models.lite import build_scheduler
     from eradiff_lite.paths import write_text_atomic

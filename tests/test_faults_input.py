@@ -1,6 +1,7 @@
 """Bad input, as principles: a batch of pictures goes on past a bad one; colour profiles are honoured; the Python
 API refuses an empty or malformed batch with a ValueError saying what it needs; no pointer to a missing note; no
-deprecated Pillow call. (Commands and faults: `test_faults.py`.)"""
+deprecated Pillow call; the evaluate command and the experiment scripts check their numbers and end a Ctrl-C in one
+line. (Commands and faults: `test_faults.py`.)"""
 
 import io
 import re
@@ -188,3 +189,59 @@ def test_the_package_makes_no_deprecated_pillow_call():
              (ROOT / folder).rglob("*.py") if p.name != "test_faults_input.py"
              and re.search(r"fromarray\([^\n]*mode=", p.read_text())]
     assert calls == [], f"Image.fromarray(..., mode=) is deprecated in Pillow: {calls}"
+
+
+# 8. numbers in their range and Ctrl-C in one line: the evaluate command and the experiment scripts too
+
+SCRIPTS_LEFT = {"fill_study.py"}  # a running job uses it: left as it is
+
+
+def _script(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"experiment_script_{name}", ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_evaluate_command_checks_its_numbers_in_one_line(capsys):
+    from eradiff_lite.cli import main
+
+    for flag, value in (("--seeds", "0"), ("--scenes", "1"), ("--steps", "-3")):
+        with pytest.raises(SystemExit) as done:
+            main(["evaluate", "--out", "o", flag, value])
+        err = capsys.readouterr().err.strip()
+        assert done.value.code == 2 and err.startswith(f"error: argument {flag}: must be an integer >=") and \
+            "\n" not in err, err
+
+
+def test_experiment_scripts_check_their_numbers_and_end_a_ctrl_c_in_one_line_with_how_to_go_on(tmp_path, capsys,
+                                                                                                monkeypatch):
+    for path in sorted((ROOT / "experiments").glob("*.py")):
+        text = path.read_text()
+        if path.name not in SCRIPTS_LEFT:
+            assert not re.search(r"add_argument\([^)]*type=(int|float)\b", text), f"{path.name}: use cliargs"
+            assert "argparse.ArgumentParser(" not in text and "except KeyboardInterrupt" in text, path.name
+    budget = _script("cro_budget")
+    with pytest.raises(SystemExit) as done:
+        budget.main(["score", "--root", "r", "--seeds", "0"])
+    assert done.value.code == 2 and "must be an integer >= 1" in capsys.readouterr().err
+
+    def ctrl_c(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(budget, "score", ctrl_c)
+    monkeypatch.setattr(budget, "run", ctrl_c)
+    assert budget.main(["score", "--root", str(tmp_path)]) == 130
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.endswith(f"cro_budget.py score --root {tmp_path}"), err
+    run = ["run", "--variant", "cro", "--lr", "3e-4", "--root", str(tmp_path)]
+    assert budget.main(run) == 130 and not capsys.readouterr().err.strip().endswith("--resume")  # nothing saved
+    checkpoint = budget.run_folder(tmp_path, "cro", 3e-4) / "checkpoints" / "step_000050"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "state.json").write_text("{}")
+    assert budget.main(run) == 130 and capsys.readouterr().err.strip().endswith(" ".join(run) + " --resume")
+    probe = _script("grain_probe")
+    monkeypatch.setattr(probe, "run", ctrl_c)
+    assert probe.main(["--scenes", "4"]) == 130 and "run it again" in capsys.readouterr().err

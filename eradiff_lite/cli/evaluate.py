@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..cliargs import Parser, count
 from ..experiments.evaluate import evaluate_profile
 from ..metrics.results import format_table, merge_results, read_results, write_results
 from ..metrics.scoring import load_metric_kit
@@ -20,16 +21,16 @@ from ..variants import ABLATION_ORDER, REFERENCES
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m eradiff_lite evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m eradiff_lite evaluate", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=None,
                    help="folders of saved pipelines, or parents of one folder per variant (default data/checkpoints)")
     p.add_argument("--out", required=True, help="folder for ablation.json and ablation.csv")
     p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: ERADIFF_PROFILE, else by device)")
     p.add_argument("--variants", nargs="+", default=list(ABLATION_ORDER), help="variants to evaluate")
-    p.add_argument("--seeds", type=int, default=None, help="sampling seeds (default profile.eval_seeds)")
-    p.add_argument("--scenes", type=int, default=None, help="benchmark scenes (default profile.eval_scenes)")
-    p.add_argument("--steps", type=int, default=None, help="DDIM steps (default profile.sample_steps)")
+    p.add_argument("--seeds", type=count(1), default=None, help="sampling seeds (default profile.eval_seeds)")
+    p.add_argument("--scenes", type=count(2), default=None, help="benchmark scenes (default profile.eval_scenes)")
+    p.add_argument("--steps", type=count(1), default=None, help="DDIM steps (default profile.sample_steps)")
     p.add_argument("--features", choices=("presence", "inception"), default="presence",
                    help="FID features: the course's presence classifier (offline) or Inception-v3 (downloads)")
     p.add_argument("--perceptual", choices=("presence", "lpips"), default="presence",
