@@ -19,11 +19,16 @@ COLAB_VENV ?= .venv-colab
 
 setup: $(STAMP)
 
+# Each step says what it does, and about how long it takes, before it starts.
 $(STAMP): pyproject.toml requirements.txt
+	@echo "setup 1/4: the environment $(VENV)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	@$(PY) -c "import torch" 2>/dev/null || { echo "setup 2/4: installing $(TORCH_SPEC) (the largest download: pip shows its progress)"; \
+		$(PY) -m pip install --progress-bar on "$(TORCH_SPEC)"; }
+	@echo "setup 3/4: installing the course's packages (requirements.txt; about a minute, more on a slow network)"
 	$(PY) -m pip install -q -r requirements.txt
 	@# pymatting compiles its numba kernels on first import (about 30 s); do it once here.
+	@echo "setup 4/4: compiling pymatting's kernels (about 30 s)"
 	$(PY) -c "import pymatting, eradiff_lite; print('eradiff_lite', eradiff_lite.__version__, 'installed')"
 	@touch $(STAMP)
 

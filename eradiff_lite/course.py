@@ -1,4 +1,5 @@
-"""What every notebook shares (its header and its summary file), and the runner behind ``make course``."""
+"""What every notebook shares (its header and its summary file), and the runner behind ``make course`` (a progress
+bar per notebook, and each notebook's headline figures in the run's ``SUMMARY.md``)."""
 
 from __future__ import annotations
 
@@ -80,8 +81,28 @@ def list_notebooks() -> list[Path]:
     return sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
 
 
+def headline(facts: dict, limit: int = 6) -> str:
+    """The first ``limit`` facts of a notebook's summary that read as plain values (numbers, yes/no, short words, or
+    a small table of them), as one line for ``SUMMARY.md``; nested lists and long tables are left to summary.json."""
+    def plain(value):
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value) if isinstance(value, int) or (isinstance(value, str) and len(value) <= 40) else None
+
+    parts = []
+    for key, value in facts.items():
+        inner = [(k, plain(v)) for k, v in value.items()] if isinstance(value, dict) and len(value) <= 4 else []
+        text = ", ".join(f"{k} {v}" for k, v in inner) if inner and all(v for _, v in inner) else plain(value)
+        if text is not None and len(parts) < limit:
+            parts.append(f"{key.replace('_', ' ')}: {text}")
+    return "; ".join(parts).replace("|", "\\|")
+
+
 def run_course(profile: str | None = None, only: list[str] | None = None) -> Path:
-    """Run every notebook in order with papermill into ``runs/<timestamp>/`` and write a summary page."""
+    """Run every notebook in order with papermill into ``runs/<timestamp>/`` (a progress bar over each notebook's
+    cells) and write a summary page: status, time and the headline figures of each notebook's summary file."""
     import papermill as pm
 
     profile_obj = get_profile(profile)
@@ -90,27 +111,30 @@ def run_course(profile: str | None = None, only: list[str] | None = None) -> Pat
     root.mkdir(parents=True, exist_ok=True)
     notebooks = [p for p in list_notebooks() if not only or any(p.name.startswith(o) for o in only)]
     rows, failed = [], None
-    for nb in notebooks:
-        print(f"running {nb.name} (profile {profile_obj.name}) ...", flush=True)
+    for i, nb in enumerate(notebooks, 1):
+        print(f"[{i}/{len(notebooks)}] running {nb.name} (profile {profile_obj.name}) ...", flush=True)
         start = time.perf_counter()
         status = "ok"
         try:
-            pm.execute_notebook(str(nb), str(root / nb.name), cwd=str(nb.parent), progress_bar=False,
+            pm.execute_notebook(str(nb), str(root / nb.name), cwd=str(nb.parent), progress_bar=True,
                                 parameters={"profile_name": profile_obj.name, "out_dir": str(root / nb.stem)})
         except Exception as err:  # noqa: BLE001 - record, write the summary, then stop
             status, failed = f"failed: {type(err).__name__}", err
-        rows.append((nb.name, status, time.perf_counter() - start))
+        summary = root / nb.stem / "summary.json"
+        facts = json.loads(summary.read_text()).get("facts", {}) if summary.is_file() else {}
+        rows.append((nb.name, status, time.perf_counter() - start, facts))
         print(f"  {status} in {rows[-1][2]:.1f} s", flush=True)
         if failed:
             break
     device = describe_device()
     lines = [f"# EraDiff-lite course run {stamp}", "", f"- profile: `{profile_obj.name}`", f"- device: {device}",
-             f"- total time: {sum(r[2] for r in rows):.1f} s", "", "| notebook | status | time (s) |",
-             "|---|---|---|"]
-    lines += [f"| [{n}]({n}) | {s} | {t:.1f} |" for n, s, t in rows]
+             f"- total time: {sum(r[2] for r in rows):.1f} s", "",
+             "| notebook | status | time (s) | headline figures |", "|---|---|---|---|"]
+    lines += [f"| [{n}]({n}) | {s} | {t:.1f} | {headline(f)} |" for n, s, t, f in rows]
     write_text_atomic(root / "SUMMARY.md", "\n".join(lines) + "\n")
     write_text_atomic(root / "summary.json", json.dumps({"profile": profile_obj.name, "device": device, "notebooks": [
-        {"notebook": n, "status": s, "seconds": round(t, 2)} for n, s, t in rows]}, indent=1) + "\n")
+        {"notebook": n, "status": s, "seconds": round(t, 2), "facts": f} for n, s, t, f in rows]}, indent=1,
+        default=str) + "\n")
     print(f"executed notebooks and SUMMARY.md are in {root}")
     if failed:
         raise SystemExit(f"{rows[-1][0]} failed; see {root / rows[-1][0]}")

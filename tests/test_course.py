@@ -44,9 +44,21 @@ def test_run_course_runs_in_order_writes_a_summary_and_stops_at_a_failure(tmp_pa
     assert [(n["notebook"], n["status"].split(":")[0]) for n in summary["notebooks"]] == [
         ("01_first.ipynb", "ok"), ("02_second.ipynb", "failed")]  # 03 never ran: the runner stops
     assert json.loads((root / "01_first" / "summary.json").read_text())["profile"] == "smoke"
-    assert "| notebook | status | time (s) |" in (root / "SUMMARY.md").read_text()
+    page = (root / "SUMMARY.md").read_text()
+    assert "| notebook | status | time (s) | headline figures |" in page
+    assert "| [01_first.ipynb](01_first.ipynb) | ok |" in page and "| ok: yes |" in page  # its summary's facts
+    assert summary["notebooks"][0]["facts"] == {"ok": True}
     only = run_course(profile="smoke", only=["01"])
     assert [n["notebook"] for n in json.loads((only / "summary.json").read_text())["notebooks"]] == ["01_first.ipynb"]
+
+
+def test_headline_figures_are_the_plain_facts_on_one_line():
+    from eradiff_lite.course import headline
+
+    facts = {"closed_form_holds": True, "rows": [{"a": 1}], "psnr_db": {"cro": 21.456, "sra": 20.0},
+             "model": "tiny | random", "seconds": 0.123456, "long": "x" * 60, "k": 1, "l": 2, "m": 3, "n": 4}
+    assert headline(facts) == ("closed form holds: yes; psnr db: cro 21.46, sra 20; model: tiny \\| random; "
+                               "seconds: 0.1235; k: 1; l: 2")
 
 
 def test_start_notebook_writes_summary_and_checks_artifacts(tmp_path):
