@@ -20,58 +20,55 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
-import torch.nn.functional as F
-from diffusers import StableDiffusionInpaintPipeline
 from torch.utils.data import DataLoader, Dataset
 
 from ..cro import sample_t_gamma
 from ..losses import Denoiser, Loss, resolve_loss
-from ..models.lite import masked_image
 from ..profiles import peak_memory
 from ..train.engine import Run, checkpoints_to_resume, fit, make_accelerator, run_folder
 from ..train.hooks import Checkpoints, LossHistory, StepTimer, StopOnInterrupt
+from .adapter import InpaintAdapter, adapter_for
 from .lora import add_cro_lora, lora_parameters
 
 
 @dataclass
 class LatentTriplet:
-    """A batch in latent space: targets ``z_ori``/``z_obj`` and the UNet's conditioning (mask, masked, text)."""
+    """A batch in latent space: targets ``z_ori``/``z_obj`` and the UNet's conditioning (mask, masked, text), with
+    the model's adapter (`sd.adapter.InpaintAdapter`) that made them and calls its UNet."""
 
     z_ori: torch.Tensor      # [B, 4, h, w], scaled by vae.config.scaling_factor
     z_obj: torch.Tensor      # [B, 4, h, w]
     mask: torch.Tensor       # [B, 1, h, w], 1 = erase, resized as the pipeline does (nearest)
     z_masked: torch.Tensor   # [B, 4, h, w], latents of x_obj with the hole blanked
-    text: torch.Tensor       # [B, L, D], empty-prompt embeddings
+    conditioning: dict[str, Any]  # the UNet's keyword arguments for the empty prompt (SD2: encoder_hidden_states)
+    model: InpaintAdapter
+
+    @property
+    def text(self) -> torch.Tensor:
+        """``[B, L, D]``, the empty prompt's embeddings (SD2's conditioning)."""
+        return self.conditioning["encoder_hidden_states"]
 
 
 @torch.no_grad()
-def encode_triplet(pipe: StableDiffusionInpaintPipeline, batch: dict[str, torch.Tensor],
-                   generator: torch.Generator | None = None) -> LatentTriplet:
-    """Encode a batch of ``x_obj``, ``x_ori`` ([-1, 1]) and ``mask`` ([B, 1, H, W]) for the UNet."""
-    vae, device = pipe.vae, pipe.unet.device
-    x_obj, x_ori = (batch[k].to(device=device, dtype=vae.dtype) for k in ("x_obj", "x_ori"))
-    mask = batch["mask"].to(device=device, dtype=vae.dtype)
-
-    def encode(x: torch.Tensor) -> torch.Tensor:  # z = scaling_factor * sample of E(x)
-        return vae.config.scaling_factor * vae.encode(x).latent_dist.sample(generator)
-
-    z_obj = encode(x_obj)
-    small_mask = F.interpolate(mask, size=z_obj.shape[-2:])  # the pipeline's own resize (nearest)
-    text = pipe.encode_prompt("", device, x_obj.shape[0], do_classifier_free_guidance=False)[0]
-    return LatentTriplet(encode(x_ori), z_obj, small_mask, encode(masked_image(x_obj, (mask > 0.5).to(mask.dtype))),
-                         text)
+def encode_triplet(pipe, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> LatentTriplet:
+    """Encode a batch of ``x_obj``, ``x_ori`` ([-1, 1]) and ``mask`` ([B, 1, H, W]) for the UNet of ``pipe`` (a
+    pipeline or its adapter), through the adapter's `encode_pair`."""
+    model = adapter_for(pipe)
+    pair = model.encode_pair(batch, generator)
+    return LatentTriplet(pair["z_ori"], pair["z_obj"], pair["mask"], pair["z_masked"], pair["conditioning"], model)
 
 
 def latent_loss(unet, latents: LatentTriplet, t: torch.Tensor, gamma: torch.Tensor, alphas_cumprod: torch.Tensor,
                 noise: torch.Tensor, loss: str | Loss = "cro") -> torch.Tensor:
     """A registered loss (`eradiff_lite.losses`) on latents: the batch is ``{x_obj: z_obj, x_ori: z_ori, mask}``
-    and the model the 9-channel SD2-Inpaint UNet, an epsilon predictor, as a `Denoiser`."""
+    and the model the inpainting UNet ``unet`` (SD2's takes 4 + 1 + 4 channels), an epsilon predictor, as a
+    `Denoiser` (the adapter's `predict_noise`)."""
 
     def eps_fn(z_t: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
-        unet_input = torch.cat([z_t, latents.mask, latents.z_masked], dim=1).to(unet.dtype)  # 4 + 1 + 4 channels
-        return unet(unet_input, steps, encoder_hidden_states=latents.text.to(unet.dtype)).sample
+        return latents.model.predict_noise(z_t, steps, latents.mask, latents.z_masked, latents.conditioning, unet=unet)
 
     batch = {"x_obj": latents.z_obj, "x_ori": latents.z_ori, "mask": latents.mask}
     return resolve_loss(loss)(Denoiser(eps_fn, "epsilon"), batch, t, gamma, alphas_cumprod, noise)
@@ -123,13 +120,14 @@ class LoaderBatches:
         return batch
 
 
-def train_cro_lora(pipe: StableDiffusionInpaintPipeline, dataset: Dataset, steps: int, *, batch_size: int = 1,
+def train_cro_lora(pipe, dataset: Dataset, steps: int, *, batch_size: int = 1,
                    learning_rate: float = 1e-4, rank: int = 4, gamma_max: int | None = None, seed: int = 0,
                    mixed_precision: str | None = None, gradient_checkpointing: bool = True,
                    loss: str | Loss = "cro", run_dir: str | os.PathLike | None = None, resume: bool = False,
                    checkpoint_every: int = 100, progress: bool = True) -> LoraRunStats:
-    """Add a LoRA adapter to ``pipe.unet`` (unless it has one) and train it ``steps`` steps with ``loss`` (a
-    registered loss or a variant's name, `eradiff_lite.losses`; CRO by default) on the latents.
+    """Add a LoRA adapter to the UNet of ``pipe`` (a pipeline or its `InpaintAdapter`; unless it has one) and
+    train it ``steps`` steps with ``loss`` (a registered loss or a variant's name, `eradiff_lite.losses`; CRO by
+    default) on the latents.
 
     ``mixed_precision``: ``"fp16"`` (autocast + gradient scaler, CUDA only) or ``"no"``; default fp16 on CUDA.
     ``run_dir``: a folder for the run's checkpoints (the adapter, optimizer, RNG and scaler states, every
@@ -142,23 +140,24 @@ def train_cro_lora(pipe: StableDiffusionInpaintPipeline, dataset: Dataset, steps
         raise ValueError(f"need steps >= 1 and batch_size >= 1, got {steps}, {batch_size}")
     if resume and run_dir is None:
         raise ValueError("resume=True needs the run_dir that holds the run's checkpoints")
-    device = pipe.unet.device
+    model = adapter_for(pipe)
+    device = model.unet.device
     precision = mixed_precision or ("fp16" if device.type == "cuda" else "no")
     if precision not in ("fp16", "no") or (precision == "fp16" and device.type != "cuda"):
         raise ValueError(f"mixed_precision {precision!r} on {device.type}: use 'fp16' on CUDA, 'no' elsewhere")
     with run_folder(run_dir) if run_dir is not None else contextlib.nullcontext():
-        return _train_lora(pipe, dataset, steps, batch_size, learning_rate, rank, gamma_max, seed, precision,
+        return _train_lora(model, dataset, steps, batch_size, learning_rate, rank, gamma_max, seed, precision,
                            gradient_checkpointing, objective, Path(run_dir) if run_dir else None, resume,
                            checkpoint_every, progress)
 
 
-def _train_lora(pipe, dataset, steps, batch_size, learning_rate, rank, gamma_max, seed, precision,
+def _train_lora(model: InpaintAdapter, dataset, steps, batch_size, learning_rate, rank, gamma_max, seed, precision,
                 gradient_checkpointing, objective, run_dir, resume, checkpoint_every, progress) -> LoraRunStats:
-    unet, device = pipe.unet, pipe.unet.device
+    unet, device = model.unet, model.unet.device
     existing = checkpoints_to_resume(run_dir / "checkpoints", resume) if run_dir is not None else []
     has_lora = any(p.requires_grad for p in unet.parameters()) and getattr(unet, "peft_config", None)
     params = lora_parameters(unet) if has_lora else add_cro_lora(unet, rank=rank)
-    for module in (pipe.vae, pipe.text_encoder):
+    for module in model.frozen_modules():
         module.requires_grad_(False)
     if gradient_checkpointing:
         unet.enable_gradient_checkpointing()
@@ -171,13 +170,13 @@ def _train_lora(pipe, dataset, steps, batch_size, learning_rate, rank, gamma_max
     loader = LoaderBatches(DataLoader(dataset, batch_size=batch_size, shuffle=True,
                                       drop_last=len(dataset) >= batch_size,
                                       generator=torch.Generator().manual_seed(seed)), start)
-    alphas_cumprod = pipe.scheduler.alphas_cumprod.to(device)
+    alphas_cumprod = model.alphas_cumprod.to(device)
     stats = LoraRunStats(str(device), "fp16 autocast" if precision == "fp16" else "fp32", gradient_checkpointing,
                          batch_size, int(dataset[0]["x_ori"].shape[-1]), sum(p.numel() for p in params),
                          sum(p.numel() for p in unet.parameters()))
 
     def batches(step: int) -> tuple:  # a batch's latents, then t, gamma and the noise, from the run's generator
-        latents = encode_triplet(pipe, loader.next(), run.generator)
+        latents = encode_triplet(model, loader.next(), run.generator)
         t, gamma = sample_t_gamma(latents.z_ori.shape[0], len(alphas_cumprod), gamma_max, run.generator)
         noise = torch.randn(latents.z_ori.shape, generator=run.generator).to(device)
         return latents, t.to(device), gamma.to(device), noise
