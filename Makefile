@@ -55,7 +55,8 @@ test-colab: $(STAMP)
 	ERADIFF_PROFILE=smoke OMP_NUM_THREADS=1 $(COLAB_VENV)/bin/python -m pytest -n 2 --dist loadfile tests \
 		--ignore=tests/test_notebooks.py --ignore=tests/test_colab_runtime.py
 
-# reveal.js slides of every notebook (with its committed outputs) into runs/slides/
+# reveal.js slides of every notebook (with its committed outputs) into runs/slides/; the decks load reveal.js
+# from its public CDN (docs/teaching.md)
 slides: $(STAMP)
 	$(PY) tools/nbbuild.py slides $(NOTEBOOKS) --out runs/slides
 

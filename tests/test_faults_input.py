@@ -178,6 +178,26 @@ def test_no_file_points_at_a_note_the_repository_does_not_have():
     assert missing == []
 
 
+def test_every_relative_link_in_the_notes_and_notebooks_resolves_inside_the_repository():
+    """A clone's Markdown links ([text](path)) in its notes, the data folders' READMEs, the assignments and the
+    notebooks' text cells point at files the clone has."""
+    import json
+
+    missing = []
+    notes = [p for p in ROOT.rglob("*.md") if not any(part.startswith(".") or part in ("runs", "node_modules")
+                                                      for part in p.relative_to(ROOT).parts)]
+    for path in notes + sorted((ROOT / "notebooks").glob("*.ipynb")):
+        text = path.read_text()
+        if path.suffix == ".ipynb":
+            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if re.match(r"[a-z]+:", target):  # https:, mailto:, data:
+                continue
+            if not (path.parent / target).exists():
+                missing.append(f"{path.relative_to(ROOT)}: {target}")
+    assert len(notes) > 10 and missing == []
+
+
 def test_the_package_makes_no_deprecated_pillow_call():
     from eradiff_lite.data.compose import transform_cutout
 
