@@ -62,17 +62,20 @@ def _rows(path):
 def test_the_command_trains_the_learners_loss_scores_it_and_adds_a_row(variant_file, tmp_path, capsys):
     table = tmp_path / "class" / "results.csv"
     args = ["capstone", str(variant_file), "--profile", "smoke", "--table", str(table)]
-    assert main(args + ["--team", "ada", "--out", str(tmp_path / "runs" / "ada")]) == 0
+    # the smoke budget unchanged, with a safety stop it does not reach: an official (smoke) row
+    assert main(args + ["--team", "ada", "--out", str(tmp_path / "runs" / "ada"), "--max-seconds", "3600"]) == 0
     printed = capsys.readouterr().out
-    assert "verdict:" in printed and "McNemar p =" in printed and "official: no" in printed
+    assert "verdict:" in printed and "McNemar p =" in printed and "official: yes" in printed
 
     seen = get_loss("test_marked").seen  # the loss the file registered, as the fine-tune called it
     budget = BUDGETS["smoke"]
     assert len(seen) == budget.steps, "the fine-tune did not train with the variant's own loss"
     (row,) = _rows(table)
     assert tuple(row) == COLUMNS and row["team"] == "ada" and row["variant"] == "test_marked_variant"
-    assert row["loss"] == "test_marked" and row["sra"] == "erase" and row["official"] == "no"
-    assert int(row["steps_run"]) == budget.steps and int(row["scenes"]) == budget.scenes
+    assert row["loss"] == "test_marked" and row["sra"] == "erase" and row["budget"] == "smoke"
+    assert row["official"] == "yes" and row["why_not_official"] == ""
+    assert int(row["steps_run"]) == int(row["steps_budget"]) == budget.steps and int(row["scenes"]) == budget.scenes
+    assert float(row["seconds"]) > 0 and row["device"].startswith(("cpu", "cuda"))  # the clock, reported
     assert float(row["final_loss"]) == pytest.approx(seen[-1], rel=1e-5) and float(row["final_loss"]) > 5
     assert row["verdict"] in ("beats cro_sra", "worse than cro_sra", "no difference shown")
     assert 0 <= float(row["mcnemar_p"]) <= 1 and int(row["only_mine"]) + int(row["only_cro_sra"]) <= budget.scenes
@@ -86,9 +89,35 @@ def test_the_command_trains_the_learners_loss_scores_it_and_adds_a_row(variant_f
     assert main(args + ["--team", "grace", "--out", str(tmp_path / "runs" / "grace"), "--steps", "1"]) == 0
     rows = _rows(table)
     assert [r["team"] for r in rows] == ["ada", "grace"] and rows[1]["steps_run"] == "1"
+    assert rows[1]["official"] == "no" and rows[1]["why_not_official"] == "--steps 1 instead of the smoke budget's 2"
     assert rows[0]["cro_sra_elimination"] == rows[1]["cro_sra_elimination"]  # the same reference row
     markdown = table.with_suffix(".md").read_text().splitlines()
-    assert len(markdown) == 4 and markdown[2].startswith("| ada | test_marked_variant | test_marked | no | 2/2 |")
+    assert len(markdown) == 4
+    assert markdown[2].startswith("| ada | test_marked_variant | test_marked | smoke | yes | 2/2 | ")
+    assert markdown[3].startswith("| grace | test_marked_variant | test_marked | smoke | no (--steps 1 instead of the "
+                                  "smoke budget's 2) | 1/1 | ")
+
+
+def test_an_official_row_runs_every_step_and_the_safety_stop_makes_a_row_not_official(variant_file, tmp_path,
+                                                                                        capsys):
+    """The budget is counted in steps: an official row trains exactly the budget's steps, whatever the clock says;
+    ``--max-seconds`` is a learner's safety stop, and a row it stopped early is scored but not official, saying why."""
+    from eradiff_lite.experiments.capstone import Budget
+
+    budget = BUDGETS["smoke"]
+    assert "seconds" not in Budget.__dataclass_fields__  # no clock in the budget
+    assert BUDGETS["cpu"].steps == BUDGETS["gpu"].steps == 400 and budget.steps == 2
+    table = tmp_path / "results.csv"
+    args = ["capstone", str(variant_file), "--profile", "smoke", "--table", str(table)]
+    assert main(args + ["--team", "ada", "--out", str(tmp_path / "runs" / "ada")]) == 0
+    assert main(args + ["--team", "lin", "--out", str(tmp_path / "runs" / "lin"), "--max-seconds", "0.001"]) == 0
+    printed = capsys.readouterr().out
+    assert "official: no (stopped by --max-seconds 0.001 at step 1 of 2)" in printed
+    official, stopped = _rows(table)
+    assert official["official"] == "yes" and int(official["steps_run"]) == int(official["steps_budget"]) == 2
+    assert stopped["official"] == "no" and stopped["steps_run"] == "1" and stopped["steps_budget"] == "2"
+    assert stopped["why_not_official"] == "stopped by --max-seconds 0.001 at step 1 of 2"
+    assert stopped["verdict"] in ("beats cro_sra", "worse than cro_sra", "no difference shown")  # scored all the same
 
 
 def test_the_command_refuses_a_shipped_name_and_a_file_without_a_variant(tmp_path, capsys):
@@ -115,6 +144,7 @@ def test_the_starter_file_registers_a_trainable_variant():
 
 @pytest.mark.parametrize("name", ["paired_sra", "cro_plus_paired", "constant_lambda"])
 def test_the_lecturers_solutions_register(name):
+    assert f"`{name}.py`" in (ROOT / "assignments" / "capstone" / "README.md").read_text()  # the brief lists it
     path = ROOT / "assignments" / "capstone" / "solutions" / f"{name}.py"
     variant, _ = load_variant_file(path)
     try:

@@ -1,7 +1,9 @@
 """The capstone's class table: one row per run of `capstone.run_capstone`, a CSV and its Markdown twin.
 
-A row says who ran what (team, variant, its loss and the file's digest), under which budget (steps run, seconds,
-threads, device; ``official`` when the budget and the start were the fixed ones), and how it compares with the
+A row says who ran what (team, variant, its loss and the file's digest), under which budget (its name, the steps
+run of the budget's, threads; the training's wall clock in ``seconds`` and the ``device``, reported, never a
+stopping rule), whether it is ``official`` (the profile's budget unchanged, from the shipped baseline, every step run;
+otherwise ``why_not_official`` says what differed, e.g. a ``--max-seconds`` safety stop), and how it compares with the
 shipped ``cro_sra`` on the same scenes and noise: elimination (the colour judge, % of scenes) with the paired
 difference's 95 % bootstrap interval and McNemar's p, masked PSNR likewise, and the texture measure's shares
 within the band on smooth and on textured holes for both. The verdict reads those intervals only:
@@ -21,8 +23,9 @@ from pathlib import Path
 
 from ..paths import write_text_atomic
 
-COLUMNS = ("date", "team", "variant", "loss", "loss_options", "file_sha256", "sra", "official", "steps_run",
-           "steps_budget", "batch_size", "seconds", "threads", "device", "scenes", "seed", "sample_steps",
+COLUMNS = ("date", "team", "variant", "loss", "loss_options", "file_sha256", "sra", "budget", "official",
+           "why_not_official", "steps_run", "steps_budget", "batch_size", "seconds", "threads", "device", "scenes",
+           "seed", "sample_steps",
            "final_loss", "elimination", "cro_sra_elimination", "d_elimination", "d_elimination_low",
            "d_elimination_high", "mcnemar_p", "only_mine", "only_cro_sra", "masked_psnr", "cro_sra_masked_psnr",
            "d_masked_psnr", "d_masked_psnr_low", "d_masked_psnr_high", "texture_smooth_within",
@@ -39,9 +42,9 @@ def verdict(paired: dict) -> str:
     return "no difference shown"
 
 
-def class_row(team: str, variant, digest: str, result, budget, official: bool, mine: dict, reference: dict,
-              paired: dict) -> dict:
-    """The table's row for one capstone run (`COLUMNS`)."""
+def class_row(team: str, variant, digest: str, result, budget, budget_name: str, why_not_official: str, mine: dict,
+              reference: dict, paired: dict) -> dict:
+    """The table's row for one capstone run (`COLUMNS`); official when ``why_not_official`` is empty."""
     from ..losses import loss_for
 
     loss = loss_for(variant).describe()
@@ -52,9 +55,10 @@ def class_row(team: str, variant, digest: str, result, budget, official: bool, m
     row = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"), "team": team,
            "variant": variant.name, "loss": loss["name"], "loss_options": ";".join(f"{k}={v}" for k, v in
                                                                                     options.items()),
-           "file_sha256": digest[:12], "sra": sra, "official": "yes" if official else "no",
+           "file_sha256": digest[:12], "sra": sra, "budget": budget_name,
+           "official": "no" if why_not_official else "yes", "why_not_official": why_not_official,
            "steps_run": result.steps_done, "steps_budget": budget.steps, "batch_size": budget.batch_size,
-           "seconds": round(result.seconds), "threads": budget.threads, "device": result.device,
+           "seconds": round(result.seconds, 1), "threads": budget.threads, "device": result.device,
            "scenes": budget.scenes, "seed": budget.seed, "sample_steps": budget.sample_steps,
            "final_loss": None if result.final_loss is None else float(f"{result.final_loss:.9g}"),
            "elimination": r3(mine["elimination"]), "cro_sra_elimination": r3(reference["elimination"]),
@@ -93,13 +97,17 @@ def append_row(path: Path, row: dict) -> None:
 
 
 def markdown(rows: list[dict]) -> str:
-    """The class table: one line per run, the elimination gain over cro_sra first."""
-    head = ("| team | variant | loss | official | steps | elimination % (cro_sra) | difference [95 % CI] | McNemar p "
-            "| masked PSNR dB (cro_sra) | difference [95 % CI] | texture within, smooth / textured % | verdict |")
-    lines = [head, "|" + "---|" * 12]
+    """The class table: one line per run (official or, in words, why not; the steps and the clock they took), then
+    the comparison with cro_sra."""
+    head = ("| team | variant | loss | budget | official | steps | training s (device) | elimination % (cro_sra) "
+            "| difference [95 % CI] | McNemar p | masked PSNR dB (cro_sra) | difference [95 % CI] "
+            "| texture within, smooth / textured % | verdict |")
+    lines = [head, "|" + "---|" * 14]
     for r in rows:
-        lines.append(f"| {r['team']} | {r['variant']} | {r['loss']} | {r['official']} | {r['steps_run']}/"
-                     f"{r['steps_budget']} | {r['elimination']} ({r['cro_sra_elimination']}) | {r['d_elimination']} "
+        official = r["official"] + (f" ({r['why_not_official']})" if r["why_not_official"] else "")
+        lines.append(f"| {r['team']} | {r['variant']} | {r['loss']} | {r['budget']} | {official} | {r['steps_run']}/"
+                     f"{r['steps_budget']} | {r['seconds']} ({r['device']}) | {r['elimination']} "
+                     f"({r['cro_sra_elimination']}) | {r['d_elimination']} "
                      f"[{r['d_elimination_low']}, {r['d_elimination_high']}] | {r['mcnemar_p']} | {r['masked_psnr']} "
                      f"({r['cro_sra_masked_psnr']}) | {r['d_masked_psnr']} [{r['d_masked_psnr_low']}, "
                      f"{r['d_masked_psnr_high']}] | {r['texture_smooth_within']} / {r['texture_textured_within']} "
@@ -109,8 +117,9 @@ def markdown(rows: list[dict]) -> str:
 
 def describe_row(row: dict) -> str:
     """What the command prints at the end."""
-    return (f"{row['team']} / {row['variant']} (loss {row['loss']}, {row['steps_run']} of {row['steps_budget']} steps "
-            f"in {row['seconds']} s, {row['device']}, official: {row['official']})\n"
+    official = row["official"] + (f" ({row['why_not_official']})" if row["why_not_official"] else "")
+    return (f"{row['team']} / {row['variant']} (loss {row['loss']}, budget {row['budget']}: {row['steps_run']} of "
+            f"{row['steps_budget']} steps in {row['seconds']} s on {row['device']}; official: {official})\n"
             f"  elimination {row['elimination']} % vs cro_sra {row['cro_sra_elimination']} %: difference "
             f"{row['d_elimination']} points [{row['d_elimination_low']}, {row['d_elimination_high']}], McNemar p = "
             f"{row['mcnemar_p']} ({row['only_mine']} scenes only yours erase, {row['only_cro_sra']} only cro_sra's)\n"
