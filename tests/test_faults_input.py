@@ -265,3 +265,22 @@ def test_experiment_scripts_check_their_numbers_and_end_a_ctrl_c_in_one_line_wit
     probe = _script("grain_probe")
     monkeypatch.setattr(probe, "run", ctrl_c)
     assert probe.main(["--scenes", "4"]) == 130 and "run it again" in capsys.readouterr().err
+
+
+def test_a_study_run_ends_a_ctrl_c_with_the_command_that_resumes_it(tmp_path, capsys, monkeypatch):
+    from eradiff_lite.cli import main
+    from eradiff_lite.experiments import recipe_study
+
+    def ctrl_c(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(recipe_study, "run_arm", ctrl_c)
+    arm = sorted(recipe_study.ARMS)[0]
+    argv = ["study", "run", "--arm", arm, "--root", str(tmp_path), "--images", "64"]
+    assert main(argv) == 130 and "no checkpoint yet; run it again" in capsys.readouterr().err
+    checkpoint = tmp_path / arm / "checkpoints" / "step_000002"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "state.json").write_text("{}")
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.endswith(f"study run --arm {arm} --root {tmp_path} --images 64 --resume"), err

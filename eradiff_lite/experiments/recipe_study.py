@@ -124,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", default=None, help="also write the table as Markdown here")
     args = parser.parse_args(argv)
     if args.action == "run":
-        run_arm(args.arm, args.root, args.images, args.resume, args.time_budget, args.scenes, args.seeds)
+        try:
+            run_arm(args.arm, args.root, args.images, args.resume, args.time_budget, args.scenes, args.seeds)
+        except KeyboardInterrupt:  # the engine checkpointed the finished step: one line, how to go on, status 130
+            return interrupted(args)
         return 0
     if args.action == "curve":
         out, done = Path(args.out), []
@@ -163,3 +166,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write_json(path: Path, data: dict) -> None:
     write_text_atomic(path, json.dumps(data, indent=1) + "\n")
+
+
+def interrupted(args) -> int:
+    """After Ctrl-C in ``study run``: the command that resumes the arm (or runs it again, when no checkpoint was
+    saved yet), on one line; status 130."""
+    import sys
+
+    from ..train.checkpoint import list_checkpoints
+
+    saved = list_checkpoints(Path(args.root) / args.arm / "checkpoints")
+    again = f"python -m eradiff_lite study run --arm {args.arm} --root {args.root} --images {args.images}"
+    how = f"resume with: {again} --resume" if saved else f"no checkpoint yet; run it again: {again}"
+    print(f"interrupted: {how}", file=sys.stderr)
+    return 130
