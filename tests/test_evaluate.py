@@ -181,7 +181,8 @@ def test_merge_joins_disjoint_variant_groups(checkpoints, tmp_path):
 def test_findings_follow_the_evidence_both_ways(kit):
     """The conclusion's verdicts, on stand-ins whose answers are known: the true background posing as
     EraDiff meets every target against the untouched input posing as every control, and the other way round
-    misses them; a missing variant is "not measured", never met."""
+    misses them; two equal stand-ins show no difference ("not shown", never "missed"); a missing variant is "not
+    measured", never met."""
     from eradiff_lite.experiments.findings import conclusion_markdown, findings
 
     bench = load_benchmark(scenes=40, size=32)
@@ -201,13 +202,14 @@ def test_findings_follow_the_evidence_both_ways(kit):
 
     ours = results(["cro_sra", "cro", "sra"], ["baseline", "baseline_ft", "cro_zero", "paired"])
     verdicts = {f.claim: f.verdict for f in findings(ours)}
-    assert verdicts.pop("SRA helps on top of CRO") == "missed"  # cro_sra and cro are the same stand-in: no gain
+    assert verdicts.pop("SRA on top of CRO raises elimination") == "not shown"  # the same stand-in: no difference
     assert set(verdicts.values()) == {"met"}, verdicts
     swapped = results(["baseline", "baseline_ft", "cro_zero", "paired"], ["cro_sra", "cro", "sra"])
     verdicts = {f.claim: f.verdict for f in findings(swapped)}
     assert verdicts.pop("the pepperoni problem is real: the baseline re-creates a same-family object") == "missed"
     # the amount of texture cannot tell an object from a textured background (it is read beside elimination)
     verdicts.pop("on textured backgrounds cro_sra's fills have the texture a shifted copy of the truth has")
+    assert verdicts.pop("SRA on top of CRO raises elimination") == "not shown"  # cro_sra and cro: the same stand-in
     assert set(verdicts.values()) == {"missed"}, verdicts
     partial = {**ours, "rows": [r for r in ours["rows"] if r["variant"] != "cro_zero"]}
     assert {f.claim: f.verdict for f in findings(partial)}[
@@ -216,9 +218,12 @@ def test_findings_follow_the_evidence_both_ways(kit):
     words = conclusion_markdown(ours)  # the plain-words reading follows the same numbers
     assert "12 of 13 measured targets met" in words and "SRA on top of CRO (cro_sra vs cro)" in words
     assert "CRO's fading path" not in words and "not over classical inpainting" not in words
+    assert "No gain shown from SRA on top of CRO" in words and "not evidence of no effect" in words
+    assert "measurable" not in words and "helps" not in words
     words = conclusion_markdown(swapped)
     assert "of 13 measured targets met" in words and "Most eliminated: `baseline` among the lite" in words
-    assert "At this scale the erasing comes from" not in words  # the fix did not work: no reading of why
+    assert "The erasing shown here comes from" not in words  # the fix did not work: no reading of why
+    assert "Shown the other way (fewer objects eliminated): CRO's fading path" in words
     words = conclusion_markdown(results([], ["baseline", "cro", "cro_sra", "paired"]))  # every model leaves it
     assert "not over classical inpainting" in words
 
@@ -246,3 +251,23 @@ def test_a_gain_that_mcnemar_does_not_confirm_is_not_shown():
     a[46:52] = 1  # 12 against 0: now confirmed
     results = {"rows": [row("sra", a), row("baseline", b)], "benchmark": {"buckets": {}}}
     assert _gain(results, {r["variant"]: r for r in results["rows"]}, "sra", "baseline", "SRA helps").verdict == "met"
+
+
+def test_one_verdict_rule_in_the_findings_the_sra_study_and_the_capstone_table():
+    """A difference is shown only when its 95 % interval excludes 0 AND McNemar's p < 0.05; the capstone's class
+    table reads its elimination the same way (and asks that masked PSNR is not shown lower)."""
+    from eradiff_lite.experiments.capstone_table import verdict
+    from eradiff_lite.metrics.paired import difference_shown
+
+    assert difference_shown(1.2, 3.9, 0.12) == 0 and difference_shown(1.2, 3.9, 0.04) == 1
+    assert difference_shown(-3.9, -1.2, 0.01) == -1 and difference_shown(-1.0, 2.0, 0.001) == 0
+    assert difference_shown(0.1, 0.4) == 1  # no McNemar test (masked PSNR): the interval alone
+    for e in ((1, 4, 7), (-7, -4, -1), (-1, 1, 3)):
+        for p in (0.01, 0.2):
+            for psnr in ((-2, -1, -0.5), (-0.2, 0.1, 0.4), (0.2, 0.5, 0.9)):
+                paired = {"elimination": dict(zip(("low", "mean", "high"), e)), "mcnemar": {"p_value": p},
+                          "masked_psnr": dict(zip(("low", "mean", "high"), psnr))}
+                shown = difference_shown(e[0], e[2], p)
+                expected = ("beats cro_sra" if shown > 0 and difference_shown(psnr[0], psnr[2]) >= 0
+                            else "worse than cro_sra" if shown < 0 else "no difference shown")
+                assert verdict(paired) == expected, (e, p, psnr)

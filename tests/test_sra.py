@@ -337,11 +337,22 @@ def test_sra_study_pairs_on_and_off_and_a_setting_where_sra_never_acts_changes_n
     assert table.count("\n| ") == 3 and "| never | +0.0 [+0.0, +0.0]" in table
     from eradiff_lite.experiments.sra_study import conclusion, verdicts
 
-    assert verdicts({"settings": {"never": never}}) == {"never": "no measurable effect"}
-    fake = {"paired": {"elimination": {"mean": 9, "low": 2, "high": 15},
-                       "recreation": {"mean": 0, "low": -1, "high": 1}}}
-    study = {"model": "m", "scenes": 4, "settings": {"never": never, "fake": fake}}
-    assert verdicts(study)["fake"] == "helps" and "- helps: fake" in conclusion(study)
+    assert verdicts({"settings": {"never": never}}) == {"never": "no difference shown"}
+
+    def fake(low, high, p):  # the one rule: the interval excludes 0 AND McNemar's p < 0.05
+        return {"paired": {"elimination": {"mean": (low + high) / 2, "low": low, "high": high},
+                           "recreation": {"mean": 0, "low": -1, "high": 1}, "mcnemar": {"p_value": p},
+                           "masked_psnr": {"mean": 0.5, "low": 0.1, "high": 0.9}}}
+
+    study = {"model": "m", "scenes": 4, "settings": {"never": never, "gain": fake(2, 15, 0.01),
+                                                     "unconfirmed": fake(2, 15, 0.12), "loss": fake(-9, -1, 0.03)}}
+    assert verdicts(study) == {"never": "no difference shown", "gain": "more erased with SRA",
+                               "unconfirmed": "no difference shown", "loss": "fewer erased with SRA"}
+    words = conclusion(study)
+    assert "- elimination, more erased with SRA: gain" in words and "fewer erased with SRA: loss" in words
+    assert "McNemar's p >= 0.05, so not shown: unconfirmed (+8.5 points, McNemar p = 0.12)" in words
+    assert "masked PSNR (fidelity to the true background) shown higher with SRA: gain (+0.50 dB)" in words
+    assert "helps" not in words and "measurable" not in words
 
 
 @pytest.mark.parametrize("model", ["unet2d", "cond"])

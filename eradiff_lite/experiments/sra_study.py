@@ -127,30 +127,46 @@ def markdown_table(study: dict) -> str:
 
 
 def verdicts(study: dict) -> dict[str, str]:
-    """Per setting, what the paired interval of elimination (and of re-creation) says about SRA there:
-    ``helps``, ``hurts`` or ``no measurable effect`` (the 95 % interval of the on - off difference includes 0)."""
+    """Per setting, what the paired elimination difference (SRA on - off) says, by the course's one rule
+    (`metrics.paired.difference_shown`: 95 % interval excluding 0 and McNemar's p < 0.05): ``more erased with SRA``,
+    ``fewer erased with SRA`` or ``no difference shown``."""
+    from ..metrics.paired import difference_shown
+
+    words = {1: "more erased with SRA", -1: "fewer erased with SRA", 0: "no difference shown"}
     out = {}
     for name, row in study["settings"].items():
-        e, r = row["paired"]["elimination"], row["paired"]["recreation"]
-        if e["low"] > 0 or r["high"] < 0:
-            out[name] = "helps"
-        elif e["high"] < 0 or r["low"] > 0:
-            out[name] = "hurts"
-        else:
-            out[name] = "no measurable effect"
+        e, p = row["paired"]["elimination"], row["paired"].get("mcnemar", {}).get("p_value")  # None: no test
+        out[name] = words[difference_shown(e["low"], e["high"], p)]
     return out
 
 
 def conclusion(study: dict) -> str:
-    """One sentence per verdict, computed from the study (notebook 04 prints it)."""
+    """The verdicts in sentences, computed from the study (notebook 04 prints it): elimination by the one rule
+    (interval and McNemar), the settings whose interval alone excludes 0 named apart; masked PSNR (no McNemar
+    test) by its interval."""
+    from ..metrics.paired import difference_shown
+
     found = verdicts(study)
-    groups = {v: [k for k, x in found.items() if x == v] for v in ("helps", "hurts", "no measurable effect")}
-    lines = [f"SRA on vs off on `{study['model']}` ({study['scenes']} held-out scenes, paired 95 % intervals):"]
-    for verdict, names in groups.items():
+    lines = [f"SRA on vs off on `{study['model']}` ({study['scenes']} held-out scenes; a difference is shown when its "
+             f"95 % interval excludes 0 and, for elimination, McNemar's p < 0.05):"]
+    for verdict in ("more erased with SRA", "fewer erased with SRA", "no difference shown"):
+        names = [k for k, v in found.items() if v == verdict]
         if names:
-            lines.append(f"- {verdict}: {', '.join(names)}")
-    if not groups["helps"]:
-        lines.append("- in no setting tried does SRA raise elimination or lower re-creation measurably here.")
+            lines.append(f"- elimination, {verdict}: {', '.join(names)}")
+    unconfirmed = []
+    for name, row in study["settings"].items():
+        e, mc = row["paired"]["elimination"], row["paired"].get("mcnemar")
+        if mc and found[name] == "no difference shown" and difference_shown(e["low"], e["high"]):
+            unconfirmed.append(f"{name} ({e['mean']:+.1f} points, McNemar p = {mc['p_value']:.2g})")
+    if unconfirmed:
+        lines.append(f"- elimination interval excludes 0 but McNemar's p >= 0.05, so not shown: "
+                     f"{', '.join(unconfirmed)}")
+    for sign, word in ((1, "higher"), (-1, "lower")):
+        named = [f"{name} ({r['mean']:+.2f} dB)" for name, r in
+                 ((k, row["paired"].get("masked_psnr")) for k, row in study["settings"].items())
+                 if r is not None and difference_shown(r["low"], r["high"]) == sign]
+        if named:
+            lines.append(f"- masked PSNR (fidelity to the true background) shown {word} with SRA: {', '.join(named)}")
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@ scene by scene, not by two independent standard errors.
 
 - `paired_bootstrap`: the mean per-scene difference ``a - b`` and its percentile bootstrap interval,
   resampling scenes (a scene's values over several seeds stay together: pass them averaged per scene).
+- `difference_shown`: the course's one verdict rule (interval excludes 0 and McNemar's p < 0.05).
 - `mcnemar`: for a yes/no outcome per scene (eliminated or not), the exact McNemar test on the
   discordant pairs: ``n_ab`` scenes where only ``a`` succeeds, ``n_ba`` where only ``b`` does;
   under "no difference" ``n_ab ~ Binomial(n_ab + n_ba, 1/2)``.
@@ -35,3 +36,23 @@ def mcnemar(a, b) -> dict:
     n_ab, n_ba = int((a & ~b).sum()), int((~a & b).sum())
     p = 1.0 if n_ab + n_ba == 0 else float(binomtest(n_ab, n_ab + n_ba, 0.5).pvalue)
     return {"n_ab": n_ab, "n_ba": n_ba, "p_value": p}
+
+
+SHOWN_P = 0.05  # McNemar's p below which a difference whose interval excludes 0 counts as shown
+
+
+def difference_shown(low: float, high: float, p_value: float | None = None) -> int:
+    """The course's one verdict rule for a paired difference ``a - b``: ``+1`` when it is shown above 0, ``-1``
+    when shown below 0, ``0`` when not shown.
+
+    Shown means: its 95 % interval ``[low, high]`` excludes 0 AND, where a McNemar test exists (``p_value`` given),
+    McNemar's p < `SHOWN_P`. A measure without a McNemar test (masked PSNR, the texture measure) is read by its
+    interval alone. "Not shown" is not "shown to be absent": the data do not show a difference, that is all.
+    Notebooks 04 and 06, `experiments.findings` and `experiments.sra_study` call it; the capstone's class table
+    (`experiments.capstone_table.verdict`) applies the same rule to elimination."""
+    confirmed = p_value is None or p_value < SHOWN_P
+    if low > 0 and confirmed:
+        return 1
+    if high < 0 and confirmed:
+        return -1
+    return 0
