@@ -26,13 +26,15 @@ def test_answers_of_the_wrong_kind_get_a_plain_hint(capsys):
     assert check("mixup_lambdas", lambda ab: (1 - ab).mean()) is False
     assert "expected shape" in capsys.readouterr().out
     assert check("ddim_jump", lambda x_t, eps, a_t, a_s: x_t + 0.01 * torch.ones_like(x_t)) is False
-    assert "differs from the reference" in capsys.readouterr().out
+    assert "a jump to the clean end (a_s = 1) should give the clean image" in capsys.readouterr().out  # the symptom
+    assert check("eps_from_x0", lambda x_t, x0, a: x_t + 0.01) is False
+    assert "differs from the reference" not in (out := capsys.readouterr().out) and "misses x_t by up to" in out
     assert check("mask_from_alpha", lambda alpha: torch.from_numpy(alpha > 0.5)) is False  # numpy in, numpy out
     assert "return a boolean H x W array" in capsys.readouterr().out
     assert check("mask_from_alpha", lambda alpha: (alpha > 0.5).astype("float32")) is False
-    assert "got float32 (a comparison such as x > 0.5 gives bools)" in capsys.readouterr().out
+    assert "got float32 (a comparison gives bools)" in capsys.readouterr().out
     assert check("eq10", lambda m: torch.ones(m.shape[0], m.shape[1], m.shape[1], dtype=torch.bool)) is False
-    assert "allowed[b, i, j] = not (m[b, i] and m[b, j])" in capsys.readouterr().out
+    assert "differs from Eq. 10's on 8 of 8 'hole query, hole key' pairs" in capsys.readouterr().out
 
     def kappa_without_the_clean_end(t, gamma, alphas_cumprod):  # s < 0 read from the end of the schedule
         a_t, a_s = alphas_cumprod[t], alphas_cumprod[t - gamma]
@@ -148,7 +150,8 @@ def _noisy_mix_wrong():
         "no square roots": (_edit(SOLUTION, ("alpha_bar.sqrt() * x_mix_tilde + (1 - alpha_bar).sqrt()",
                                              "alpha_bar * x_mix_tilde + (1 - alpha_bar)")), "variance"),
         "lam ignored (the notebook's stub)": (STUB, "does not change with lam"),
-        "weights that do not add up to 1": (_edit(SOLUTION, ("(1 - lam) * x_ori", "x_ori")), "do not add up to 1"),
+        "weights that do not add up to 1": (_edit(SOLUTION, ("(1 - lam) * x_ori", "x_ori")),
+                                            "the background changes along the pathway"),
         "a per-item lam not reshaped": (_edit(SOLUTION, ("lam, alpha_bar = per_item(lam), per_item(alpha_bar)",
                                                          "lam, alpha_bar = torch.as_tensor(lam), per_item(alpha_bar)")),
                                         "one value per batch item"),
@@ -207,7 +210,7 @@ def _dynamic_image_wrong():
                                     "runs the wrong way"),
         "weights that do not add up to 1 (the notebook's stub)": ("def my_dynamic_image(x_ori, x_obj, lam):\n"
                                                                   "    return x_ori + torch.as_tensor(lam) * x_obj\n",
-                                                                  "do not add up to 1"),
+                                                                  "the background changes along the pathway"),
         "lam ignored": (_edit(solution, ("(1 - lam) * x_ori + lam * x_obj", "x_obj + 0 * lam")),
                         "does not change with lam"),
         "a per-item lam not reshaped": (_edit(solution, ("lam.reshape(-1, 1, 1, 1) if lam.ndim else lam", "lam")),
@@ -340,3 +343,87 @@ def test_every_solved_answer_passes_its_own_check(name, capsys):
     from eradiff_lite import exercises
 
     assert exercises.check(name, exercises.solved(name)), capsys.readouterr().out
+
+
+# The small "Your turn" exercises: wrong answers a learner writes, each named by its symptom. A failure message must
+# never hold the solution's key expression (that is hint(name, 2) and solution(name)).
+KEY_EXPRESSIONS = {
+    "paste": ("(1 - alpha)", "rgb * alpha", "* alpha"),
+    "mask_from_alpha": ("alpha > 0.5", "> 0.5"),
+    "mixup_lambdas": ("1 - alpha_bar", "lambda is 1 -"),
+    "dynamic_image": ("(1 - lam)", "add up to 1", "1.3 images"),
+    "noisy_mix": ("(1 - lam)", "add up to 1", "1.3 images", "sqrt(1 - a"),
+    "ddim_jump": ("sqrt(a_s) x0_hat", "sqrt(1 - a_s)", "square roots"),
+    "eps_from_x0": ("keep the square roots", "/ sqrt(1 - a)", "eps = ("),
+    "x0_kappa": ("p = sqrt", "(p - q)"),
+    "unet_input": ("x_obj * (1 - mask)", "(1 - mask)"),
+    "ddim_step": ("sqrt(1 - a_prev) eps", "sqrt(1 - a_prev)", "eps = ("),
+    "masked_psnr": ("(image - truth)[mask]", "10 log10"),
+    "discordant_pairs": ("(a & ~b)", "(~a & b)", ".sum()"),
+    "eq10": ("BOTH", "not (m[b, i] and m[b, j])", "m_i and m_j"),
+    "mask_at": ("max-pool", "max_pool", "ANY of its"),
+    "lora_count": ("rank x d_in", "d_out x rank", "rank * (d_in + d_out)"),
+    "latent_mask": ("max-pool", "max_pool"),
+    "elimination_judge": ("MOSTLY", "over half", "at least 3", "AND at least", "gain >= 3", "fill[t.mask]"),
+}
+SMALL_MISTAKES = {
+    "paste": ["def my_paste(background, cutout, y, x):\n    out = background.copy()\n    h, w = cutout.shape[:2]\n"
+              "    out[y:y + h, x:x + w] = out[y:y + h, x:x + w] * cutout[..., 3:] + cutout[..., :3]\n"
+              "    return out\n"],
+    "mask_from_alpha": ["def my_mask(alpha):\n    return alpha <= 0.5\n",
+                        "def my_mask(alpha):\n    return alpha > 0.9\n"],
+    "mixup_lambdas": [f"def my_lambdas(alphas_cumprod):\n    return {wrong}\n" for wrong in (
+        "(1 - alphas_cumprod).sqrt()", "1 - alphas_cumprod.sqrt()", "alphas_cumprod.sqrt()", "alphas_cumprod ** 2")],
+    "dynamic_image": ["def my_dynamic_image(x_ori, x_obj, lam):\n    lam = torch.as_tensor(lam, dtype=x_ori.dtype)\n"
+                      "    lam = lam.reshape(-1, 1, 1, 1) if lam.ndim else lam\n    return x_ori + lam * x_obj\n"],
+    "ddim_jump": ["def my_ddim_jump(x_t, eps, a_t, a_s):\n    x0 = (x_t - (1 - a_t) * eps) / a_t\n"
+                  "    return a_s.sqrt() * x0 + (1 - a_s).sqrt() * eps\n",
+                  "def my_ddim_jump(x_t, eps, a_t, a_s):\n    x0 = (x_t - (1 - a_t).sqrt() * eps) / a_t.sqrt()\n"
+                  "    return a_s * x0 + (1 - a_s) * eps\n",
+                  "def my_ddim_jump(x_t, eps, a_t, a_s):\n    x0 = (x_t - (1 - a_t).sqrt() * eps) / a_t\n"
+                  "    return a_s.sqrt() * x0 + (1 - a_s).sqrt() * eps\n"],
+    "eps_from_x0": ["def my_eps(x_t, x0, a):\n    return (x_t - (1 - a).sqrt() * x0) / a.sqrt()\n",
+                    "def my_eps(x_t, x0, a):\n    return x_t - x0\n"],
+    "unet_input": ["def my_unet_input(x_t, mask, x_obj):\n    return torch.cat([x_t, mask, x_obj * mask], dim=1)\n",
+                   "def my_unet_input(x_t, mask, x_obj):\n    return torch.cat([mask, x_t, x_obj * (1 - mask)], 1)\n"],
+    "ddim_step": ["def my_ddim_step(x_t, x0_hat, a_t, a_prev):\n    return x0_hat\n",
+                  "def my_ddim_step(x_t, x0_hat, a_t, a_prev):\n"
+                  "    eps = (x_t - a_t.sqrt() * x0_hat) / (1 - a_t).sqrt()\n"
+                  "    return a_t.sqrt() * x0_hat + (1 - a_t).sqrt() * eps\n"],
+    "masked_psnr": ["def my_masked_psnr(image, truth, mask):\n    import numpy as np\n"
+                    "    return float(20 * np.log10(1 / np.mean((image - truth)[mask] ** 2)))\n",
+                    "def my_masked_psnr(image, truth, mask):\n    return 12.0\n"],
+    "discordant_pairs": ["def my_discordant(a, b):\n    return int((a & b).sum()), int((~a & ~b).sum())\n",
+                         "def my_discordant(a, b):\n    return 1, 2\n"],
+    "eq10": ["def my_allowed(m):\n    return m[:, :, None] & m[:, None, :]\n",
+             "def my_allowed(m):\n    return torch.ones(m.shape[0], m.shape[1], m.shape[1], dtype=torch.bool)\n"],
+    "mask_at": ["def my_mask_at(mask, hw):\n    return torch.nn.functional.adaptive_avg_pool2d(mask, hw) > 0.5\n",
+                "def my_mask_at(mask, hw):\n    return torch.nn.functional.interpolate(mask, size=hw)\n"],
+    "lora_count": ["def my_lora_count(shapes, rank):\n    return sum(rank * d_in for d_in, d_out in shapes)\n",
+                   "def my_lora_count(shapes, rank):\n    return 7\n"],
+    "latent_mask": ["def my_latent_mask(mask, factor):\n"
+                    "    return torch.nn.functional.avg_pool2d(mask, factor) > 0.5\n"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEY_EXPRESSIONS))
+def test_failure_messages_name_the_symptom_never_the_key_expression(name, capsys):
+    """The typical mistake, the notebook's first guess and the other usual mistakes are rejected with a message
+    that holds none of the solution's key expressions; hint(name, 2) or solution(name) does hold the answer."""
+    from eradiff_lite.exercises import eval_build, hint
+
+    wrongs = [EXERCISES[name].wrong] + SMALL_MISTAKES.get(name, [])
+    if name == "elimination_judge":
+        wrongs += [eval_build.source(**lines) for lines in (dict(recreated="share < 0.5"),
+                                                            dict(eliminated="not recreated and gain <= 3.0"),
+                                                            dict(eliminated="not recreated"),
+                                                            dict(eliminated="gain >= 3.0"))]
+    for source in wrongs:
+        assert check(name, answer_from_source(source)) is False, source
+        out = capsys.readouterr().out
+        assert out.startswith(f"not yet ({name}): "), out
+        for key in KEY_EXPRESSIONS[name]:
+            assert key not in out, f"the message gives the answer away ({key!r}): {out}"
+    answer = hint(name, 2) + solution(name)
+    capsys.readouterr()
+    assert any(key in answer for key in KEY_EXPRESSIONS[name]) or name == "elimination_judge", answer

@@ -1,5 +1,6 @@
 """Checks of the attention and latent-model exercises: Eq. 10 and the mask at a grid (04), the latent mask and
-a LoRA adapter's size (07)."""
+a LoRA adapter's size (07). A wrong answer is told what is wrong with its output (the symptom), never the
+expression that fixes it: that is `hint(name, 2)` and `solution(name)`."""
 
 from __future__ import annotations
 
@@ -15,12 +16,23 @@ def grade_eq10(answer) -> None:
     got = answer(m.clone())
     want = sra_allowed(m, "eq10")
     close(got, want, "Eq. 10", [
-        (sra_allowed(m, "keys"), "that is Attentive Eraser's rule (no query reads a hole key); EraDiff blocks a pair "
-                                 "only when BOTH the query and the key are in the hole, so background queries read "
-                                 "everything"),
-        (~want, "inverted: True must mean 'allowed'; blocked = m_i and m_j")],
-        form=f"a bool tensor [B, N, N] = {tuple(want.shape)} (True = may attend)",
-        otherwise="allowed[b, i, j] = not (m[b, i] and m[b, j])")
+        (sra_allowed(m, "keys"), "your matrix also keeps the BACKGROUND queries away from the hole's keys: that is "
+                                 "Attentive Eraser's rule, which changes every token's output, not Eq. 10"),
+        (~want, "your matrix is the exact opposite of Eq. 10's: it is True where a pair is blocked (True = may "
+                "attend)")],
+        form=f"a bool tensor [B, N, N] = {tuple(want.shape)} (True = may attend)", otherwise=_pairs_off(got, want, m))
+
+
+def _pairs_off(got, want, m) -> str | None:
+    """Which kinds of (query, key) pair a wrong Eq. 10 answer gets wrong."""
+    if not (isinstance(got, torch.Tensor) and got.shape == want.shape and got.dtype == torch.bool):
+        return None
+    q, k = m[:, :, None].expand_as(want), m[:, None, :].expand_as(want)
+    kinds = {"hole query, hole key": q & k, "hole query, background key": q & ~k,
+             "background query, hole key": ~q & k, "background query, background key": ~q & ~k}
+    off = [f"{int((got != want)[where].sum())} of {int(where.sum())} '{kind}' pairs" for kind, where in kinds.items()
+           if (got != want)[where].any()]
+    return "your matrix differs from Eq. 10's on " + ", ".join(off)
 
 
 def grade_mask_at(answer) -> None:
@@ -31,11 +43,22 @@ def grade_mask_at(answer) -> None:
     got = answer(mask.clone(), (4, 4))
     want = mask_at(mask, (4, 4))
     average = torch.nn.functional.adaptive_avg_pool2d(mask, (4, 4))
-    lost = ("averaging (or a majority vote) loses small holes at coarse grids; a token is in the hole if ANY of its "
-            "pixels is: max-pool")
-    close(got, want, "mask at a grid", [(average, lost), (average > 0.5, lost)],
-          form=f"a tensor [B, 1, h, w] = {tuple(want.shape)}",
-          otherwise="max-pool the pixel mask to (h, w): torch.nn.functional.adaptive_max_pool2d")
+    lost = ("a hole of 2 x 1 pixels {} at the 4 x 4 grid in yours: small holes fade or vanish at coarse grids, so "
+            "SRA would let the hole's tokens read each other")
+    close(got, want, "mask at a grid", [(average, lost.format(f"comes out as a token of {float(average.max()):.3g}")),
+                                        (average > 0.5, lost.format("leaves no token"))],
+          form=f"a tensor [B, 1, h, w] = {tuple(want.shape)}", otherwise=_tokens_off(got, want, "(4, 4) grid"))
+
+
+def _tokens_off(got, want, where: str) -> str | None:
+    """How a wrong mask at a grid differs: hole tokens left out, background tokens marked, values not 0 or 1."""
+    if not (isinstance(got, torch.Tensor) and got.shape == want.shape):
+        return None
+    g, w = got.float(), want.float()
+    missed, extra = int(((g < 0.5) & (w > 0.5)).sum()), int(((g > 0.5) & (w < 0.5)).sum())
+    between = int(((g > 0) & (g < 1)).sum())
+    return (f"at the {where} your mask leaves out {missed} hole tokens, marks {extra} background tokens, and has "
+            f"{between} values between 0 and 1")
 
 
 def grade_lora_count(answer) -> None:
@@ -51,12 +74,12 @@ def grade_lora_count(answer) -> None:
         if got == want:
             continue
         if got == sum(i * o for i, o in shapes):
-            raise NotYet("LoRA count: that is the frozen layers' own weights; the adapter adds A (rank x d_in) and "
-                         "B (d_out x rank) per layer")
+            raise NotYet(f"LoRA count: your count ({got:,}) is the frozen layers' own weights: it stays the same "
+                         f"at every rank, while the adapter's size grows with the rank")
         if got == sum(rank * i for i, _ in shapes) or got == sum(rank * o for _, o in shapes):
-            raise NotYet("LoRA count: only one of the two matrices is counted; A is rank x d_in and B is "
-                         "d_out x rank")
-        raise NotYet(f"LoRA count: rank {rank}: got {got}, expected {want}: sum over layers of rank * (d_in + d_out)")
+            raise NotYet(f"LoRA count: at rank {rank} yours is {got:,}, the adapter has {want:,}: your count grows "
+                         f"with only one side of each layer (its inputs or its outputs)")
+        raise NotYet(f"LoRA count: rank {rank}: got {got}, expected {want}")
 
 
 def grade_latent_mask(answer) -> None:
@@ -67,8 +90,9 @@ def grade_latent_mask(answer) -> None:
     got = answer(mask.clone(), 8)
     want = mask_at(mask, (8, 8))
     nearest = torch.nn.functional.interpolate(mask, size=(8, 8), mode="nearest")
-    missed = ("nearest-neighbour resizing samples one pixel per latent and misses thin strokes; a latent is in the "
-              "hole if any of its 8 x 8 pixels is: max-pool by the VAE's factor")
-    close(got, want, "latent mask", [(nearest, missed), (torch.zeros_like(want), missed)],
-          form=f"a tensor [B, 1, H / 8, W / 8] = {tuple(want.shape)}",
-          otherwise="torch.nn.functional.max_pool2d(mask, factor)")
+    missed = (f"a stroke 3 pixels thin across {int(want.sum())} latent cells comes out of yours with {{}} of them "
+              f"marked: your resizing reads one pixel per cell and the stroke falls between them, so SRA would not "
+              f"see it")
+    close(got, want, "latent mask", [(nearest, missed.format(int(nearest.sum()))), (torch.zeros_like(want),
+                                                                                    missed.format(0))],
+          form=f"a tensor [B, 1, H / 8, W / 8] = {tuple(want.shape)}", otherwise=_tokens_off(got, want, "latent grid"))

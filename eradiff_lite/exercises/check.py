@@ -36,7 +36,7 @@ def close(got, want, what: str, hints: list[tuple], *, form: str | None = None, 
         raise NotYet(f"{what}: expected shape {tuple(want.shape)}, got {tuple(got.shape)}: return {form} (keep one "
                      f"value per element; no reduction)")
     if boolean and got.dtype not in (bool, torch.bool):
-        raise NotYet(f"{what}: return {form}, got {got.dtype} (a comparison such as x > 0.5 gives bools)")
+        raise NotYet(f"{what}: return {form}, got {got.dtype} (a comparison gives bools)")
     if _same(got, want):
         return
     for looks_like, hint in hints:

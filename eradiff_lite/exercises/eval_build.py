@@ -132,8 +132,6 @@ def grade_judge(answer) -> None:
 
 
 def _diagnose(got: dict, want: dict, where: str, hole: int) -> None:
-    from ..metrics.judge import ELIMINATION_MARGIN_DB as margin
-
     share, gain = want["family_share"], want["gain_db"]
     if abs(got["family_share"] - share) > 1.0 / hole + 1e-9:
         if abs(got["family_share"] - (1 - share)) <= 1.0 / hole + 1e-9:
@@ -143,8 +141,8 @@ def _diagnose(got: dict, want: dict, where: str, hole: int) -> None:
                      f"hole's pixels lie nearer to a family colour than to any background colour")
     if got["recreated"] != want["recreated"]:
         raise NotYet(f"judge: on {where}, {share:.0%} of the hole is in family colours and yours calls it "
-                     f"{'re-created' if got['recreated'] else 'not re-created'}: a hole painted MOSTLY (over half) "
-                     f"in the family's colours is a new object")
+                     f"{'re-created' if got['recreated'] else 'not re-created'}; the judge calls it the other way: "
+                     f"where does your line between a new object and not lie?")
     if abs(got["gain_db"] - gain) > 1e-3:
         if abs(got["gain_db"] + gain) <= 1e-3:
             raise NotYet(f"judge: on {where}, your gain_db is {got['gain_db']:+.1f} dB: it says how much closer "
@@ -152,6 +150,13 @@ def _diagnose(got: dict, want: dict, where: str, hole: int) -> None:
         raise NotYet(f"judge: on {where}, your gain_db is {got['gain_db']:+.2f} dB, but this fill is "
                      f"{gain:+.2f} dB closer to the true background (masked PSNR) than the object left in place "
                      f"(which gains 0 dB over itself)")
+    if got["eliminated"] and want["recreated"]:
+        symptom = "yours calls a hole painted as a new object of the family eliminated"
+    elif got["eliminated"]:
+        symptom = (f"yours calls it eliminated although the fill is only {gain:+.1f} dB closer to the truth than "
+                   f"leaving the object in place")
+    else:
+        symptom = (f"yours does not call it eliminated although the hole is not re-created and the fill is "
+                   f"{gain:+.1f} dB closer to the truth than the object was")
     raise NotYet(f"judge: on {where} (family share {share:.0%}, {gain:+.1f} dB closer to the truth than the "
-                 f"object), yours says {_verdict(got)}, the judge {_verdict(want)}: eliminated means not "
-                 f"re-created AND at least {margin:g} dB closer to the truth")
+                 f"object), yours says {_verdict(got)}, the judge {_verdict(want)}: {symptom}")

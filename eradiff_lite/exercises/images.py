@@ -1,5 +1,6 @@
 """Checks of the picture and measurement exercises: alpha pasting and the erase mask (01), masked PSNR and
-McNemar's discordant pairs (06)."""
+McNemar's discordant pairs (06). A wrong answer is told what is wrong with its output (the symptom), never the
+expression that fixes it: that is `hint(name, 2)` and `solution(name)`."""
 
 from __future__ import annotations
 
@@ -19,12 +20,17 @@ def grade_paste(answer) -> None:
     want = paste(background, cutout, (3, 6))[0]
     top = background.copy()
     top[3:8, 6:10] = cutout[..., :3]
+    box = np.zeros((12, 12), bool)
+    box[3:8, 6:10] = True
+    off = np.abs(np.asarray(got, np.float64) - want).max(axis=-1) if np.shape(got) == want.shape else None
+    where = ("" if off is None else f"your picture is off by up to {off[box].max():.3g} inside the cut-out's box and "
+             f"{off[~box].max():.3g} outside it; ")
     close(got, want, "paste", [
-        (top, "the cut-out's pixels were copied over; blend with its alpha: background * (1 - alpha) + rgb * alpha, "
-              "so half-transparent edges stay soft")],
+        (top, "where the cut-out is only partly opaque (alpha 0.3) your picture shows the cut-out's own colour, with "
+              "nothing of the background showing through: its soft edges come out hard")],
         form=f"an H x W x 3 array like the background {want.shape}",
-        otherwise="inside the box, out = background * (1 - alpha) + cutout_rgb * alpha; outside it the background "
-                  "is unchanged")
+        otherwise=where + "compare a pixel of alpha 1, one of alpha 0.3 and one outside the box with what should "
+                          "show there")
 
 
 def grade_mask_from_alpha(answer) -> None:
@@ -35,11 +41,17 @@ def grade_mask_from_alpha(answer) -> None:
     alpha = np.random.default_rng(8).random((10, 10)).astype(np.float32)
     got = answer(alpha.copy())
     want = mask_from_alpha(alpha)
+    faint = int((alpha > 0).sum() - want.sum())
+    wrong = ""
+    if isinstance(got, np.ndarray) and got.shape == want.shape and got.dtype == bool:
+        extra, missed = int((got & ~want).sum()), int((~got & want).sum())
+        wrong = (f"{extra} pixels are marked where the cut-out is mostly see-through and {missed} are left out where "
+                 f"the cut-out covers most of the pixel")
     close(got, want, "mask from alpha", [
-        (alpha > 0, "any alpha > 0 counts here, so faint halo pixels are erased too; the course erases where the "
-                    "object covers more than half: alpha > 0.5"),
-        (~want, "inverted: True must mark the OBJECT (alpha > 0.5)")],
-        form="a boolean H x W array (True = erase)", otherwise="True where alpha > 0.5")
+        (alpha > 0, f"your mask also marks {faint} faint pixels where the cut-out is mostly see-through: the "
+                    f"background shows through them more than the object does, yet they would be erased"),
+        (~want, "your mask is True on the background and False on the object: it is inverted (True = erase)")],
+        form="a boolean H x W array (True = erase)", otherwise=wrong or None)
 
 
 def grade_masked_psnr(answer) -> None:
@@ -59,11 +71,13 @@ def grade_masked_psnr(answer) -> None:
     if abs(got - want) < 1e-6:
         return
     if abs(got - whole) < 1e-6:
-        raise NotYet("masked PSNR: that is the PSNR of the whole image; average the squared error over the "
-                     "mask's pixels only: (image - truth)[mask]")
+        raise NotYet("masked PSNR: your number is the PSNR of the whole picture: it also counts the pixels outside "
+                     "the mask, which an eraser never changes, so two erasers that fill the hole differently would "
+                     "score closer than they are")
     if abs(got - 20 * np.log10(1 / np.mean((image - truth)[mask] ** 2))) < 1e-6:
-        raise NotYet("masked PSNR: PSNR = 10 log10(1 / MSE) for a data range of 1 (20 log10 goes with the RMSE)")
-    raise NotYet(f"masked PSNR: {got:.4f} dB, expected {want:.4f} dB; PSNR = 10 log10(1 / MSE) over the mask")
+        raise NotYet(f"masked PSNR: your number is exactly twice the reference's ({got:.2f} dB against {want:.2f} "
+                     f"dB): look at the factor in front of the logarithm for a mean of SQUARED errors")
+    raise NotYet(f"masked PSNR: {got:.4f} dB, the reference gives {want:.4f} dB on the same image, truth and mask")
 
 
 def grade_discordant(answer) -> None:
@@ -78,8 +92,10 @@ def grade_discordant(answer) -> None:
     if tuple(got) == (want["n_ab"], want["n_ba"]):
         return
     if tuple(got) == (int((a & b).sum()), int((~a & ~b).sum())):
-        raise NotYet("discordant pairs: those are the AGREEING scenes (both or neither); McNemar counts the scenes "
-                     "where only a succeeds and where only b succeeds")
+        raise NotYet("discordant pairs: your two counts are the scenes where the models AGREE (both eliminated, or "
+                     "neither did): those scenes cannot say which model is better")
     if tuple(got) == (int(a.sum()), int(b.sum())):
-        raise NotYet("discordant pairs: those are the two totals; pair the scenes: (a & ~b).sum(), (~a & b).sum()")
+        raise NotYet(f"discordant pairs: your counts {tuple(got)} are each model's total of eliminated scenes: both "
+                     f"include the {int((a & b).sum())} scenes that both eliminated, which cannot say which model is "
+                     f"better")
     raise NotYet(f"discordant pairs: got {tuple(got)}, expected ({want['n_ab']}, {want['n_ba']})")

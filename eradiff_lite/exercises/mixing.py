@@ -85,7 +85,8 @@ def grade_noisy_mix(answer) -> None:
              "your state does not change with lam: it always holds the clean image x_ori, so the object never "
              "appears along the pathway"),
             (a_b.sqrt() * (x_ori + lam_b * x_obj) + (1 - a_b).sqrt() * noise,
-             "the dynamic image's two weights do not add up to 1: at lam = 0.3 it holds 1.3 images")],
+             "outside the object, where x_ori and x_obj are the same picture, the image part of your state is not "
+             "that picture: it grows brighter with lam, so the background changes along the pathway")],
               otherwise=_otherwise(got, flipped, (1 - a_b).sqrt() * noise))
 
 
