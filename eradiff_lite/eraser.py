@@ -4,7 +4,14 @@
 or a picture of your own with a mask or a box, erase it with a few variants side by side (the same starting noise
 for each), then look at any sampling step: the noisy state ``x_t`` above the model's estimate ``x0_hat``, so the
 object's fading (or its return) is visible. `Eraser` puts sliders, dropdowns and buttons around a session;
-its picture is one PNG (`EraserSession.frame_png`), and "save" writes exactly those bytes.
+its picture is one PNG (`EraserSession.frame_png`, its columns and rows titled), and "save" writes exactly those
+bytes.
+
+A held-out scene chosen by its number alone (family and background "any") is scene ``seed`` of the benchmark
+``heldout-v1``; the lite models then start from the very noise that scene gets when the benchmark is erased with
+the same noise seed (`benchmark_scene_noise`), so the eraser shows what notebook 06's table, gallery and sampling
+figures show for it. Any other picture (a forced family or background, an upload, Stable Diffusion's latents)
+starts from ``torch.Generator().manual_seed(noise seed)``.
 
 What to erase is drawn with the mouse in the mask editor (`eradiff_lite.widgets.mask_editor`, on anywidget): a
 scene's own object mask to start from, nothing on an uploaded picture. Where the front-end cannot show the editor
@@ -30,6 +37,23 @@ from .widgets.upload import uploaded_bytes
 __all__ = ["CELL", "CLASSICAL", "Eraser", "EraserSession", "uploaded_bytes"]
 
 CELL = 4  # each model pixel is drawn as (up to) CELL x CELL screen pixels: a 64 px picture at 256 px
+TITLE = 16  # screen pixels above the pictures: the columns' titles
+LABEL = 64  # screen pixels left of the pictures in the step view: the rows' titles (x_t, x0_hat)
+GAP = 2  # model pixels between two pictures
+
+
+def benchmark_scene_noise(index: int, side: int, seed: int, batch_size: int = 128):
+    """The starting noise (``1 x 3 x side x side``) of benchmark scene ``index`` when the benchmark is erased with
+    noise ``seed``: `experiments.evaluate.benchmark_noise` draws one generator scene after scene (batch after batch),
+    and a scene's noise depends only on its place in that stream, so it is drawn here without the scenes before it
+    being kept."""
+    import torch
+
+    generator = torch.Generator().manual_seed(int(seed))
+    shape = (3, int(side), int(side))
+    for start in range(0, int(index) + 1, batch_size):
+        block = torch.randn((min(batch_size, int(index) + 1 - start), *shape), generator=generator)
+    return block[-1:]
 
 
 @dataclass
@@ -43,6 +67,7 @@ class EraserSession:
     source: str = ""
     runs: dict = field(default_factory=dict)  # name -> EraseOutput (or a classical fill)
     settings: dict = field(default_factory=dict)
+    benchmark_index: int | None = None  # the picture is this benchmark scene (its own noise for the lite models)
 
     @property
     def hole(self) -> np.ndarray | None:
@@ -54,6 +79,7 @@ class EraserSession:
         self.picture = scene.triplet.x_obj
         self.mask = EraseMask.from_array(scene.triplet.mask, name=f"the mask of held-out scene {seed}")
         self.source = f"held-out scene {seed} ({scene.family} on {scene.background})"
+        self.benchmark_index = int(seed) if family is None and background is None else None
         self.runs = {}
 
     def use_picture(self, image, box) -> None:
@@ -69,11 +95,16 @@ class EraserSession:
         picture = load_image(image)
         self.picture, self.mask, _ = model_view(picture, as_erase_mask(mask, picture.shape, name=how), self.side)
         self.source = f"your picture ({picture.shape[1]}x{picture.shape[0]}), {how}"
+        self.benchmark_index = None
         self.runs = {}
 
     def erase(self, names, steps: int = 25, seed: int = 0, progress=None) -> None:
-        """Erase with each of ``names`` (variants of ``pipelines`` or ``classical``), the same noise for each."""
+        """Erase with each of ``names`` (variants of ``pipelines`` or ``classical``), the same noise for each: on a
+        benchmark scene the lite models start from that scene's benchmark noise for ``seed``, elsewhere from
+        ``torch.Generator().manual_seed(seed)``."""
         import torch
+
+        from .pipeline import EraseDiffusionPipeline
 
         if self.picture is None:
             raise MaskError("choose a scene or a picture first")
@@ -86,37 +117,75 @@ class EraserSession:
                 self.runs[name] = inpaint_classical(self.picture, self.mask)
             else:
                 pipe, sra = self.pipelines[name]
+                start = {"generator": torch.Generator().manual_seed(int(seed))}
+                if self.benchmark_index is not None and isinstance(pipe, EraseDiffusionPipeline):
+                    start = {"latents": benchmark_scene_noise(self.benchmark_index, self.picture.shape[0], seed)}
                 self.runs[name] = pipe(self.picture, self.mask, num_inference_steps=int(steps), sra=sra,
-                                       generator=torch.Generator().manual_seed(int(seed)), return_trajectory=True)
+                                       return_trajectory=True, **start)
             if progress is not None:
                 progress(i + 1, len(names))
         self.settings = {"source": self.source, "variants": list(names), "steps": int(steps), "seed": int(seed)}
+        if self.benchmark_index is not None:
+            self.settings["noise"] = "the benchmark's for this scene"
 
     def frame(self, step: int | None = None) -> np.ndarray:
-        """The comparison at sampling step ``step`` (None: the results): the input with its hole, then per
-        variant ``x_t`` over ``x0_hat`` at that step (the result twice when ``step`` is None), enlarged."""
+        """The comparison, enlarged, with titles: ``step`` None, one row (the input with its hole, then each
+        variant's result, a column each); ``step`` k, two rows, each variant's ``x_t`` over its ``x0_hat`` at
+        sampling step k (the input and a classical fill, which has no steps, on the top row only)."""
         if not self.runs:
             raise ValueError("nothing erased yet: press erase first")
-        top, bottom = [overlay_mask(self.picture, self.hole)], [as_image(self.picture)]
+        blank = np.ones_like(as_image(self.picture))
+        top, bottom = [overlay_mask(self.picture, self.hole)], [blank]
+        titles = ["input + hole", *self.runs]
         for out in self.runs.values():
             if isinstance(out, np.ndarray) or step is None:
-                image = out if isinstance(out, np.ndarray) else out.images[0]
-                top.append(as_image(image))
-                bottom.append(as_image(image))
+                top.append(as_image(out if isinstance(out, np.ndarray) else out.images[0]))
+                bottom.append(blank)
             else:
                 k = int(np.clip(step, 0, len(out.predicted_x0) - 1))
                 top.append(as_image(out.trajectory[k + 1][0]))
                 bottom.append(as_image(out.predicted_x0[k][0]))
-        gap = np.ones((self.side, 2, 3), np.float32)
-        rows = [np.concatenate([c for im in row for c in (im, gap)][:-1], axis=1) for row in (top, bottom)]
-        grid = np.concatenate([rows[0], np.ones((2, rows[0].shape[1], 3), np.float32), rows[1]], axis=0)
         cell = max(1, min(CELL, 256 // self.side))  # a 512 px Stable Diffusion picture is drawn as it is
-        return np.kron(grid, np.ones((cell, cell, 1), np.float32))
+        rows = [top] if step is None else [top, bottom]
+        gap_x = np.ones((top[0].shape[0], GAP, 3), np.float32)
+        lines = [np.concatenate([c for im in row for c in (im, gap_x)][:-1], axis=1) for row in rows]
+        gap_y = np.ones((GAP, lines[0].shape[1], 3), np.float32)
+        grid = np.concatenate([c for line in lines for c in (line, gap_y)][:-1], axis=0)
+        grid = np.kron(grid, np.ones((cell, cell, 1), np.float32))
+        left = 0 if step is None else LABEL
+        canvas = np.ones((TITLE + grid.shape[0], left + grid.shape[1], 3), np.float32)
+        canvas[TITLE:, left:] = grid
+        width, height = top[0].shape[1] * cell, top[0].shape[0] * cell
+        texts = [(left + c * (width + GAP * cell) + width / 2, TITLE / 2, t) for c, t in enumerate(titles)]
+        if step is not None:
+            some = next((o for o in self.runs.values() if not isinstance(o, np.ndarray)), None)
+            k = 0 if some is None else int(np.clip(step, 0, len(some.predicted_x0) - 1))
+            label = f"t = {int(some.timesteps[k])}" if some is not None and some.timesteps else f"step {k + 1}"
+            texts += [(left / 2, TITLE + r * (height + GAP * cell) + height / 2, f"{name}\n{label}")
+                      for r, name in enumerate(("x_t", "x0_hat"))]
+        return _draw_texts(canvas, texts, width)
 
     def frame_png(self, step: int | None = None) -> bytes:
         buffer = io.BytesIO()
         to_pil(self.frame(step)).save(buffer, format="PNG")
         return buffer.getvalue()
+
+
+def _draw_texts(canvas: np.ndarray, texts, width: int) -> np.ndarray:
+    """``canvas`` with each ``(x, y, text)`` drawn centred on ``(x, y)`` (screen pixels), cut to ``width``."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.fromarray((np.clip(canvas, 0, 1) * 255).round().astype(np.uint8))
+    draw, font = ImageDraw.Draw(image), ImageFont.load_default()
+    for x, y, text in texts:
+        lines = []
+        for line in text.split("\n"):
+            cut = line
+            while len(cut) > 1 and draw.textlength(cut if cut == line else cut + "...", font=font) > width - 4:
+                cut = cut[:-1]
+            lines.append(cut if cut == line else cut + "...")
+        draw.multiline_text((x, y), "\n".join(lines), fill=(40, 40, 40), font=font, anchor="mm", align="center")
+    return np.asarray(image, np.float32) / 255
 
 
 class Eraser:
@@ -175,8 +244,9 @@ class Eraser:
             return
         self.step.max, self.step.disabled = self.steps.value - 1, False
         st = s.settings
+        noise = f" ({st['noise']})" if "noise" in st else ""
         self.status.value = (f"{st['source']}; {', '.join(st['variants'])}; {st['steps']} DDIM steps, noise seed "
-                             f"{st['seed']}")
+                             f"{st['seed']}{noise}")
         self.redraw()
     def redraw(self) -> None:
         if self.session.runs:

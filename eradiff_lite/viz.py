@@ -97,31 +97,37 @@ def show_heatmap_pairs(maps: dict, columns: Sequence[str] = ("plain", "SRA"), pi
                        size: float = 1.9, cmap: str = "magma"):
     """Rows of 2-D maps compared on one colour scale per row, with that row's colour bar: ``maps`` is
     ``{row title: (map for column 0, map for column 1, ...)}`` (e.g. a layer's attention-output norm without
-    and with SRA). ``picture``/``mask`` (optional) are drawn first in each row, the hole's outline on every map."""
+    and with SRA). ``picture``/``mask`` (optional): the picture is drawn once (with the hole tinted), left of a
+    single row or above several, and the hole's outline on every map. Laid out with matplotlib's constrained
+    layout, so a ``fig.suptitle`` sits just above the panels."""
     import matplotlib.pyplot as plt
 
-    extra = 1 if picture is not None else 0
-    n_cols = len(columns) + extra
-    fig, axes = plt.subplots(len(maps), n_cols, figsize=(size * n_cols + 0.8, size * len(maps)), squeeze=False)
-    for r, (title, row) in enumerate(maps.items()):
+    side = picture is not None and len(maps) == 1  # one row: the picture beside it; several: one row above them
+    top = picture is not None and not side
+    n_rows, n_cols = len(maps) + top, len(columns) + side
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols + 0.8, size * n_rows), squeeze=False,
+                             layout="constrained")
+    if picture is not None:
+        shown_picture = picture if mask is None else overlay_mask(picture, mask)
+        axes[0][0].imshow(as_image(shown_picture), interpolation="nearest")
+        axes[0][0].set_title("input + hole" if mask is not None else "input", fontsize=9)
+        for ax in axes[0][1:] if top else ():
+            ax.set_axis_off()
+    for r, (title, row) in enumerate(maps.items(), start=top):
         row = [np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m, np.float32) for m in row]
         vmin, vmax = min(float(m.min()) for m in row), max(float(m.max()) for m in row)
-        if extra:
-            shown_picture = picture if mask is None else overlay_mask(picture, mask)
-            axes[r][0].imshow(as_image(shown_picture), interpolation="nearest")
-            axes[r][0].set_ylabel(title, fontsize=8)
         for c, values in enumerate(row):
-            ax = axes[r][c + extra]
+            ax = axes[r][c + side]
             shown = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
             if mask is not None:
                 hole = np.asarray(mask, np.float32)
                 ax.contour(np.linspace(0, values.shape[1] - 1, hole.shape[1]), np.linspace(0, values.shape[0] - 1,
                            hole.shape[0]), hole, levels=[0.5], colors="cyan", linewidths=0.6)
-            if r == 0:
+            if r == top:
                 ax.set_title(columns[c], fontsize=9)
-            if c == 0 and not extra:
+            if c == 0:
                 ax.set_ylabel(title, fontsize=8)
-        fig.colorbar(shown, ax=list(axes[r][extra:]), fraction=0.046, pad=0.02)
+        fig.colorbar(shown, ax=list(axes[r][side:]), fraction=0.046, pad=0.02)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])

@@ -180,9 +180,12 @@ def test_the_eraser_renders_and_erases_in_jupyterlab_in_chromium(tmp_path):
     with _lab(tmp_path, [CELL.format(folder=_tiny_pipeline(tmp_path / "tiny"))]) as page:
         _use_the_eraser(page, tmp_path)
     shot = np.asarray(Image.open(tmp_path / "eraser.png").convert("RGB"), np.float32)
+    from eradiff_lite.eraser import CELL as ZOOM
+    from eradiff_lite.eraser import TITLE
+
     # the frame as the eraser draws it: input, the tiny model and biharmonic side by side (3 x 32 px and two 2 px
-    # gaps), the results over themselves (2 x 32 px and a gap); the browser may scale it, not reshape it
-    aspect = (3 * 32 + 2 * 2) / (2 * 32 + 2)
+    # gaps, enlarged ZOOM times) under the band of their titles; the browser may scale it, not reshape it
+    aspect = ZOOM * (3 * 32 + 2 * 2) / (TITLE + ZOOM * 32)
     assert shot.shape[0] > 200 and abs(shot.shape[1] / shot.shape[0] - aspect) < 0.05, shot.shape
     assert shot.std() > 10, "the rendered comparison is blank"
 

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from eradiff_lite.data import make_scene, save_image
-from eradiff_lite.eraser import CELL, CLASSICAL, Eraser, EraserSession, uploaded_bytes
+from eradiff_lite.eraser import CELL, CLASSICAL, LABEL, TITLE, Eraser, EraserSession, uploaded_bytes
 from eradiff_lite.models.lite import build_lite_unet, build_scheduler
 from eradiff_lite.pipeline import EraseDiffusionPipeline
 from eradiff_lite.profiles import get_profile
@@ -43,17 +43,20 @@ def test_erasing_a_scene_shows_each_variant_and_changes_only_the_hole(pipelines,
     assert eraser.status.value.startswith("held-out scene 4 (coin on stripes)"), eraser.status.value
     assert eraser.progress.value == eraser.progress.max == 3 and eraser.step.max == 2
     shown = _shown(eraser)
-    side, n = 32, 4  # input + baseline + cro_sra + classical
-    assert shown.shape == (CELL * (2 * side + 2), CELL * (n * side + 2 * (n - 1)), 3)
+    side, n = 32, 4  # input + baseline + cro_sra + classical, in one row under their titles
+    assert shown.shape == (TITLE + CELL * side, CELL * (n * side + 2 * (n - 1)), 3)
+    assert shown[:TITLE].min() < 0.5  # the titles are drawn above the pictures
     scene = make_scene(4, 32, split="heldout", family="coin", background_kind="stripes")
     for k in range(1, n):  # each result keeps the pixels outside the hole (up to 8-bit rounding)
-        cell = shown[:CELL * side:CELL, CELL * k * (side + 2):CELL * (k * (side + 2) + side):CELL]
+        cell = shown[TITLE:TITLE + CELL * side:CELL, CELL * k * (side + 2):CELL * (k * (side + 2) + side):CELL]
         keep = ~scene.triplet.mask
         np.testing.assert_allclose(cell[keep], scene.triplet.x_obj[keep], atol=1 / 255 + 1e-6)
+    assert "noise seed 0" in eraser.status.value and "benchmark" not in eraser.status.value  # a forced family
     before = bytes(eraser.image.value)
-    eraser.show_result.value = False  # the step slider now picks x_t / x0_hat
+    eraser.show_result.value = False  # the step slider now picks x_t / x0_hat: two rows, titled on the left
     eraser.step.value = 0
     assert bytes(eraser.image.value) != before
+    assert _shown(eraser).shape == (TITLE + CELL * (2 * side + 2), LABEL + CELL * (n * side + 2 * (n - 1)), 3)
     eraser.out_path.value = str(tmp_path / "compare.png")
     eraser.save_button.click()
     assert (tmp_path / "compare.png").read_bytes() == bytes(eraser.image.value)  # saved = shown
@@ -102,4 +105,24 @@ def test_the_session_erases_with_the_same_noise_for_every_variant(pipelines, tmp
     again = session.runs["baseline"].images[0]
     session.erase(["baseline"], steps=2, seed=3)
     np.testing.assert_array_equal(again, session.runs["baseline"].images[0])
-    assert session.settings == {"source": session.source, "variants": ["baseline"], "steps": 2, "seed": 3}
+    assert session.settings == {"source": session.source, "variants": ["baseline"], "steps": 2, "seed": 3,
+                                "noise": "the benchmark's for this scene"}
+
+
+@pytest.mark.parametrize("index", [5, 130])  # 130: past the benchmark's first batch of 128 scenes
+def test_a_benchmark_scene_starts_from_its_benchmark_noise(pipelines, index):
+    """Scene ``index`` chosen by its number alone is benchmark scene ``index``: the lite models start from the noise
+    it gets when the benchmark is erased with the same seed, so the eraser shows what notebook 06's figures show."""
+    from eradiff_lite.experiments.evaluate import erase_benchmark
+    from eradiff_lite.metrics.benchmark import load_benchmark
+
+    session = EraserSession(pipelines, side=32)
+    session.use_scene(index)
+    session.erase(["baseline", "cro_sra"], steps=2, seed=3)
+    assert session.settings["noise"] == "the benchmark's for this scene"
+    bench = load_benchmark(scenes=index + 1, size=32)
+    for name, (pipe, sra) in pipelines.items():
+        theirs = erase_benchmark(pipe, bench, 2, 3, sra=sra, indices=[index])
+        np.testing.assert_array_equal(session.runs[name].images[0], theirs.images[0])
+    session.use_scene(index, family=bench.scenes[index].family)  # a forced choice: not the benchmark's picture
+    assert session.benchmark_index is None

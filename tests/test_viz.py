@@ -43,4 +43,9 @@ def test_heatmap_pairs_share_one_colour_scale_per_row():
     fig = show_heatmap_pairs({"layer 1": (a, b), "layer 2": (c, d)}, picture=np.zeros((8, 8, 3)), mask=mask)
     maps = [im for ax in fig.axes for im in ax.get_images() if im.get_cmap().name == "magma"]
     assert [im.get_clim() for im in maps] == [(0.0, 3.0), (0.0, 3.0), (1.0, 10.0), (1.0, 10.0)]
-    assert len(fig.axes) == 2 * 3 + 2  # 2 rows x (picture + 2 maps) + one colour bar per row
+    assert len(fig.axes) == 3 * 2 + 2  # the picture's row, then 2 rows of 2 maps, and one colour bar per row
+    pictures = [im for ax in fig.axes for im in ax.get_images() if im.get_cmap().name != "magma"]
+    assert len(pictures) == 1 and fig.axes[0].get_images()  # the picture once, above the rows
+    assert fig.axes[2].get_ylabel() == "layer 1" and fig.axes[4].get_ylabel() == "layer 2"  # rows titled
+    one = show_heatmap_pairs({"layer 1": (a, b)}, picture=np.zeros((8, 8, 3)), mask=mask)  # one row: beside it
+    assert len(one.axes) == 3 + 1 and one.axes[0].get_images() and one.axes[1].get_ylabel() == "layer 1"
