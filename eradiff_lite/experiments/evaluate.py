@@ -96,16 +96,17 @@ def erase_classical(bench: Benchmark, method: str = CLASSICAL) -> torch.Tensor:
 
 def score_variants(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, seeds: Sequence[int], steps: int,
                    device: str = "cpu", classical: bool = True, keep: Callable[[str, int], bool] | None = None,
-                   batch_size: int = 128) -> tuple[list[dict], dict]:
+                   batch_size: int = 128, progress: bool = True) -> tuple[list[dict], dict]:
     """Rows of the ablation table and, for the (variant, seed) pairs ``keep`` accepts (default: the first
-    seed), the scores with their erased images (for grids)."""
+    seed), the scores with their erased images (for grids). ``progress``: a bar over the (variant, seed) jobs
+    (off in the notebooks, where a saved bar would stay at its first state)."""
     keep = keep or (lambda name, seed: seed == seeds[0])
     tensors = bench.tensors()
     jobs = [(name, seed) for name in variants for seed in seeds] + ([(r, seeds[0]) for r in REFERENCES]
                                                                     if classical else [])
     scores: dict[str, list[dict]] = {}
     kept, pipes = {}, {}
-    bar = tqdm(jobs, desc="evaluating")
+    bar = tqdm(jobs, desc="evaluating", disable=not progress)
     for name, seed in bar:
         bar.set_postfix(variant=name, seed=seed)
         if name in REFERENCES:
@@ -158,9 +159,10 @@ def best_and_worst(score: dict, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
 def evaluate_profile(profile, model_dirs: Sequence[str | Path] | None = None, names: Sequence[str] = ABLATION_ORDER,
                      kit: MetricKit | None = None, seeds: int | None = None, scenes: int | None = None,
                      steps: int | None = None, device: str | None = None, classical: bool = True,
-                     ) -> tuple[dict, dict, Benchmark]:
+                     progress: bool = True) -> tuple[dict, dict, Benchmark]:
     """The whole evaluation at ``profile``'s sizes: (results dict for `metrics.results.write_results`, kept scores,
-    benchmark). ``seeds``/``scenes``/``steps`` override the profile's eval_seeds/eval_scenes/sample_steps."""
+    benchmark). ``seeds``/``scenes``/``steps`` override the profile's eval_seeds/eval_scenes/sample_steps;
+    ``progress``: the bar over the jobs."""
     from ..metrics.benchmark import load_benchmark
     from ..metrics.scoring import load_metric_kit
     from ..profiles import describe_device
@@ -180,7 +182,8 @@ def evaluate_profile(profile, model_dirs: Sequence[str | Path] | None = None, na
     bench = load_benchmark(profile, scenes=scenes, size=size)
     seed_list = list(range(int(seeds or profile.eval_seeds)))
     steps = int(steps or profile.sample_steps)
-    rows, kept = score_variants(variants, bench, kit, seed_list, steps, device=device, classical=classical)
+    rows, kept = score_variants(variants, bench, kit, seed_list, steps, device=device, classical=classical,
+                                progress=progress)
     on_default = device.startswith("cuda") == torch.cuda.is_available()  # describe_device names the default one
     results = {"profile": profile.name, "device": describe_device() if on_default else device,
                "benchmark": bench.describe(), "feature_extractors": kit.names(),
