@@ -77,6 +77,8 @@ ARMS: dict[str, dict] = {
     # network spends its capacity copying the known 94 %, and a ghost in the hole costs it almost nothing. The x0
     # error averaged over the hole's pixels alone
     "paired_hole": {"variant": "paired_hole", "init": "paired"},
+    # round 9: rounds 7 and 8 together (the hole's x0 error and its gradient, over the hole's pixels)
+    "paired_hole_gradient": {"variant": "paired_hole_gradient", "init": "paired"},
 }
 
 
@@ -111,6 +113,7 @@ def _register_gradient_loss() -> None:
         """
 
         name, target, weighting, options = "denoise_hole", "background", "the hole's pixels only", ("target",)
+        gradient_weight = 0.0
 
         def __call__(self, model, batch, t, gamma, alphas_cumprod, noise):
             x0 = batch["x_ori"].float() if self.target == "background" else batch["x_obj"].float()
@@ -118,10 +121,25 @@ def _register_gradient_loss() -> None:
             a = per_item(alphas_cumprod[t], x0)
             x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
             e = model.x0(x_t, t, alphas_cumprod) - x0
-            return (m * e ** 2).sum() / (x0.shape[1] * m.sum()).clamp_min(1.0)
+            loss = (m * e ** 2).sum() / (x0.shape[1] * m.sum()).clamp_min(1.0)
+            if self.gradient_weight:  # round 9: + w (d_x e)^2 + w (d_y e)^2 on the pairs of pixels inside the hole
+                m_x, m_y = m[..., :, 1:] * m[..., :, :-1], m[..., 1:, :] * m[..., :-1, :]
+                d_x, d_y = e[..., :, 1:] - e[..., :, :-1], e[..., 1:, :] - e[..., :-1, :]
+                c = x0.shape[1]
+                loss = loss + self.gradient_weight * ((m_x * d_x ** 2).sum() / (c * m_x.sum()).clamp_min(1.0)
+                                                      + (m_y * d_y ** 2).sum() / (c * m_y.sum()).clamp_min(1.0))
+            return loss
 
     if "denoise_hole" not in LOSSES:
         register_loss(HoleDenoiseLoss())
+    if "denoise_hole_gradient" not in LOSSES:
+        hole_gradient = HoleDenoiseLoss()
+        hole_gradient.name, hole_gradient.gradient_weight = "denoise_hole_gradient", 1.0
+        hole_gradient.weighting = "the hole's pixels only, + the error's gradient"
+        register_loss(hole_gradient)
+    if "paired_hole_gradient" not in VARIANTS:
+        register_variant(Variant("paired_hole_gradient", "denoise_hole_gradient", "background", True,
+                                 about="fill study round 9: rounds 7 and 8 together"))
     if "paired_hole" not in VARIANTS:
         register_variant(Variant("paired_hole", "denoise_hole", "background", True,
                                  about="fill study round 8: paired's x0 loss over the hole's pixels only"))
