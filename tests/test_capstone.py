@@ -197,3 +197,29 @@ def test_the_module_plan_adds_up_and_names_every_build_exercise():
     for name in sorted(builds | {"dynamic_image"}):  # every build exercise the package registers has its slot
         assert f"`{name}`" in plan and name in EXERCISES, name
     assert "assignments/capstone/" in plan and "Capstone studio" in plan
+
+
+def test_a_ctrl_c_in_the_fine_tune_names_the_command_that_goes_on(variant_file, tmp_path, capsys, monkeypatch):
+    from eradiff_lite.experiments import capstone
+
+    resumed = []
+
+    def ctrl_c(variant, budget, out, init, progress=True, max_seconds=None, resume=False):
+        resumed.append(resume)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(capstone, "fine_tune", ctrl_c)
+    out = tmp_path / "runs" / "ada"
+    argv = ["capstone", str(variant_file), "--profile", "smoke", "--out", str(out)]
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err and "nothing to resume; run the same command again" in err
+    assert err.endswith(" ".join(argv)) and "starts the run folder anew" in err, err
+    checkpoint = out / "checkpoints" / "step_000001"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "state.json").write_text("{}")
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.endswith(f"python -m eradiff_lite {' '.join(argv)} --resume"), err
+    assert main(argv + ["--resume"]) == 130 and resumed == [False, False, True]  # --resume reaches the fine-tune
+    assert capsys.readouterr().err.strip().endswith(f"{' '.join(argv)} --resume")  # named once

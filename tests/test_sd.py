@@ -245,3 +245,34 @@ def test_the_eraser_widget_compares_stable_diffusion_with_and_without_sra():
     assert "step" not in vars(pipe.scheduler)  # the step recorder is gone after each call
     with pytest.raises(ValueError, match="works at 32 x 32"):
         sd(np.zeros((16, 16, 3), np.float32), np.ones((16, 16), bool))
+
+
+def test_sd_eraser_runs_a_learners_processor_class_like_the_packages():
+    """Notebook 07's section 4 hands SDEraser the learner's MySRAProcessor once its check passed: the class given
+    is what runs on every attn1 (attn2 untouched), and one that delegates to the package's gives its picture."""
+    from eradiff_lite.sd import SDEraser
+
+    calls = {"self": 0, "cross": 0}
+
+    class Counting:
+        def __init__(self, state, fallback):
+            self.inner = SelfRectifyingAttnProcessor(state, fallback)
+
+        def __call__(self, attn, hidden_states, encoder_hidden_states=None, *args, **kwargs):
+            calls["cross" if encoder_hidden_states is not None else "self"] += 1
+            return self.inner(attn, hidden_states, encoder_hidden_states, *args, **kwargs)
+
+    pipe = build_tiny_sd_inpaint(seed=0, image_size=SIZE)
+    before = dict(pipe.unet.attn_processors)
+    image, mask = np.random.default_rng(0).random((SIZE, SIZE, 3), dtype=np.float32), np.zeros((SIZE, SIZE), bool)
+    mask[8:20, 10:24] = True
+    run = dict(num_inference_steps=3, sra=True)
+    default = SDEraser(pipe)(image, mask, generator=torch.Generator().manual_seed(2), **run).images[0]
+    mine = SDEraser(pipe, processor=Counting)(image, mask, generator=torch.Generator().manual_seed(2), **run)
+    assert calls["self"] > 0 and calls["cross"] == 0, calls  # on attn1 only
+    np.testing.assert_allclose(mine.images[0], default, atol=1e-6)
+    counted = dict(calls)
+    plain = SDEraser(pipe, processor=Counting)(image, mask, generator=torch.Generator().manual_seed(2),
+                                               num_inference_steps=3, sra=False).images[0]
+    assert calls == counted and not np.array_equal(plain, default)  # without SRA the class is not installed
+    assert dict(pipe.unet.attn_processors) == before, "processors must be restored after the call"

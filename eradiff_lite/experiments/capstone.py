@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import shlex
 import sys
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -98,10 +99,20 @@ def check_variant(variant: Variant) -> None:
     loss_for(variant)  # its loss is registered and agrees with its target
 
 
+class CapstoneInterrupted(KeyboardInterrupt):
+    """Ctrl-C during the capstone's fine-tune; ``out``: its run folder, where the engine saved a checkpoint after the
+    step it was in (`train.train`), so that ``--resume`` continues it."""
+
+    def __init__(self, out: Path):
+        super().__init__(str(out))
+        self.out = Path(out)
+
+
 def fine_tune(variant: Variant, budget: Budget, out: Path, init: Path, progress: bool = True,
-              max_seconds: float | None = None):
+              max_seconds: float | None = None, resume: bool = False):
     """`train.train` of ``variant`` from ``init`` for the budget's steps (the cpu profile's model: the baseline's);
-    ``max_seconds``, a learner's safety stop, ends it after the step that passes that much clock."""
+    ``max_seconds``, a learner's safety stop, ends it after the step that passes that much clock; ``resume``
+    continues from the newest checkpoint in ``out`` (a Ctrl-C saved one), with the same settings."""
     from ..train import make_config, train
 
     cfg = make_config(variant.name, "cpu", steps=budget.steps, batch_size=budget.batch_size,
@@ -110,7 +121,7 @@ def fine_tune(variant: Variant, budget: Budget, out: Path, init: Path, progress:
     threads = torch.get_num_threads()
     torch.set_num_threads(budget.threads)
     try:
-        return train(cfg, out, init=init, time_budget_s=max_seconds, progress=progress)
+        return train(cfg, out, init=init, resume=resume, time_budget_s=max_seconds, progress=progress)
     finally:
         torch.set_num_threads(threads)
 
@@ -170,12 +181,14 @@ def score_model(name: str, folder: Path, sra: bool, budget: Budget, bench, kit, 
 
 def run_capstone(source: str | Path, team: str, budget: Budget, out: Path | None = None,
                  table: Path | None = None, init: Path | None = None, profile: str | None = None,
-                 device: str | None = None, progress: bool = True, max_seconds: float | None = None) -> dict:
+                 device: str | None = None, progress: bool = True, max_seconds: float | None = None,
+                 resume: bool = False) -> dict:
     """Fine-tune, score against ``cro_sra``, append the class's row; returns ``{"row", "results", "paired"}``.
 
     ``profile`` names the budget the row claims (default: the `BUDGETS` entry equal to ``budget``); the row is
     official when ``budget`` is that profile's, ``init`` the shipped baseline, and every step ran (`why_not_official`).
-    ``max_seconds`` is a safety stop, not a budget: a run it stops is scored, and its row is not official."""
+    ``max_seconds`` is a safety stop, not a budget: a run it stops is scored, and its row is not official.
+    ``resume`` continues a fine-tune that a Ctrl-C stopped (`CapstoneInterrupted`, raised with the run folder)."""
     from ..metrics.benchmark import load_benchmark
     from ..metrics.results import paired_stats
     from ..metrics.scoring import load_metric_kit
@@ -186,7 +199,10 @@ def run_capstone(source: str | Path, team: str, budget: Budget, out: Path | None
     profile = budget_name(budget, profile)
     root = Path("runs") / "capstone"
     out = Path(out) if out else root / f"{team}-{variant.name}"
-    result = fine_tune(variant, budget, out, init, progress, max_seconds)
+    try:
+        result = fine_tune(variant, budget, out, init, progress, max_seconds, resume=resume)
+    except KeyboardInterrupt:
+        raise CapstoneInterrupted(out) from None
     if not result.status.startswith("finished"):
         raise RuntimeError(f"the fine-tune of {variant.name!r} ended: {result.status}; nothing to score")
     why = why_not_official(budget, profile, init, result.steps_done, max_seconds)
@@ -204,9 +220,25 @@ def run_capstone(source: str | Path, team: str, budget: Budget, out: Path | None
     return {"row": row, "results": results, "paired": paired, "train": result}
 
 
+def interrupted(out: Path, argv: list[str]) -> int:
+    """After Ctrl-C in the fine-tune: one line naming the command that goes on (with ``--resume`` where the engine
+    saved a checkpoint in ``out``, else the same command, which starts the run folder anew); status 130."""
+    from ..train.checkpoint import list_checkpoints
+
+    command = "python -m eradiff_lite capstone " + shlex.join(a for a in argv if a != "--resume")
+    saved = list_checkpoints(out / "checkpoints")
+    if saved:
+        print(f"interrupted: checkpoint {saved[-1]} saved; resume with: {command} --resume", file=sys.stderr)
+    else:
+        print(f"interrupted before the first checkpoint of {out}: nothing to resume; run the same command again "
+              f"(it starts the run folder anew): {command}", file=sys.stderr)
+    return 130
+
+
 def main(argv: list[str] | None = None) -> int:
     from ..cliargs import Parser, count, duration
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     p = Parser(prog="python -m eradiff_lite capstone", description=__doc__.split("\n\n")[0])
     p.add_argument("variant", help="your variant file (assignments/capstone/my_variant.py), or a registered variant")
     p.add_argument("--team", default="anonymous", help="your name or team's, as the class table shows it")
@@ -224,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-seconds", type=duration(), default=None,
                    help="a safety stop: end training after the step that passes this many seconds (a row it "
                         "stopped is not official); the budget itself is counted in steps")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the fine-tune a Ctrl-C stopped, from the checkpoint it saved in the run folder "
+                        "(the same command, plus --resume)")
     args = p.parse_args(argv)
     profile = args.profile or default_profile_name()
     if profile not in BUDGETS:
@@ -233,8 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     budget = replace(BUDGETS[profile], **changes)
     stop = f", safety stop at {args.max_seconds:g} s" if args.max_seconds is not None else ""
     print(f"capstone: budget {asdict(budget)} ({profile}{', changed: not official' if changes else ''}{stop})")
-    done = run_capstone(args.variant, args.team, budget, args.out, args.table, args.init, profile=profile,
-                        device=args.device, max_seconds=args.max_seconds)
+    try:
+        done = run_capstone(args.variant, args.team, budget, args.out, args.table, args.init, profile=profile,
+                            device=args.device, max_seconds=args.max_seconds, resume=args.resume)
+    except CapstoneInterrupted as stop:
+        return interrupted(stop.out, argv)
     from .capstone_table import describe_row
 
     print(describe_row(done["row"]))

@@ -6,7 +6,8 @@ stopping rule), whether it is ``official`` (the profile's budget unchanged, from
 otherwise ``why_not_official`` says what differed, e.g. a ``--max-seconds`` safety stop), and how it compares with the
 shipped ``cro_sra`` on the same scenes and noise: elimination (the colour judge, % of scenes) with the paired
 difference's 95 % bootstrap interval and McNemar's p, masked PSNR likewise, and the texture measure's shares
-within the band on smooth and on textured holes for both. The verdict reads those intervals only:
+within the band on smooth and on textured holes for both. The verdict reads those intervals only, by the course's one
+rule (`metrics.paired.difference_shown`):
 
 - ``beats cro_sra``: the elimination interval lies above 0, McNemar's p < 0.05, and the masked PSNR interval does
   not lie below 0;
@@ -21,6 +22,7 @@ import datetime
 import io
 from pathlib import Path
 
+from ..metrics.paired import difference_shown
 from ..paths import write_text_atomic
 
 COLUMNS = ("date", "team", "variant", "loss", "loss_options", "file_sha256", "sra", "budget", "official",
@@ -33,11 +35,13 @@ COLUMNS = ("date", "team", "variant", "loss", "loss_options", "file_sha256", "sr
 
 
 def verdict(paired: dict) -> str:
-    """The row's verdict from the paired statistics (see the module's docstring)."""
+    """The row's verdict from the paired statistics (see the module's docstring), read with the course's one rule,
+    `metrics.paired.difference_shown`: elimination by its interval and McNemar's p, masked PSNR by its interval."""
     e, p, psnr = paired["elimination"], paired["mcnemar"]["p_value"], paired["masked_psnr"]
-    if e["low"] > 0 and p < 0.05 and psnr["high"] >= 0:
+    elimination = difference_shown(e["low"], e["high"], p)
+    if elimination > 0 and difference_shown(psnr["low"], psnr["high"]) >= 0:  # PSNR not shown below 0
         return "beats cro_sra"
-    if e["high"] < 0 and p < 0.05:
+    if elimination < 0:
         return "worse than cro_sra"
     return "no difference shown"
 

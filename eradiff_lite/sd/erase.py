@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..data import as_erase_mask, to_pil
+from ..data import as_erase_mask, mask_to_tensor, to_pil
 from ..sra import self_rectifying_attention
+from ..sra.masks import mask_at
 from .adapter import adapter_for
 
 
@@ -33,7 +34,7 @@ def latent_hw(pipe, size: int) -> tuple[int, int]:
 def erase_with_sd(pipe, image: np.ndarray, mask, prompt: str = "", *,
                   sra: bool = True, rule: str = "eq10", sra_timesteps: tuple[int, int] | None = None,
                   size: int | None = None, num_inference_steps: int = 25, guidance_scale: float = 1.0,
-                  seed: int = 0, generator: torch.Generator | None = None) -> np.ndarray:
+                  seed: int = 0, generator: torch.Generator | None = None, processor=None) -> np.ndarray:
     """Erase ``mask`` (an `EraseMask`, or an H x W bool array: True = erase) from ``image`` (H x W x 3 in [0, 1]);
     returns size x size x 3.
 
@@ -42,6 +43,12 @@ def erase_with_sd(pipe, image: np.ndarray, mask, prompt: str = "", *,
     from ``generator`` or a fresh CPU generator seeded with ``seed``, so runs with and without SRA start
     from the same latents. ``guidance_scale`` 1 skips classifier-free guidance (an empty prompt gains
     nothing from it); above 1 the batch is doubled and SRA covers both halves.
+
+    ``processor``: the SRA processor class put on every ``attn1`` as ``processor(state, original)``, e.g. the
+    learner's ``MySRAProcessor`` of notebook 07 (default None: the package's `SelfRectifyingAttnProcessor`, handed
+    the `EraseMask`). A class given here gets the hole max-pooled to the latent grid as ``state.mask``
+    ``[1, 1, h, w]``, as notebook 07's sections 1 and 3 hand it, so a class that resizes it further by nearest
+    neighbour still sees every thin stroke.
     """
     model = adapter_for(pipe)  # a TypeError names the pipelines that have one
     image = np.asarray(image)
@@ -57,7 +64,11 @@ def erase_with_sd(pipe, image: np.ndarray, mask, prompt: str = "", *,
                 generator=generator)
     if not sra:
         return model.inpaint(pil, small.array, size, **call)
-    with self_rectifying_attention(model.unet, small, rule=rule, timesteps=sra_timesteps):  # max-pooled per layer
+    if processor is None:
+        with self_rectifying_attention(model.unet, small, rule=rule, timesteps=sra_timesteps):  # max-pooled per layer
+            return model.inpaint(pil, small.array, size, **call)
+    latent_mask = mask_at(mask_to_tensor(small.array)[None], model.latent_hw(size))  # [1, 1, h, w]
+    with self_rectifying_attention(model.unet, latent_mask, rule=rule, timesteps=sra_timesteps, processor=processor):
         return model.inpaint(pil, small.array, size, **call)
 
 
@@ -83,11 +94,14 @@ class SDEraser:
     """A Stable Diffusion inpainting pipeline (or its adapter) behind the lite pipeline's call, so the eraser widget
     (`eradiff_lite.eraser`) compares it like a lite variant: ``(image, mask, num_inference_steps, sra,
     generator, return_trajectory) -> EraseOutput``. The picture must already have the working ``size``; the
-    known pixels are kept; with ``return_trajectory`` the VAE decodes ``x_t`` and ``x0_hat`` of every step."""
+    known pixels are kept; with ``return_trajectory`` the VAE decodes ``x_t`` and ``x0_hat`` of every step.
+    ``processor``: the SRA processor class for the ``sra=True`` calls (`erase_with_sd`'s ``processor``: default
+    the package's; notebook 07 passes the learner's ``MySRAProcessor`` once its check passed)."""
 
-    def __init__(self, pipe, *, rule: str = "eq10", size: int | None = None):
+    def __init__(self, pipe, *, rule: str = "eq10", size: int | None = None, processor=None):
         self.model = adapter_for(pipe)
         self.pipe, self.rule, self.size = self.model.pipe, rule, size or self.model.native_size
+        self.processor = processor
 
     @torch.no_grad()
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:
@@ -106,7 +120,8 @@ class SDEraser:
         record = _recording_steps(self.model.scheduler, steps) if return_trajectory else contextlib.nullcontext()
         with record:
             out = erase_with_sd(self.model, image, mask, sra=sra, rule=self.rule, size=self.size,
-                                num_inference_steps=num_inference_steps, generator=generator)
+                                num_inference_steps=num_inference_steps, generator=generator,
+                                processor=self.processor)
         result = np.where(mask.array[..., None], out, image).astype(np.float32)
         if not return_trajectory:
             return EraseOutput(images=[result])

@@ -62,12 +62,15 @@ def unet_sample_and_timestep(args: tuple, kwargs: dict):
 
 @contextmanager
 def self_rectifying_attention(unet: torch.nn.Module, mask, rule: str = "eq10",
-                              layers: Sequence[str] | None = None, timesteps: tuple[int, int] | None = None):
+                              layers: Sequence[str] | None = None, timesteps: tuple[int, int] | None = None,
+                              processor=SelfRectifyingAttnProcessor):
     """Rectify the self-attention of ``unet`` with erase ``mask`` [B, 1, H, W] (1 = erase) inside the block; or
     with `EraseMask`s (one, or a list: one per image), taken as they are.
 
     ``rule``: ``"eq10"`` (the paper) or ``"keys"`` (Attentive Eraser); ``layers``: names or prefixes
-    (default all self-attention); ``timesteps``: inclusive ``(low, high)`` range (default all). The original
+    (default all self-attention); ``timesteps``: inclusive ``(low, high)`` range (default all); ``processor``:
+    the class put on each chosen layer as ``processor(state, original_processor)`` (default the package's
+    `SelfRectifyingAttnProcessor`; a learner's ``MySRAProcessor`` takes the same arguments). The original
     processors are put back on exit, also after an exception. Yields the shared `SRAState`.
     """
     chosen = select_layers(unet, layers)
@@ -80,7 +83,7 @@ def self_rectifying_attention(unet: torch.nn.Module, mask, rule: str = "eq10",
     handle = unet.register_forward_pre_hook(before_forward, with_kwargs=True)
     try:
         for name, module in chosen.items():
-            module.set_processor(SelfRectifyingAttnProcessor(state, fallback=originals[name]))
+            module.set_processor(processor(state, originals[name]))
         yield state
     finally:
         handle.remove()
