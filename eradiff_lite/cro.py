@@ -139,14 +139,43 @@ def _predict(eps_fn: EpsFn, x_t: Tensor, t: Tensor) -> Tensor:
     return e.float()
 
 
+def region_loss(residual: Tensor, region: Tensor | None = None, gradient_weight: float = 0.0,
+                item_weight: Tensor | None = None) -> Tensor:
+    """The mean squared ``residual`` [B, C, H, W] over a region of the picture (the fill study, rounds 7-9):
+
+        L = sum_b w_b sum_p m_bp r_bp^2 / (C sum m)  +  g (the same mean of (d_x r)^2 and of (d_y r)^2)
+
+    ``region`` ``m`` [B, 1, H, W] (the erase mask: the hole only) or None (the whole picture, the paper's mean);
+    ``d_x r``, ``d_y r``: differences of neighbouring pixels, counted where both lie in the region; ``g`` =
+    ``gradient_weight`` (0: off); ``item_weight`` ``w`` [B] (1 when None). The pipeline keeps the known pixels,
+    so only the hole's fill is ever used; the whole picture's mean spends most of the loss on copying them.
+    """
+    r = residual.float()
+    m = torch.ones_like(r[:, :1]) if region is None else region.to(r.dtype).expand(r.shape[0], 1, *r.shape[2:])
+    w = torch.ones(r.shape[0], device=r.device) if item_weight is None else item_weight.reshape(-1).float()
+
+    def mean_of(sq: Tensor, mask: Tensor) -> Tensor:
+        return (w * (mask * sq).flatten(1).sum(1)).sum() / (r.shape[1] * mask.sum()).clamp_min(1.0)
+
+    loss = mean_of(r ** 2, m)
+    if gradient_weight:
+        d_x, m_x = r[..., :, 1:] - r[..., :, :-1], m[..., :, 1:] * m[..., :, :-1]  # both pixels in the region
+        d_y, m_y = r[..., 1:, :] - r[..., :-1, :], m[..., 1:, :] * m[..., :-1, :]
+        loss = loss + gradient_weight * (mean_of(d_x ** 2, m_x) + mean_of(d_y ** 2, m_y))
+    return loss
+
+
 def cro_loss(eps_fn: EpsFn, x_ori: Tensor, x_obj: Tensor, t: Tensor, gamma: Tensor, alphas_cumprod: Tensor,
-             noise: Tensor, lambdas: Tensor | None = None) -> Tensor:
+             noise: Tensor, lambdas: Tensor | None = None, region: Tensor | None = None,
+             gradient_weight: float = 0.0) -> Tensor:
     """The CRO loss (Eq. 9), a float32 scalar: mean over everything of ``(x_mix(s) - x_hat(s))^2``.
 
     ``eps_fn(x_t, t)`` returns the model's noise estimate for the noised mix (conditioning closed over);
     ``t``, ``gamma``: integer tensors [B], ``s = t - gamma`` (``s < 0``: alpha_bar = 1, lambda = 0);
     the SAME ``noise`` makes x_mix(t) and x_mix(s) (Algorithm 1). ``lambdas`` [T] replaces the paper's
-    ``1 - alpha_bar`` for ablations (`schedule.constant_lambdas`, `schedule.linear_lambdas`).
+    ``1 - alpha_bar`` for ablations (`schedule.constant_lambdas`, `schedule.linear_lambdas`). ``region`` /
+    ``gradient_weight``: the mean over the hole only and the residual's gradient (`region_loss`; None / 0: the
+    paper's mean over the picture).
     """
     if not isinstance(x_obj, Tensor) or x_obj.shape != getattr(x_ori, "shape", None):
         raise ValueError(f"x_ori {tuple(getattr(x_ori, 'shape', ()))} and x_obj "
@@ -161,12 +190,15 @@ def cro_loss(eps_fn: EpsFn, x_ori: Tensor, x_obj: Tensor, t: Tensor, gamma: Tens
     x_t = noisy_mix(x_ori, x_obj, lam_t, a_t, noise)  # Eq. 6-7 at t
     x_s = noisy_mix(x_ori, x_obj, lam_s, a_s, noise)  # Eq. 6-7 at s, the same noise
     x_hat_s = ddim_jump(x_t, _predict(eps_fn, x_t, t), a_t, a_s)  # Eq. 8
-    return F.mse_loss(x_hat_s, x_s)  # Eq. 9
+    if region is None and not gradient_weight:
+        return F.mse_loss(x_hat_s, x_s)  # Eq. 9
+    return region_loss(x_hat_s - x_s, region, gradient_weight)  # Eq. 9 over the hole (+ its gradient)
 
 
 def denoising_loss(model_fn: EpsFn, x0: Tensor, t: Tensor, alphas_cumprod: Tensor, noise: Tensor,
                    prediction_type: str = "epsilon", snr_gamma: float | None = None,
-                   weighting: str | None = None) -> Tensor:
+                   weighting: str | None = None, region: Tensor | None = None,
+                   gradient_weight: float = 0.0) -> Tensor:
     """The standard diffusion loss of the baselines, a float32 scalar:
 
     ``mean_b w(t_b) * mean || target_b - model_fn(x_t, t)_b ||^2`` with ``x_t = sqrt(a_t) x0 + sqrt(1 - a_t) eps``,
@@ -175,7 +207,8 @@ def denoising_loss(model_fn: EpsFn, x0: Tensor, t: Tensor, alphas_cumprod: Tenso
 
     With a named ``weighting`` (`targets.X0_WEIGHTINGS`) the error is taken on the x0 estimate instead,
     ``w(SNR_t) * mean || x0 - x0_hat ||^2`` (`targets.to_sample`, `targets.x0_weight`): "snr+1" is exactly
-    the unweighted v loss, whatever the network predicts.
+    the unweighted v loss, whatever the network predicts. ``region`` / ``gradient_weight``: the mean over the
+    hole only and the error's gradient (`region_loss`; None / 0: the mean over the picture).
     """
     from .targets import min_snr_weight, to_sample, training_target, x0_weight
 
@@ -185,12 +218,14 @@ def denoising_loss(model_fn: EpsFn, x0: Tensor, t: Tensor, alphas_cumprod: Tenso
     x_t = noisy_mix(x0, x0, 0.0, alphas_cumprod[t], noise)  # Eq. 7 with lambda = 0: q(x_t | x0)
     output = _predict(model_fn, x_t, t)
     if weighting is not None:
-        error = (to_sample(output, x_t, a_t, prediction_type) - x0) ** 2  # the x0 error
+        residual = to_sample(output, x_t, a_t, prediction_type) - x0  # the x0 error
         weight = x0_weight(alphas_cumprod[t], weighting)  # w(SNR_t) on it
     else:
-        error = (output - training_target(x0, noise, a_t, prediction_type)) ** 2
+        residual = output - training_target(x0, noise, a_t, prediction_type)
         weight = min_snr_weight(alphas_cumprod[t], prediction_type, snr_gamma)
-    return (weight * error.flatten(1).mean(dim=1)).mean()
+    if region is not None or gradient_weight:
+        return region_loss(residual, region, gradient_weight, weight)
+    return (weight * (residual ** 2).flatten(1).mean(dim=1)).mean()
 
 
 def epsilon_loss(eps_fn: EpsFn, x0: Tensor, t: Tensor, alphas_cumprod: Tensor, noise: Tensor) -> Tensor:

@@ -35,6 +35,8 @@ class TrainConfig:
     rescale_betas_zero_snr: bool = RECIPE["rescale_betas_zero_snr"]
     snr_gamma: float | None = None  # min-SNR-gamma weighting of the standard loss (None: unweighted, the recipe)
     loss_weighting: str | None = None  # a named weighting of the x0 error (targets.X0_WEIGHTINGS) instead
+    loss_region: str = "image"  # where the loss is averaged: "image" (the paper) or "hole" (the erase mask's pixels)
+    gradient_weight: float = 0.0  # + this weight x the squared error of the residual's image gradient (0: off)
     mask_dilate: tuple[int, int] = (1, 1)  # each erase hole grown by a random low..high pixels (fresh scenes)
     backgrounds: tuple[str, ...] | None = None  # fresh scenes only on these background kinds (None: each family's mix)
     fresh_scenes: bool = True  # new procedural scenes every step (False: a fixed pool of train_scenes)
@@ -108,6 +110,12 @@ def make_config(variant: str, profile: str | Profile | None = None, *, steps: in
             raise ValueError("backgrounds needs fresh scenes (fresh_scenes=True): a fixed pool has fixed backgrounds")
     if cfg.loss_weighting is not None and cfg.loss_weighting not in X0_WEIGHTINGS:
         raise ValueError(f"loss_weighting must be one of {X0_WEIGHTINGS} or None, got {cfg.loss_weighting!r}")
+    from ..losses.standard import REGIONS
+
+    if cfg.loss_region not in REGIONS:
+        raise ValueError(f"loss_region must be one of {REGIONS}, got {cfg.loss_region!r}")
+    if not cfg.gradient_weight >= 0:
+        raise ValueError(f"gradient_weight must be >= 0, got {cfg.gradient_weight!r}")
     if cfg.steps < 1 or cfg.batch_size < 1 or cfg.checkpoint_every < 1:
         raise ValueError(f"steps, batch_size and checkpoint_every must be >= 1, got {cfg.steps}, {cfg.batch_size}, "
                          f"{cfg.checkpoint_every}")

@@ -104,7 +104,8 @@ def _train(cfg: TrainConfig, out_dir: Path, *, init, resume, stop_at, time_budge
 
     existing = checkpoints_to_resume(out_dir / "checkpoints", resume)
     spec, prof = cfg.spec, cfg.model_profile
-    objective = loss_for(spec, snr_gamma=cfg.snr_gamma, loss_weighting=cfg.loss_weighting)
+    objective = loss_for(spec, snr_gamma=cfg.snr_gamma, loss_weighting=cfg.loss_weighting, region=cfg.loss_region,
+                         gradient_weight=cfg.gradient_weight)
     if spec.from_baseline and init is None and not resume:
         raise ValueError(f"variant {cfg.variant!r} fine-tunes the baseline: pass init=<baseline folder> (--init)")
     out_dir.mkdir(parents=True, exist_ok=True)
