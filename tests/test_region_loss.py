@@ -52,4 +52,9 @@ def test_losses_take_the_region_and_the_config_checks_it():
         make_config("paired", "smoke", loss_region="edges")
     with pytest.raises(ValueError, match="gradient_weight"):
         make_config("paired", "smoke", gradient_weight=-1.0)
-    assert make_config("paired", "smoke").loss_region == "image"
+    # the recipe: fine-tunes average over the hole with the gradient term, the baseline over the picture
+    assert (make_config("paired", "smoke").loss_region, make_config("cro_sra", "smoke").gradient_weight) == \
+        ("hole", 1.0)
+    assert (make_config("baseline", "smoke").loss_region, make_config("baseline", "smoke").gradient_weight) == \
+        ("image", 0.0)
+    assert make_config("paired", "smoke", loss_region="image").loss_region == "image"  # a run may choose
