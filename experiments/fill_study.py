@@ -20,7 +20,11 @@ Choices, fixed before any arm ran:
   raw weights, 100 sampling steps against 25) are rows of the same table.
 
     python experiments/fill_study.py run --arm snr+1 --root ~/eradiff-runs/fill-study
-    python experiments/fill_study.py score --root ~/eradiff-runs/fill-study --out data/results/fill_study.json
+    python experiments/fill_study.py score --root ~/eradiff-runs/fill-study --out ~/eradiff-runs/fill-study/scored.json
+    python experiments/fill_study.py curve --root ~/eradiff-runs/fill-study --arms scratch_stem scratch_nostem \
+        --steps 300 500 700 --out ~/eradiff-runs/fill-study/curve.json
+    python experiments/fill_study.py publish --scored ~/eradiff-runs/fill-study/scored.json \
+        --curve ~/eradiff-runs/fill-study/curve.json --out data/results/fill_study.json
 """
 
 from __future__ import annotations
@@ -174,6 +178,9 @@ def arm_config(arm: str, steps: int, profile: str = "cpu"):
     # every checkpoint kept so that two architectures can be compared at equal steps
     settings = ({"keep_checkpoints": 1000} if spec.get("scratch") else
                 {"learning_rate": 3e-4, "warmup_steps": 50, "keep_checkpoints": 1})
+    # every arm against the recipe the study started from (the loss's mean over the picture); rounds 7-9 change
+    # it through their own losses, which the recipe of 99f208d then adopted
+    settings.update(loss_region="image", gradient_weight=0.0)
     cfg = make_config(spec.get("variant", "baseline"), profile, steps=steps, checkpoint_every=100,
                       notes={"fill_study_arm": arm}, **settings, **overrides)
     if "space_to_depth" in spec:  # the same profile with another stem (the UNet's widths and levels unchanged)
@@ -420,6 +427,8 @@ def publish(args) -> int:
     from eradiff_lite.paths import write_text_atomic
 
     done = json.loads(Path(args.scored).read_text())
+    if args.curve:  # round 6's rows at equal steps (the `curve` subcommand's file), after the fine-tune arms
+        done["rows"] += json.loads(Path(args.curve).read_text())["rows"]
     for row in done["rows"]:
         for part in [row["erase"], *row.get("x0_hat", {}).values()]:
             part.pop("texture_log2", None)
@@ -468,6 +477,7 @@ def main(argv=None) -> int:
     w = sub.add_parser("publish", help="write the scored study without per-scene lists, and its Markdown table")
     w.add_argument("--scored", required=True)
     w.add_argument("--out", default="data/results/fill_study.json")
+    w.add_argument("--curve", default=None, help="a curve file whose rows are added (round 6)")
     args = p.parse_args(argv)
     return {"run": run, "score": score, "curve": curve, "publish": publish}[args.cmd](args)
 
