@@ -4,8 +4,8 @@
 or a picture of your own with a mask or a box, erase it with a few variants side by side (the same starting noise
 for each), then look at any sampling step: the noisy state ``x_t`` above the model's estimate ``x0_hat``, so the
 object's fading (or its return) is visible. `Eraser` puts sliders, dropdowns and buttons around a session;
-its picture is one PNG (`EraserSession.frame_png`, its columns and rows titled), and "save" writes exactly those
-bytes.
+its picture is one PNG (`EraserSession.frame_png`, its columns and rows titled: drawn by `eradiff_lite.eraser_frame`),
+and "save" writes exactly those bytes.
 
 A held-out scene chosen by its number alone (family and background "any") is scene ``seed`` of the benchmark
 ``heldout-v1``; the lite models then start from the very noise that scene gets when the benchmark is erased with
@@ -28,18 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from .data import EraseMask, MaskError, as_erase_mask, load_image, make_scene, to_pil
+from .eraser_frame import CELL, GAP, LABEL, TITLE, draw_frame
 from .metrics.classical import inpaint_classical
 from .pipeline.fullsize import model_view
 from .variants import CLASSICAL
-from .viz import as_image, overlay_mask
 from .widgets.upload import uploaded_bytes
 
-__all__ = ["CELL", "CLASSICAL", "Eraser", "EraserSession", "uploaded_bytes"]
-
-CELL = 4  # each model pixel is drawn as (up to) CELL x CELL screen pixels: a 64 px picture at 256 px
-TITLE = 16  # screen pixels above the pictures: the columns' titles
-LABEL = 64  # screen pixels left of the pictures in the step view: the rows' titles (x_t, x0_hat)
-GAP = 2  # model pixels between two pictures
+__all__ = ["CELL", "CLASSICAL", "GAP", "LABEL", "TITLE", "Eraser", "EraserSession", "benchmark_scene_noise",
+           "uploaded_bytes"]
 
 
 def benchmark_scene_noise(index: int, side: int, seed: int, batch_size: int = 128):
@@ -129,63 +125,17 @@ class EraserSession:
             self.settings["noise"] = "the benchmark's for this scene"
 
     def frame(self, step: int | None = None) -> np.ndarray:
-        """The comparison, enlarged, with titles: ``step`` None, one row (the input with its hole, then each
-        variant's result, a column each); ``step`` k, two rows, each variant's ``x_t`` over its ``x0_hat`` at
-        sampling step k (the input and a classical fill, which has no steps, on the top row only)."""
+        """The comparison, enlarged, with titles (`eraser_frame.draw_frame`): ``step`` None, one row (the input with
+        its hole, then each variant's result, a column each); ``step`` k, two rows, each variant's ``x_t`` over its
+        ``x0_hat`` at sampling step k (the input and a classical fill, which has no steps, on the top row only)."""
         if not self.runs:
             raise ValueError("nothing erased yet: press erase first")
-        blank = np.ones_like(as_image(self.picture))
-        top, bottom = [overlay_mask(self.picture, self.hole)], [blank]
-        titles = ["input + hole", *self.runs]
-        for out in self.runs.values():
-            if isinstance(out, np.ndarray) or step is None:
-                top.append(as_image(out if isinstance(out, np.ndarray) else out.images[0]))
-                bottom.append(blank)
-            else:
-                k = int(np.clip(step, 0, len(out.predicted_x0) - 1))
-                top.append(as_image(out.trajectory[k + 1][0]))
-                bottom.append(as_image(out.predicted_x0[k][0]))
-        cell = max(1, min(CELL, 256 // self.side))  # a 512 px Stable Diffusion picture is drawn as it is
-        rows = [top] if step is None else [top, bottom]
-        gap_x = np.ones((top[0].shape[0], GAP, 3), np.float32)
-        lines = [np.concatenate([c for im in row for c in (im, gap_x)][:-1], axis=1) for row in rows]
-        gap_y = np.ones((GAP, lines[0].shape[1], 3), np.float32)
-        grid = np.concatenate([c for line in lines for c in (line, gap_y)][:-1], axis=0)
-        grid = np.kron(grid, np.ones((cell, cell, 1), np.float32))
-        left = 0 if step is None else LABEL
-        canvas = np.ones((TITLE + grid.shape[0], left + grid.shape[1], 3), np.float32)
-        canvas[TITLE:, left:] = grid
-        width, height = top[0].shape[1] * cell, top[0].shape[0] * cell
-        texts = [(left + c * (width + GAP * cell) + width / 2, TITLE / 2, t) for c, t in enumerate(titles)]
-        if step is not None:
-            some = next((o for o in self.runs.values() if not isinstance(o, np.ndarray)), None)
-            k = 0 if some is None else int(np.clip(step, 0, len(some.predicted_x0) - 1))
-            label = f"t = {int(some.timesteps[k])}" if some is not None and some.timesteps else f"step {k + 1}"
-            texts += [(left / 2, TITLE + r * (height + GAP * cell) + height / 2, f"{name}\n{label}")
-                      for r, name in enumerate(("x_t", "x0_hat"))]
-        return _draw_texts(canvas, texts, width)
+        return draw_frame(self.picture, self.hole, self.runs, self.side, step)
 
     def frame_png(self, step: int | None = None) -> bytes:
         buffer = io.BytesIO()
         to_pil(self.frame(step)).save(buffer, format="PNG")
         return buffer.getvalue()
-
-
-def _draw_texts(canvas: np.ndarray, texts, width: int) -> np.ndarray:
-    """``canvas`` with each ``(x, y, text)`` drawn centred on ``(x, y)`` (screen pixels), cut to ``width``."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    image = Image.fromarray((np.clip(canvas, 0, 1) * 255).round().astype(np.uint8))
-    draw, font = ImageDraw.Draw(image), ImageFont.load_default()
-    for x, y, text in texts:
-        lines = []
-        for line in text.split("\n"):
-            cut = line
-            while len(cut) > 1 and draw.textlength(cut if cut == line else cut + "...", font=font) > width - 4:
-                cut = cut[:-1]
-            lines.append(cut if cut == line else cut + "...")
-        draw.multiline_text((x, y), "\n".join(lines), fill=(40, 40, 40), font=font, anchor="mm", align="center")
-    return np.asarray(image, np.float32) / 255
 
 
 class Eraser:
@@ -248,6 +198,7 @@ class Eraser:
         self.status.value = (f"{st['source']}; {', '.join(st['variants'])}; {st['steps']} DDIM steps, noise seed "
                              f"{st['seed']}{noise}")
         self.redraw()
+
     def redraw(self) -> None:
         if self.session.runs:
             self.image.value = self.session.frame_png(None if self.show_result.value else self.step.value)

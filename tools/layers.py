@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, str, tuple[str, ...]]] = [
     ("widget parts", "library", ("eradiff_lite.widgets.masks", "eradiff_lite.widgets.upload")),
     ("experiments", "experiments", ("eradiff_lite.experiments",)),
     ("course", "course", ("eradiff_lite.course", "eradiff_lite.exercises", "eradiff_lite.viz", "eradiff_lite.eraser",
-                          "eradiff_lite.widgets")),
+                          "eradiff_lite.eraser_frame", "eradiff_lite.widgets")),
     ("cli", "cli", ("eradiff_lite.cli", "eradiff_lite.__main__")),
 ]
 

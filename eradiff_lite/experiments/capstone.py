@@ -17,6 +17,9 @@ One command, five steps, nothing of them new statistics:
    ...) and compare them scene by scene (`metrics.results.paired_stats`: paired bootstrap intervals, McNemar);
 5. append one row to the class's table (`capstone_table`: CSV and its Markdown twin).
 
+The budgets, the variant file's loading and checks, and the reasons a row is not official are in `capstone_rules`
+(all importable from here too); this module runs and scores.
+
 A row is official when it ran its profile's budget unchanged (``smoke`` included: an official smoke row only says
 that the file runs), from the shipped baseline, every one of the budget's steps; rows of the ``cpu`` and ``gpu``
 budgets (the same numbers) are the ones a class compares.
@@ -24,79 +27,24 @@ budgets (the same numbers) are the ones a class compares.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import shlex
 import sys
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
 from ..paths import data_dir, write_text_atomic
 from ..profiles import default_profile_name, describe_device
-from ..variants import ABLATION_ORDER, VARIANTS, Variant
+from ..variants import Variant
+from .capstone_rules import BUDGETS, Budget, budget_name, check_variant, load_variant_file, why_not_official
 from .capstone_table import append_row, class_row
 
-REFERENCE = "cro_sra"
+__all__ = ["BUDGETS", "REFERENCE", "Budget", "CapstoneInterrupted", "budget_name", "check_variant", "fine_tune",
+           "load_variant_file", "main", "run_capstone", "why_not_official"]
 
-
-@dataclass(frozen=True)
-class Budget:
-    """The fixed compute and the fixed held-out subset of the capstone (`BUDGETS`): counted in steps, not in
-    seconds, so that every official row has trained exactly as much as every other, on any machine."""
-
-    steps: int  # optimiser steps from the baseline: an official row runs all of them
-    batch_size: int  # images per step
-    threads: int  # torch threads while training (the compute is "one CPU thread" by default)
-    scenes: int  # held-out scenes 0 .. scenes-1 (benchmark heldout-v1, at the baseline's 64 px)
-    seed: int  # the sampling seed (the starting noise of every scene)
-    sample_steps: int  # DDIM steps when erasing
-
-
-# cpu / gpu: 400 steps of 32 images on one torch thread: 13-15 minutes where a step takes 1.9-2.25 s (the shipped
-# fine-tunes on one thread of a 2-core EPYC, data/checkpoints/*/card.json), longer on a busy machine (no clock
-# stops it); the 256 scenes of the cpu profile's benchmark at seed 0. smoke: the same command in seconds (tests).
-BUDGETS = {"cpu": Budget(400, 32, 1, 256, 0, 25),
-           "gpu": Budget(400, 32, 1, 256, 0, 25),
-           "smoke": Budget(2, 4, 1, 6, 0, 2)}
-
-
-def load_variant_file(source: str | Path) -> tuple[Variant, str]:
-    """Import a variant file (or take a registered variant's name): ``(variant, sha256 of the file or "")``."""
-    path = Path(source)
-    if not path.suffix == ".py":
-        if str(source) not in VARIANTS:
-            raise FileNotFoundError(f"{source}: neither a variant file (.py) nor a registered variant "
-                                    f"({', '.join(VARIANTS)})")
-        return VARIANTS[str(source)], ""
-    if not path.is_file():
-        raise FileNotFoundError(f"no variant file {path}: copy assignments/capstone/my_variant.py and edit it")
-    before = set(VARIANTS)
-    name = f"capstone_variant_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    variant = getattr(module, "VARIANT", None)
-    added = sorted(set(VARIANTS) - before)
-    if variant is None and len(added) == 1:
-        variant = VARIANTS[added[0]]
-    if not isinstance(variant, Variant):
-        raise ValueError(f"{path} must register one variant and name it VARIANT (register_variant(Variant(...)))")
-    return variant, hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def check_variant(variant: Variant) -> None:
-    """A capstone variant trains, starts from the baseline, and is not one of the ablation's own rows."""
-    from ..losses import loss_for
-
-    if variant.name in ABLATION_ORDER:
-        raise ValueError(f"{variant.name!r} is one of the shipped variants: give yours a name of its own")
-    if not (variant.trains and variant.from_baseline):
-        raise ValueError(f"variant {variant.name!r} must train (trains=True) from the baseline (from_baseline=True)")
-    loss_for(variant)  # its loss is registered and agrees with its target
+REFERENCE = "cro_sra"  # the shipped variant a capstone row is compared with
 
 
 class CapstoneInterrupted(KeyboardInterrupt):
@@ -124,33 +72,6 @@ def fine_tune(variant: Variant, budget: Budget, out: Path, init: Path, progress:
         return train(cfg, out, init=init, resume=resume, time_budget_s=max_seconds, progress=progress)
     finally:
         torch.set_num_threads(threads)
-
-
-def budget_name(budget: Budget, profile: str | None = None) -> str:
-    """The profile whose budget this is (``profile`` when given), or ``"custom"`` where it is none of `BUDGETS`."""
-    if profile:
-        return profile
-    return next((name for name, fixed in BUDGETS.items() if fixed == budget), "custom")
-
-
-def why_not_official(budget: Budget, profile: str, init: Path, steps_done: int,
-                     max_seconds: float | None) -> str:
-    """Why a row is not official, in words ("" for an official row): the budget changed from its profile's, another
-    start than the baseline, or fewer steps than the budget's (the ``--max-seconds`` safety stop)."""
-    reasons = []
-    fixed = BUDGETS.get(profile)
-    if fixed is None:
-        reasons.append(f"budget {profile!r} is not one of the fixed ones ({', '.join(BUDGETS)})")
-    else:
-        reasons += [f"--{f.name.replace('_', '-')} {getattr(budget, f.name)} instead of the {profile} budget's "
-                    f"{getattr(fixed, f.name)}" for f in fields(Budget)
-                    if getattr(budget, f.name) != getattr(fixed, f.name)]
-    if init.resolve() != (data_dir() / "checkpoints" / "baseline").resolve():
-        reasons.append(f"started from {init}, not data/checkpoints/baseline")
-    if steps_done != budget.steps:
-        stop = f"stopped by --max-seconds {max_seconds:g}" if max_seconds is not None else "stopped"
-        reasons.append(f"{stop} at step {steps_done} of {budget.steps}")
-    return "; ".join(reasons)
 
 
 def reference_row(budget: Budget, bench, kit, cache: Path, device: str) -> dict:
