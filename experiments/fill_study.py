@@ -454,32 +454,45 @@ def surface_table(done: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from eradiff_lite.cliargs import Parser, count, duration
+
+    p = Parser(prog="python experiments/fill_study.py", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="train one arm")
     r.add_argument("--arm", required=True, choices=list(ARMS))
     r.add_argument("--root", required=True, type=Path)
-    r.add_argument("--steps", type=int, default=600)
+    r.add_argument("--steps", type=count(1), default=600)
     r.add_argument("--init", default=None, help="the baseline to continue (default: the shipped one)")
     r.add_argument("--resume", action="store_true")
-    r.add_argument("--time-budget", type=float, default=None)
+    r.add_argument("--time-budget", type=duration(), default=None)
     r.add_argument("--no-progress", action="store_true")
     s = sub.add_parser("score", help="score the shipped baseline, the references and every finished arm")
     s.add_argument("--root", required=True, type=Path)
-    s.add_argument("--scenes", type=int, default=128)
+    s.add_argument("--scenes", type=count(2), default=128)
     s.add_argument("--out", default="data/results/fill_study.json")
     c = sub.add_parser("curve", help="score runs at equal steps from their kept checkpoints (EMA weights)")
     c.add_argument("--root", required=True, type=Path)
     c.add_argument("--arms", nargs="+", required=True, choices=list(ARMS))
-    c.add_argument("--steps", nargs="+", required=True, type=int)
-    c.add_argument("--scenes", type=int, default=128)
+    c.add_argument("--steps", nargs="+", required=True, type=count(1))
+    c.add_argument("--scenes", type=count(2), default=128)
     c.add_argument("--out", required=True)
     w = sub.add_parser("publish", help="write the scored study without per-scene lists, and its Markdown table")
     w.add_argument("--scored", required=True)
     w.add_argument("--out", default="data/results/fill_study.json")
     w.add_argument("--curve", default=None, help="a curve file whose rows are added (round 6)")
     args = p.parse_args(argv)
-    return {"run": run, "score": score, "curve": curve, "publish": publish}[args.cmd](args)
+    try:
+        return {"run": run, "score": score, "curve": curve, "publish": publish}[args.cmd](args)
+    except KeyboardInterrupt:  # a run saves a checkpoint on Ctrl-C: one line with the command that goes on
+        again = " ".join(["python experiments/fill_study.py", *(sys.argv[1:] if argv is None else argv)])
+        if args.cmd == "run" and not args.resume:
+            from eradiff_lite.train.checkpoint import list_checkpoints
+
+            saved = list_checkpoints(arm_folder(args.root, args.arm) / "checkpoints")
+            again += " --resume" if saved else ""
+        print(f"interrupted; what finished is saved, continue with: {again}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
