@@ -43,20 +43,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    from ..paths import check_separate
+    from ..pipeline.shipped import checkpoints_dir
+
     args = build_parser().parse_args(argv)
+    from pathlib import Path
+
+    inputs = [Path(p).parent for p in args.merge] if args.merge else args.models or [checkpoints_dir()]
+    reads = {f"{'--merge' if args.merge else '--models'} {p}": p for p in inputs}  # a results file: its folder
+    check_separate(reads, {"--out": args.out})  # before the work; write_results checks again where it writes
     if args.merge:
         results = merge_results([read_results(p) for p in args.merge], ABLATION_ORDER + REFERENCES)
         print(format_table(results))
-        print(f"wrote {write_results(results, args.out)}")
+        print(f"wrote {write_results(results, args.out, reads=reads)}")
         return 0
     profile = get_profile(args.profile)
     kit = load_metric_kit(args.features, args.perceptual)
     results, _, _ = evaluate_profile(profile, args.models, args.variants, kit=kit, seeds=args.seeds,
                                      scenes=args.scenes, steps=args.steps, device=args.device,
                                      classical=not args.no_classical)
-    path = write_results(results, args.out)
+    path = write_results(results, args.out, reads=reads)
     print(format_table(results))
     if results["missing_variants"]:
         print(f"no checkpoint found for: {', '.join(results['missing_variants'])}")
     print(f"wrote {path} and {path.with_suffix('.csv')}")
-    return 0
+    for item, why in results["failed"].items():  # the good ones are scored; each bad one named, status 1
+        print(f"error: skipped {item}: {why}", file=sys.stderr)
+    return 1 if results["failed"] else 0

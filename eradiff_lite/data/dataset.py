@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -99,11 +100,19 @@ def save_triplets(triplets: Sequence[Triplet], folder: str | os.PathLike, meta: 
     """Write ``NNNN_obj.png``, ``NNNN_ori.png``, ``NNNN_mask.png`` and ``index.json``; returns the folder.
 
     Files are written to a temporary folder first and moved into place, so an interrupted save
-    leaves nothing half-written.
+    leaves nothing half-written. An existing ``folder`` is replaced only when save_triplets wrote it (it holds
+    nothing but its ``index.json`` and pictures); any other folder is refused with a `ValueError`, untouched.
     """
+    import shutil
+
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".partial")
-    tmp.mkdir(parents=True, exist_ok=True)
+    for existing in (folder, tmp):
+        if existing.exists() and not _written_here(existing):
+            raise ValueError(f"{existing} exists and was not written by save_triplets: it is never replaced; "
+                             f"choose a new folder")
+    shutil.rmtree(tmp, ignore_errors=True)  # an interrupted save's leftovers
+    tmp.mkdir(parents=True)
     entries = []
     for i, t in enumerate(triplets):
         names = {k: f"{i:04d}_{k}.png" for k in ("obj", "ori", "mask")}
@@ -113,11 +122,24 @@ def save_triplets(triplets: Sequence[Triplet], folder: str | os.PathLike, meta: 
         entries.append(names)
     (tmp / "index.json").write_text(json.dumps({"meta": meta or {}, "triplets": entries}, indent=1))
     if folder.exists():
-        import shutil
-
         shutil.rmtree(folder)
     tmp.rename(folder)
     return folder
+
+
+def _written_here(folder: Path) -> bool:
+    """Whether ``folder`` is a (possibly half-written) save_triplets folder: only its index and pictures."""
+    if not folder.is_dir():
+        return False
+    names = [p.name for p in folder.iterdir()]
+    if not all(n == "index.json" or re.fullmatch(r"\d{4}_(obj|ori|mask)\.png", n) for n in names):
+        return False
+    if "index.json" not in names:
+        return folder.name.endswith(".partial") or not names
+    try:
+        return "triplets" in json.loads((folder / "index.json").read_text())
+    except (OSError, ValueError):
+        return False
 
 
 def load_triplets(folder: str | os.PathLike) -> list[Triplet]:

@@ -96,10 +96,11 @@ def erase_classical(bench: Benchmark, method: str = CLASSICAL) -> torch.Tensor:
 
 def score_variants(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, seeds: Sequence[int], steps: int,
                    device: str = "cpu", classical: bool = True, keep: Callable[[str, int], bool] | None = None,
-                   batch_size: int = 128, progress: bool = True) -> tuple[list[dict], dict]:
+                   batch_size: int = 128, progress: bool = True, failed: dict | None = None) -> tuple[list[dict], dict]:
     """Rows of the ablation table and, for the (variant, seed) pairs ``keep`` accepts (default: the first
     seed), the scores with their erased images (for grids). ``progress``: a bar over the (variant, seed) jobs
-    (off in the notebooks, where a saved bar would stay at its first state)."""
+    (off in the notebooks, where a saved bar would stay at its first state). With ``failed`` (a dict), a variant
+    whose pipeline does not load is skipped and named there with the reason (a batch goes on past a bad item)."""
     keep = keep or (lambda name, seed: seed == seeds[0])
     tensors = bench.tensors()
     jobs = [(name, seed) for name in variants for seed in seeds] + ([(r, seeds[0]) for r in REFERENCES]
@@ -114,8 +115,17 @@ def score_variants(variants: dict[str, dict], bench: Benchmark, kit: MetricKit, 
         else:
             spec = variants[name]
             key = str(spec["folder"])
+            if failed is not None and name in failed:
+                continue
             if key not in pipes:
-                pipes[key] = load_pipeline(spec["folder"], device)
+                try:
+                    pipes[key] = load_pipeline(spec["folder"], device)
+                    weights_digest(spec["folder"])
+                except (OSError, ValueError, RuntimeError, KeyError) as err:
+                    if failed is None:
+                        raise
+                    failed[name] = f"{spec['folder']}: {' '.join(str(err).split()) or type(err).__name__}"
+                    continue
             erased = erase_benchmark(pipes[key], bench, steps, seed, sra=spec["sra"], batch_size=batch_size)
         score = score_outputs(bench, erased, kit, tensors)
         scores.setdefault(name, []).append(score)
@@ -162,17 +172,33 @@ def evaluate_profile(profile, model_dirs: Sequence[str | Path] | None = None, na
                      progress: bool = True) -> tuple[dict, dict, Benchmark]:
     """The whole evaluation at ``profile``'s sizes: (results dict for `metrics.results.write_results`, kept scores,
     benchmark). ``seeds``/``scenes``/``steps`` override the profile's eval_seeds/eval_scenes/sample_steps;
-    ``progress``: the bar over the jobs."""
+    ``progress``: the bar over the jobs. A model folder that is missing or does not load is skipped: the others are
+    scored and ``results["failed"]`` names it with the reason (the command then exits non-zero)."""
     from ..metrics.benchmark import load_benchmark
     from ..metrics.scoring import load_metric_kit
     from ..profiles import describe_device
 
-    variants = find_variants(model_dirs, names)
+    variants, bad = {}, {}  # a bad model folder is named with its reason and the others are scored
+    for folder in model_dirs or [None]:
+        try:
+            variants.update(find_variants([folder] if folder else None, names))
+        except (OSError, ValueError) as err:
+            bad[str(folder)] = " ".join(str(err).split())
+    order = list(ABLATION_ORDER)
+    variants = {n: variants[n] for n in sorted(variants, key=lambda n: order.index(n) if n in order else len(order))}
     if not variants and not classical:
-        raise FileNotFoundError(f"no checkpoints of {list(names)} under {model_dirs or checkpoints_dir()}")
+        raise FileNotFoundError(f"no checkpoints of {list(names)} under {model_dirs or checkpoints_dir()}"
+                                + "".join(f"; {k}: {why}" for k, why in bad.items()))
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     kit = kit or load_metric_kit()
-    sizes = {checkpoint_size(spec["folder"]) for spec in variants.values()}
+    sizes = {}
+    for name, spec in list(variants.items()):
+        try:
+            sizes[name] = checkpoint_size(spec["folder"])
+        except (OSError, ValueError, KeyError) as err:
+            bad[name] = f"{spec['folder']}: not a saved pipeline ({' '.join(str(err).split())})"
+            del variants[name]
+    sizes = set(sizes.values())
     if len(sizes) > 1:
         raise ValueError(f"the checkpoints were trained at different sizes {sorted(sizes)}: evaluate them separately")
     size = sizes.pop() if sizes else profile.image_size
@@ -183,12 +209,13 @@ def evaluate_profile(profile, model_dirs: Sequence[str | Path] | None = None, na
     seed_list = list(range(int(seeds or profile.eval_seeds)))
     steps = int(steps or profile.sample_steps)
     rows, kept = score_variants(variants, bench, kit, seed_list, steps, device=device, classical=classical,
-                                progress=progress)
+                                progress=progress, failed=bad)
     on_default = device.startswith("cuda") == torch.cuda.is_available()  # describe_device names the default one
     results = {"profile": profile.name, "device": describe_device() if on_default else device,
                "benchmark": bench.describe(), "feature_extractors": kit.names(),
                "sampling": {"scheduler": "DDIM, eta 0", "steps": steps, "strength": 1.0, "seeds": seed_list,
                             "sra_rule": "eq10", "composited": "mask * erased + (1 - mask) * x_obj"},
-               "missing_variants": [n for n in names if n not in variants], "rows": rows}
+               "missing_variants": [n for n in names if n not in variants], "rows": rows,
+               "failed": bad}
     return results, kept, bench
 

@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS), metavar="SETTING",
                    help=f"which settings (default all): {', '.join(SETTINGS)}")
     args = p.parse_args(argv)
+    from ..paths import check_separate
+
+    check_separate({"--model": args.model}, {"--out": args.out})  # never written into the model it reads
     study = run_study(args.model, args.scenes, args.seed, args.steps, {k: SETTINGS[k] for k in args.settings})
     out = Path(args.out)
     write_text_atomic(out, json.dumps(study, indent=1) + "\n")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import atomic_write, data_dir, write_text_atomic
+from ..paths import atomic_write, check_separate, data_dir, write_text_atomic
 from . import standard  # noqa: F401 - registers the course's measures
 from .registry import METRICS, PER_SCENE, paired_metrics, units
 
@@ -71,10 +71,14 @@ def check_results(results: dict) -> dict:
     return results
 
 
-def write_results(results: dict, folder: str | Path | None = None, name: str = "ablation") -> Path:
-    """Write ``name.json`` and ``name.csv`` (one line per row) into ``folder`` (default data/results)."""
+def write_results(results: dict, folder: str | Path | None = None, name: str = "ablation", *,
+                  reads: dict | None = None) -> Path:
+    """Write ``name.json`` and ``name.csv`` (one line per row) into ``folder`` (default data/results).
+    ``reads`` (option -> path: the models or files the results come from): ``folder`` must lie apart from each
+    (`paths.check_separate`), since a command never writes into what it reads."""
     check_results(results)
     folder = Path(folder) if folder else results_dir()
+    check_separate(reads or {}, {"--out": folder})
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     write_text_atomic(path, json.dumps({**results, "units": units()}, indent=1) + "\n")

@@ -23,7 +23,7 @@ from diffusers.training_utils import EMAModel
 
 from ..losses import loss_for
 from ..models.lite import LiteUNet, build_lite_unet
-from ..paths import write_text_atomic
+from ..paths import check_separate, write_text_atomic
 from .config import TrainConfig
 from .data import TrainingScenes
 from .engine import Run, checkpoints_to_resume, fit, make_accelerator, optimize, run_folder
@@ -93,7 +93,10 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | None = No
     ``out_dir`` is locked for the call (`engine.run_folder`): a second process training into it is refused in one
     line (`FolderLocked`). Ctrl-C (SIGINT) stops the run at the end of the current step, saves a checkpoint there
     and raises `KeyboardInterrupt`, so that ``resume`` continues exactly; a second Ctrl-C stops at once.
+    ``out_dir`` must lie apart from ``init`` (not the same folder, not inside it, not holding it): `ValueError`.
     """
+    if init is not None:  # before the lock file: a run never writes into the checkpoint it starts from
+        check_separate({"--init": init}, {"--out": out_dir})
     with run_folder(out_dir):
         return _train(cfg, Path(out_dir), init=init, resume=resume, stop_at=stop_at, time_budget_s=time_budget_s,
                       progress=progress, callback=callback)
