@@ -191,3 +191,16 @@ def test_the_removed_shims_stay_removed():
                  "eradiff_lite.pipeline.cli", "eradiff_lite.train.cli", "eradiff_lite.metrics.cli"):
         with pytest.raises(ModuleNotFoundError):
             importlib.import_module(gone)
+
+
+def test_the_after_numbers_in_docs_layers_md_are_what_the_tools_count():
+    import import_graph
+
+    counted = import_graph.summary(layers.import_graph(layers.read_sources()))
+    text = (ROOT / "docs" / "layers.md").read_text()
+    for label, key in (("modules", "modules"), ("import arrows between modules", "arrows"),
+                       ("arrows between packages (top-level `data`, `metrics`, ...)", "package_arrows")):
+        row = re.search(rf"^\| {re.escape(label)} \| [^|]+ \| (\d+) \|$", text, re.M)
+        assert row and int(row.group(1)) == counted[key], f"docs/layers.md '{label}': {row and row.group(1)} " \
+                                                          f"written, {counted[key]} counted (tools/import_graph.py)"
+    assert not counted["upward"]
