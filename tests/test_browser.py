@@ -302,8 +302,11 @@ def test_drawing_and_selecting_what_to_erase_in_chromium(tmp_path, capsys, front
     assert drawn.sum() < 2.5 * (scene.triplet.mask.sum() + other.sum())  # not much else
     (tmp_path / "drawn.png").write_bytes(png)
     frame = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), np.float32) / 255
-    assert frame.shape == (4 * (2 * 32 + 2), 4 * (3 * 32 + 2 * 2), 3)
-    classical = frame[:4 * 32:4, 4 * 2 * 34:4 * (2 * 34 + 32):4]  # the biharmonic fill, one pixel per model pixel
+    from eradiff_lite.eraser import TITLE
+
+    # one row under the columns' titles: the input, the model, the classical fill
+    assert frame.shape == (TITLE + 4 * 32, 4 * (3 * 32 + 2 * 2), 3)
+    classical = frame[TITLE:TITLE + 4 * 32:4, 4 * 2 * 34:4 * (2 * 34 + 32):4]  # the biharmonic fill, a pixel per pixel
     x_obj = scene.triplet.x_obj
     np.testing.assert_allclose(classical[~drawn], x_obj[~drawn], atol=1 / 255 + 1e-6)  # outside: untouched
     assert np.abs(classical[drawn] - x_obj[drawn]).mean() > 0.05  # inside: the cookies are gone

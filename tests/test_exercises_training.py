@@ -27,11 +27,20 @@ def baseline_dir(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("loss", ["paired", "cro"])
-def test_the_training_step_reference_gives_the_loops_losses_and_weights(loss, baseline_dir, tmp_path):
+@pytest.mark.parametrize("loss, recipe", [("paired", "paper"), ("cro", "paper"), ("cro", "fine-tune")])
+def test_the_training_step_reference_gives_the_loops_losses_and_weights(loss, recipe, baseline_dir, tmp_path):
     """The loop's run (accelerate, clipping, AdamW, warm-up, EMA) against `training_step` on the same draws, with
-    the lr schedule stepped by hand: the same losses and the same raw weights after every step."""
-    cfg = make_config(loss, SMOKE, steps=3, checkpoint_every=3)
+    the lr schedule stepped by hand: the same losses and the same raw weights after every step. "paper": the loss's
+    mean over the picture (what the exercise writes); "fine-tune": the course's recipe (over the hole, + gradient),
+    handed to `training_step` as the configured loss."""
+    from eradiff_lite.losses import loss_for
+    from eradiff_lite.variants import VARIANTS
+
+    paper = {"loss_region": "image", "gradient_weight": 0.0} if recipe == "paper" else {}
+    cfg = make_config(loss, SMOKE, steps=3, checkpoint_every=3, **paper)
+    assert (cfg.loss_region == "hole") == (recipe == "fine-tune")
+    objective = loss if recipe == "paper" else loss_for(VARIANTS[loss], region=cfg.loss_region,
+                                                        gradient_weight=cfg.gradient_weight)
     logged = []  # the loop's losses, as the callback sees them (the CSV log keeps 6 digits)
     train(cfg, tmp_path / "loop", init=baseline_dir, progress=False,
           callback=lambda step, value, unet: logged.append(value))
@@ -49,7 +58,7 @@ def test_the_training_step_reference_gives_the_loops_losses_and_weights(loss, ba
     for step in range(cfg.steps):
         batch = scenes.batch(step, cfg.batch_size, cfg.seed, random_masks=False)
         draws = draw_step(batch, alphas_cumprod.numel(), SMOKE.gamma_max, generator)
-        mine.append(float(training_step(unet, optimizer, batch, alphas_cumprod, *draws, loss=loss,
+        mine.append(float(training_step(unet, optimizer, batch, alphas_cumprod, *draws, loss=objective,
                                         max_grad_norm=cfg.max_grad_norm)))
         lr_scheduler.step()
     assert mine == pytest.approx(logged, rel=1e-6)
