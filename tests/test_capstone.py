@@ -223,3 +223,17 @@ def test_a_ctrl_c_in_the_fine_tune_names_the_command_that_goes_on(variant_file, 
     assert "\n" not in err and err.endswith(f"python -m eradiff_lite {' '.join(argv)} --resume"), err
     assert main(argv + ["--resume"]) == 130 and resumed == [False, False, True]  # --resume reaches the fine-tune
     assert capsys.readouterr().err.strip().endswith(f"{' '.join(argv)} --resume")  # named once
+
+
+def test_the_variant_is_fine_tuned_with_the_bars_loss_averaging(tmp_path):
+    """The capstone fine-tunes like the shipped cro_sra it is compared with: its saved loss averaging, and the whole
+    picture for a model saved before the option existed."""
+    import json
+
+    from eradiff_lite.experiments.capstone import bar_loss_averaging
+
+    assert bar_loss_averaging(tmp_path) == {"loss_region": "image", "gradient_weight": 0.0}  # no config: the paper's
+    (tmp_path / "train_config.json").write_text(json.dumps({"variant": "cro_sra"}))
+    assert bar_loss_averaging(tmp_path) == {"loss_region": "image", "gradient_weight": 0.0}  # saved before the option
+    (tmp_path / "train_config.json").write_text(json.dumps({"loss_region": "hole", "gradient_weight": 1.0}))
+    assert bar_loss_averaging(tmp_path) == {"loss_region": "hole", "gradient_weight": 1.0}

@@ -56,6 +56,14 @@ class CapstoneInterrupted(KeyboardInterrupt):
         self.out = Path(out)
 
 
+def bar_loss_averaging(bar: Path | None = None) -> dict:
+    """Where the shipped bar (``cro_sra``) averaged its loss (its saved ``train_config.json``; a config from before
+    the option means the whole picture), so that a variant is fine-tuned like the model it is compared with."""
+    saved = Path(bar or data_dir() / "checkpoints" / "cro_sra") / "train_config.json"
+    config = json.loads(saved.read_text()) if saved.is_file() else {}
+    return {"loss_region": config.get("loss_region", "image"), "gradient_weight": config.get("gradient_weight", 0.0)}
+
+
 def fine_tune(variant: Variant, budget: Budget, out: Path, init: Path, progress: bool = True,
               max_seconds: float | None = None, resume: bool = False):
     """`train.train` of ``variant`` from ``init`` for the budget's steps (the cpu profile's model: the baseline's);
@@ -65,7 +73,8 @@ def fine_tune(variant: Variant, budget: Budget, out: Path, init: Path, progress:
 
     cfg = make_config(variant.name, "cpu", steps=budget.steps, batch_size=budget.batch_size,
                       checkpoint_every=budget.steps, keep_checkpoints=1,
-                      notes={"capstone": asdict(budget), "init": str(init), "max_seconds": max_seconds})
+                      notes={"capstone": asdict(budget), "init": str(init), "max_seconds": max_seconds},
+                      **bar_loss_averaging())
     threads = torch.get_num_threads()
     torch.set_num_threads(budget.threads)
     try:
