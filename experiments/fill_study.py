@@ -75,86 +75,17 @@ ARMS: dict[str, dict] = {
     # The plain loss weighs an error's frequencies alike and such a pattern costs little; the squared error of the
     # image gradient (the "gradient difference loss" of Mathieu et al. 2016, squared) weighs a white error 5x and a
     # period-2 one up to 9x. Its weight 1 was chosen before the run, not tuned
-    "paired_gradient": {"variant": "paired_gradient", "init": "paired"},
+    "paired_gradient": {"variant": "paired", "init": "paired", "gradient_weight": 1.0},
     # round 8, after paired_gradient's probe still showed the rim ghost: the pipeline keeps the known pixels, so only
     # the hole's fill is ever used, yet the plain loss averages over the whole picture (the hole is ~6 % of it): the
     # network spends its capacity copying the known 94 %, and a ghost in the hole costs it almost nothing. The x0
     # error averaged over the hole's pixels alone
-    "paired_hole": {"variant": "paired_hole", "init": "paired"},
+    "paired_hole": {"variant": "paired", "init": "paired", "loss_region": "hole"},
     # round 9: rounds 7 and 8 together (the hole's x0 error and its gradient, over the hole's pixels)
-    "paired_hole_gradient": {"variant": "paired_hole_gradient", "init": "paired"},
+    "paired_hole_gradient": {"variant": "paired", "init": "paired", "loss_region": "hole", "gradient_weight": 1.0},
 }
 
 
-def _register_gradient_loss() -> None:
-    """Round 7's loss and variant (registered when the script runs: library code does not know them)."""
-    from eradiff_lite.losses import Loss, register_loss
-    from eradiff_lite.losses.base import LOSSES
-    from eradiff_lite.schedule import per_item
-    from eradiff_lite.variants import VARIANTS, Variant, register_variant
-
-    class GradientDenoiseLoss(Loss):
-        """The x0 error and its image gradient, toward ``x_ori`` (``e = x0_hat - x_ori``, forward differences):
-
-            L = mean || e ||^2 + w (mean || d_x e ||^2 + mean || d_y e ||^2),   w = 1
-        """
-
-        name, target, weighting, options, weight = "denoise_gradient", "background", "none, + the error's gradient", \
-            ("target",), 1.0
-
-        def __call__(self, model, batch, t, gamma, alphas_cumprod, noise):
-            x0 = batch["x_ori"].float() if self.target == "background" else batch["x_obj"].float()
-            a = per_item(alphas_cumprod[t], x0)
-            x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
-            e = model.x0(x_t, t, alphas_cumprod) - x0
-            d_x, d_y = e[..., :, 1:] - e[..., :, :-1], e[..., 1:, :] - e[..., :-1, :]
-            return (e ** 2).mean() + self.weight * ((d_x ** 2).mean() + (d_y ** 2).mean())
-
-    class HoleDenoiseLoss(Loss):
-        """The x0 error toward ``x_ori`` over the hole only (``m`` the mask, ``e = x0_hat - x_ori``):
-
-            L = sum(m e^2) / (C sum(m))
-        """
-
-        name, target, weighting, options = "denoise_hole", "background", "the hole's pixels only", ("target",)
-        gradient_weight = 0.0
-
-        def __call__(self, model, batch, t, gamma, alphas_cumprod, noise):
-            x0 = batch["x_ori"].float() if self.target == "background" else batch["x_obj"].float()
-            m = batch["mask"].float()
-            a = per_item(alphas_cumprod[t], x0)
-            x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
-            e = model.x0(x_t, t, alphas_cumprod) - x0
-            loss = (m * e ** 2).sum() / (x0.shape[1] * m.sum()).clamp_min(1.0)
-            if self.gradient_weight:  # round 9: + w (d_x e)^2 + w (d_y e)^2 on the pairs of pixels inside the hole
-                m_x, m_y = m[..., :, 1:] * m[..., :, :-1], m[..., 1:, :] * m[..., :-1, :]
-                d_x, d_y = e[..., :, 1:] - e[..., :, :-1], e[..., 1:, :] - e[..., :-1, :]
-                c = x0.shape[1]
-                loss = loss + self.gradient_weight * ((m_x * d_x ** 2).sum() / (c * m_x.sum()).clamp_min(1.0)
-                                                      + (m_y * d_y ** 2).sum() / (c * m_y.sum()).clamp_min(1.0))
-            return loss
-
-    if "denoise_hole" not in LOSSES:
-        register_loss(HoleDenoiseLoss())
-    if "denoise_hole_gradient" not in LOSSES:
-        hole_gradient = HoleDenoiseLoss()
-        hole_gradient.name, hole_gradient.gradient_weight = "denoise_hole_gradient", 1.0
-        hole_gradient.weighting = "the hole's pixels only, + the error's gradient"
-        register_loss(hole_gradient)
-    if "paired_hole_gradient" not in VARIANTS:
-        register_variant(Variant("paired_hole_gradient", "denoise_hole_gradient", "background", True,
-                                 about="fill study round 9: rounds 7 and 8 together"))
-    if "paired_hole" not in VARIANTS:
-        register_variant(Variant("paired_hole", "denoise_hole", "background", True,
-                                 about="fill study round 8: paired's x0 loss over the hole's pixels only"))
-    if "denoise_gradient" not in LOSSES:
-        register_loss(GradientDenoiseLoss())
-    if "paired_gradient" not in VARIANTS:
-        register_variant(Variant("paired_gradient", "denoise_gradient", "background", True,
-                                 about="fill study round 7: paired's x0 loss plus the squared error of the gradient"))
-
-
-_register_gradient_loss()
 # arm settings that choose the run, not TrainConfig fields
 INIT_ONLY = ("refine_channels", "variant", "init", "scratch", "space_to_depth")
 T_PROBES = (20, 100, 300, 600, 900)
@@ -178,11 +109,11 @@ def arm_config(arm: str, steps: int, profile: str = "cpu"):
     # every checkpoint kept so that two architectures can be compared at equal steps
     settings = ({"keep_checkpoints": 1000} if spec.get("scratch") else
                 {"learning_rate": 3e-4, "warmup_steps": 50, "keep_checkpoints": 1})
-    # every arm against the recipe the study started from (the loss's mean over the picture); rounds 7-9 change
-    # it through their own losses, which the recipe of 99f208d then adopted
-    settings.update(loss_region="image", gradient_weight=0.0)
+    # every arm against the recipe the study started from (the loss's mean over the picture); rounds 7-9 override
+    # it with the library's loss options, which the recipe of 99f208d then adopted
+    settings = {"loss_region": "image", "gradient_weight": 0.0, **settings, **overrides}
     cfg = make_config(spec.get("variant", "baseline"), profile, steps=steps, checkpoint_every=100,
-                      notes={"fill_study_arm": arm}, **settings, **overrides)
+                      notes={"fill_study_arm": arm}, **settings)
     if "space_to_depth" in spec:  # the same profile with another stem (the UNet's widths and levels unchanged)
         stem = {"space_to_depth": spec["space_to_depth"]}
         cfg = dataclasses.replace(cfg, profile={**get_profile(profile).to_dict(), **stem})
