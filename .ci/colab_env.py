@@ -60,11 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     python = venv / "bin" / "python"
     if not python.exists():
+        print(f"colab env 1/3: creating {venv}", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    print(f"colab env 2/3: installing {torch_spec} (the largest download, a few minutes the first time)", flush=True)
     subprocess.run([*pip, torch_spec], check=True)
     pin_file = venv / "colab-pins.txt"
     pin_file.write_text("\n".join(pins) + "\n")
+    print(f"colab env 3/3: installing Colab's {len(pins)} pinned packages (about two minutes the first time)",
+          flush=True)
     subprocess.run([*pip, "-r", str(pin_file), "-c", str(_torch_constraint(venv, torch_spec))], check=True)
     listed = subprocess.run([str(python), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
                             check=True, capture_output=True, text=True).stdout

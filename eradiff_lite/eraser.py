@@ -28,14 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from .data import EraseMask, MaskError, as_erase_mask, load_image, make_scene, to_pil
-from .eraser_frame import CELL, GAP, LABEL, TITLE, draw_frame
+from .eraser_frame import draw_frame
 from .metrics.classical import inpaint_classical
 from .pipeline.fullsize import model_view
 from .variants import CLASSICAL
-from .widgets.upload import uploaded_bytes
 
-__all__ = ["CELL", "CLASSICAL", "GAP", "LABEL", "TITLE", "Eraser", "EraserSession", "benchmark_scene_noise",
-           "uploaded_bytes"]
+__all__ = ["Eraser", "EraserSession", "benchmark_scene_noise"]
 
 
 def benchmark_scene_noise(index: int, side: int, seed: int, batch_size: int = 128):

@@ -226,7 +226,7 @@ def measures(outs, items, bench, judged: bool = False) -> dict:
 
 def surface(scene) -> str:
     """What the hole sits on: the carrier (pizza, pan) when the family has one, else the background kind."""
-    from eradiff_lite.data.procedural import FAMILY_SPECS
+    from eradiff_lite.data.drawing import FAMILY_SPECS
 
     return FAMILY_SPECS[scene.family].carrier or scene.background
 

@@ -12,7 +12,7 @@ from eradiff_lite.pipeline.shipped import find_variants
 from eradiff_lite.profiles import get_profile
 from eradiff_lite.train import make_config, train
 from eradiff_lite.train.checkpoint import list_checkpoints
-from eradiff_lite.train.loop import result_card
+from eradiff_lite.train.record import result_card
 
 SMOKE = get_profile("smoke")
 

@@ -62,7 +62,8 @@ FRONT_ENDS = {
 }
 
 CELL = """\
-from eradiff_lite.eraser import CLASSICAL, Eraser
+from eradiff_lite.eraser import Eraser
+from eradiff_lite.variants import CLASSICAL
 from eradiff_lite.pipeline import EraseDiffusionPipeline
 
 pipe = EraseDiffusionPipeline.from_pretrained({folder!r})
@@ -180,8 +181,8 @@ def test_the_eraser_renders_and_erases_in_jupyterlab_in_chromium(tmp_path):
     with _lab(tmp_path, [CELL.format(folder=_tiny_pipeline(tmp_path / "tiny"))]) as page:
         _use_the_eraser(page, tmp_path)
     shot = np.asarray(Image.open(tmp_path / "eraser.png").convert("RGB"), np.float32)
-    from eradiff_lite.eraser import CELL as ZOOM
-    from eradiff_lite.eraser import TITLE
+    from eradiff_lite.eraser_frame import CELL as ZOOM
+    from eradiff_lite.eraser_frame import TITLE
 
     # the frame as the eraser draws it: input, the tiny model and biharmonic side by side (3 x 32 px and two 2 px
     # gaps, enlarged ZOOM times) under the band of their titles; the browser may scale it, not reshape it
@@ -302,7 +303,7 @@ def test_drawing_and_selecting_what_to_erase_in_chromium(tmp_path, capsys, front
     assert drawn.sum() < 2.5 * (scene.triplet.mask.sum() + other.sum())  # not much else
     (tmp_path / "drawn.png").write_bytes(png)
     frame = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), np.float32) / 255
-    from eradiff_lite.eraser import TITLE
+    from eradiff_lite.eraser_frame import TITLE
 
     # one row under the columns' titles: the input, the model, the classical fill
     assert frame.shape == (TITLE + 4 * 32, 4 * (3 * 32 + 2 * 2), 3)

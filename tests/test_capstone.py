@@ -11,7 +11,7 @@ import pytest
 
 from conftest import ROOT
 from eradiff_lite.cli import main
-from eradiff_lite.experiments.capstone import BUDGETS, load_variant_file
+from eradiff_lite.experiments.capstone_rules import BUDGETS, load_variant_file
 from eradiff_lite.experiments.capstone_table import COLUMNS, verdict
 from eradiff_lite.losses import get_loss, unregister_loss
 from eradiff_lite.variants import unregister_variant
@@ -102,7 +102,7 @@ def test_an_official_row_runs_every_step_and_the_safety_stop_makes_a_row_not_off
                                                                                         capsys):
     """The budget is counted in steps: an official row trains exactly the budget's steps, whatever the clock says;
     ``--max-seconds`` is a learner's safety stop, and a row it stopped early is scored but not official, saying why."""
-    from eradiff_lite.experiments.capstone import Budget
+    from eradiff_lite.experiments.capstone_rules import Budget
 
     budget = BUDGETS["smoke"]
     assert "seconds" not in Budget.__dataclass_fields__  # no clock in the budget

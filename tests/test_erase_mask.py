@@ -118,7 +118,7 @@ CHECKER = "eradiff_lite.data.erase_mask"
 CHECKS = {"check_mask", "check_erase_mask", "validate_mask", "load_mask", "read_mask"}
 #: Where a mask enters (a constructor of the type, or `as_erase_mask` at a public function that also takes arrays).
 ENTRIES = {"eradiff_lite.cli.erase", "eradiff_lite.eraser", "eradiff_lite.widgets.mask_editor",
-           "eradiff_lite.pipeline.inputs", "eradiff_lite.pipeline.fullsize", "eradiff_lite.sd.erase",
+           "eradiff_lite.pipeline.inputs", "eradiff_lite.pipeline.fullsize", "eradiff_lite.sd.removal",
            "eradiff_lite.metrics.classical"}
 #: Loaders of training data, which read mask files into plain arrays (data sets, not masks to erase).
 DATA_LOADERS = {"eradiff_lite.data.dataset", "eradiff_lite.sd.pairs"}

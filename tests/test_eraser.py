@@ -10,10 +10,13 @@ import torch
 from PIL import Image
 
 from eradiff_lite.data import make_scene, save_image
-from eradiff_lite.eraser import CELL, CLASSICAL, LABEL, TITLE, Eraser, EraserSession, uploaded_bytes
+from eradiff_lite.eraser import Eraser, EraserSession
+from eradiff_lite.eraser_frame import CELL, LABEL, TITLE
 from eradiff_lite.models.lite import build_lite_unet, build_scheduler
 from eradiff_lite.pipeline import EraseDiffusionPipeline
 from eradiff_lite.profiles import get_profile
+from eradiff_lite.variants import CLASSICAL
+from eradiff_lite.widgets.upload import uploaded_bytes
 
 pytest.importorskip("ipywidgets")
 

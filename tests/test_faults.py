@@ -107,6 +107,22 @@ def test_ship_replaces_only_folders_it_wrote_and_swaps_them_in_whole(fake_runs, 
     assert (out / "cro" / "unet" / "weights").read_bytes() == b"new"
 
 
+def test_ship_continues_past_a_bad_run_names_it_and_exits_non_zero(fake_runs, tmp_path, capsys):
+    (fake_runs / "cro" / "training.json").write_text("{half written")  # a run whose record cannot be read
+    (fake_runs / "paired").mkdir()
+    (fake_runs / "paired" / "model_index.json").write_text("{}")
+    (fake_runs / "paired" / "training.json").write_text("{also half")
+    out = tmp_path / "ck"
+    assert main(["ship", "--runs", str(fake_runs), "--out", str(out)]) == 2
+    printed, err = capsys.readouterr()
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("error: not shipped: cro (") and "; paired (" in line and "shipped: baseline, sra" in line
+    assert "shipped baseline, sra into" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "baseline", "sra"], "the good run is shipped whole"
+    index = (out / "README.md").read_text()  # written for what shipped (the fake runs carry no card to list)
+    assert "| sra |" in index and "| cro" not in index and "| paired" not in index
+
+
 def test_train_refuses_an_output_inside_its_init_and_leaves_no_folder(tmp_path):
     with pytest.raises(ValueError, match="overlap"):
         train_main(["--variant", "cro", "--out", str(tmp_path / "base" / "cro"), "--init", str(tmp_path / "base")])

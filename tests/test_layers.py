@@ -3,6 +3,7 @@
 The layer table is `tools/layers.py` (written once; docs/layers.md explains it, `tools/import_graph.py` draws it).
 """
 
+import ast
 import importlib
 import re
 import shutil
@@ -85,7 +86,7 @@ def test_the_groups_are_ordered_library_experiments_course_cli():
     groups = [group for _, group, _ in layers.LAYERS]
     assert sorted(set(groups), key=groups.index) == ["library", "experiments", "course", "cli"]
     assert groups == sorted(groups, key=["library", "experiments", "course", "cli"].index)
-    assert layers.layer_name("eradiff_lite.widgets.masks") == "widget parts"
+    assert layers.layer_name("eradiff_lite.widgets.mask_editing") == "widget parts"
     assert layers.layer_name("eradiff_lite.widgets.mask_editor") == "course"
     assert layers.layer_name("eradiff_lite") == "models"  # the root alone; its lazy LiteUNet
     with pytest.raises(KeyError, match="no layer"):
@@ -136,22 +137,32 @@ def test_a_public_name_resolves(dotted):
     assert _resolve(dotted) is not None
 
 
-#: Names that moved into a module of their own when a module was split to stay short, and the module they are
-#: still imported from (the notebooks, the tests and the docs keep their imports): {old module: (new module, names)}.
-SPLIT_NAMES = {
-    "eradiff_lite.eraser": ("eradiff_lite.eraser_frame", ("CELL", "TITLE", "LABEL", "GAP")),
-    "eradiff_lite.experiments.capstone": ("eradiff_lite.experiments.capstone_rules",
-                                          ("Budget", "BUDGETS", "load_variant_file", "check_variant", "budget_name",
-                                           "why_not_official")),
-}
 MAX_MODULE_LINES = 250  # every module readable in one sitting
 
 
-@pytest.mark.parametrize("old", sorted(SPLIT_NAMES))
-def test_a_split_module_still_exports_what_moved_out_of_it(old):
-    new, names = SPLIT_NAMES[old]
-    before, after = importlib.import_module(old), importlib.import_module(new)
-    assert [n for n in names if getattr(before, n) is not getattr(after, n)] == []
+def _reexports(path: Path) -> list[str]:
+    """Names a module lists in ``__all__`` that it only imports (from anywhere): a forwarding shim."""
+    tree = ast.parse(path.read_text())
+    imported = {(a.asname or a.name).split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for a in node.names}
+    listed = [elt.value for node in tree.body if isinstance(node, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+              for elt in node.value.elts]
+    return sorted(set(listed) & imported)
+
+
+def test_only_a_package_init_forwards_names_from_other_modules():
+    """A module split to stay short does not keep forwarding what moved out of it (``eraser`` once re-exported the
+    frame's ``CELL``/``TITLE``, ``capstone`` the rules' ``BUDGETS``): its users import from the new home."""
+    modules = [p for p in sorted((ROOT / layers.PACKAGE).rglob("*.py")) if p.name != "__init__.py"]
+    assert len(modules) > 50
+    assert {str(p.relative_to(ROOT)): names for p in modules if (names := _reexports(p))} == {}
+
+
+def test_the_shim_check_catches_a_planted_forward(tmp_path):
+    planted = tmp_path / "split.py"
+    planted.write_text('from .frame import CELL, draw\n\n__all__ = ["CELL", "own"]\n\n\ndef own():\n    return draw\n')
+    assert _reexports(planted) == ["CELL"]
 
 
 def test_every_module_of_the_package_is_at_most_250_lines():
@@ -204,3 +215,16 @@ def test_the_after_numbers_in_docs_layers_md_are_what_the_tools_count():
         assert row and int(row.group(1)) == counted[key], f"docs/layers.md '{label}': {row and row.group(1)} " \
                                                           f"written, {counted[key]} counted (tools/import_graph.py)"
     assert not counted["upward"]
+
+
+def test_docs_import_graph_md_is_what_the_tool_draws_of_the_working_tree():
+    """The drawn graph is regenerated with the code (``python tools/import_graph.py --before 246a241 --out
+    docs/import_graph.md``): its 'After' section equals the tool's drawing of this tree, line for line."""
+    import import_graph
+
+    drawn = "\n".join(import_graph.section("After (the working tree)", layers.import_graph(layers.read_sources())))
+    text = (ROOT / "docs" / "import_graph.md").read_text()
+    assert "## After (the working tree)" in text, "docs/import_graph.md has no 'After' section: regenerate it"
+    written = text[text.index("## After (the working tree)"):]
+    assert written.rstrip() == drawn.rstrip(), "docs/import_graph.md is stale: run python tools/import_graph.py " \
+                                               "--before 246a241 --out docs/import_graph.md"

@@ -12,14 +12,16 @@ from PIL import Image
 from scipy import ndimage
 
 from eradiff_lite.data import MaskError, make_scene
-from eradiff_lite.widgets import masks, upload
-from eradiff_lite.widgets.masks import MaskHistory, object_at, rle_decode, rle_encode, work_size
+from eradiff_lite.data.io import rle_decode, rle_encode
+from eradiff_lite.widgets import mask_editing, upload
+from eradiff_lite.widgets.mask_editing import MaskHistory, object_at, work_size
 
 pytest.importorskip("anywidget")
-from eradiff_lite.eraser import CLASSICAL, Eraser  # noqa: E402
+from eradiff_lite.eraser import Eraser  # noqa: E402
 from eradiff_lite.models.lite import build_lite_unet, build_scheduler  # noqa: E402
 from eradiff_lite.pipeline import EraseDiffusionPipeline  # noqa: E402
 from eradiff_lite.profiles import get_profile  # noqa: E402
+from eradiff_lite.variants import CLASSICAL  # noqa: E402
 from eradiff_lite.widgets.mask_editor import MaskEditor  # noqa: E402
 
 
@@ -121,8 +123,8 @@ def test_select_takes_rembg_when_it_loads_and_falls_back_once_when_it_cannot(mon
     scene = make_scene(0, 32, split="heldout")
     ys, xs = np.nonzero(scene.triplet.mask)
     x, y = int(xs.mean()), int(ys.mean())
-    monkeypatch.setattr(masks, "_REMBG_UNAVAILABLE", [])
-    monkeypatch.setattr(masks, "matte_rembg", lambda picture: scene.triplet.mask.astype(np.float32))
+    monkeypatch.setattr(mask_editing, "_REMBG_UNAVAILABLE", [])
+    monkeypatch.setattr(mask_editing, "matte_rembg", lambda picture: scene.triplet.mask.astype(np.float32))
     found, how = object_at(scene.triplet.x_obj, x, y)
     assert how.startswith("rembg") and found[scene.triplet.mask].all()
     calls = []
@@ -131,7 +133,7 @@ def test_select_takes_rembg_when_it_loads_and_falls_back_once_when_it_cannot(mon
         calls.append(1)
         raise OSError("no network")
 
-    monkeypatch.setattr(masks, "matte_rembg", offline)
+    monkeypatch.setattr(mask_editing, "matte_rembg", offline)
     for _ in range(2):
         found, how = object_at(scene.triplet.x_obj, x, y)
         assert "rembg's network could not be loaded" in how and found[scene.triplet.mask].mean() > 0.8

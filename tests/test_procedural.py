@@ -13,7 +13,7 @@ from eradiff_lite.data import (
     make_scene,
     save_triplets,
 )
-from eradiff_lite.data.procedural import BACKGROUNDS, background
+from eradiff_lite.data.drawing import BACKGROUNDS, background
 
 
 def test_scene_is_deterministic_and_seeds_differ():

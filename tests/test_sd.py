@@ -70,7 +70,7 @@ def test_sra_changes_the_erase_only_through_self_attention(image_and_mask):
 
     # inside the call: SRA on every attn1, cross-attention (attn2) untouched; CFG doubles the batch
     from eradiff_lite.sra import self_rectifying_attention
-    from eradiff_lite.sra.masks import mask_at
+    from eradiff_lite.sra.layer_masks import mask_at
     latent_mask = mask_at(torch.from_numpy(mask).float()[None, None], latent_hw(pipe, SIZE))
     with self_rectifying_attention(pipe.unet, latent_mask):
         pipe(prompt="background", image=image, mask_image=mask.astype(np.float32), height=SIZE, width=SIZE,
@@ -225,8 +225,9 @@ def test_photos_from_a_hub_image_set_need_datasets_or_stream_its_image_column(tm
 
 def test_the_eraser_widget_compares_stable_diffusion_with_and_without_sra():
     """Notebook 07's eraser: SDEraser puts SD behind the lite pipeline's call; x_t and x0_hat decoded per step."""
-    from eradiff_lite.eraser import CLASSICAL, Eraser
+    from eradiff_lite.eraser import Eraser
     from eradiff_lite.sd import SDEraser
+    from eradiff_lite.variants import CLASSICAL
 
     pipe = build_tiny_sd_inpaint(seed=0, image_size=SIZE)
     sd = SDEraser(pipe)

@@ -17,7 +17,7 @@ from eradiff_lite.profiles import get_profile
 from eradiff_lite.train import TRAINED_VARIANTS, TrainingDiverged, get_variant, make_config, train
 from eradiff_lite.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from eradiff_lite.train.data import TrainingScenes
-from eradiff_lite.train.masks import MASK_KINDS, box_mask, object_mask, random_mask, stroke_mask
+from eradiff_lite.train.random_masks import MASK_KINDS, box_mask, object_mask, random_mask, stroke_mask
 from eradiff_lite.train.step import variant_loss
 
 SMOKE = get_profile("smoke")

@@ -44,7 +44,7 @@ def place(module: str) -> tuple[int, str]:
 
 
 def component(module: str) -> str:
-    """The table entry a module belongs to, without the package prefix (``data``, ``widgets.masks``, ...)."""
+    """The table entry a module belongs to, without the package prefix (``data``, ``widgets.mask_editing``, ...)."""
     best = ""
     for _, _, names in layers.LAYERS:
         for name in names:

@@ -5,7 +5,7 @@
 A module may import modules of its own layer and of the layers below it, never of a layer above
 (`tests/test_layers.py` enforces it; `tools/import_graph.py` draws the graph; docs/layers.md explains it).
 Layers are listed from the bottom up; a module belongs to the layer of the longest name in the table that is
-the module itself or one of its packages (``eradiff_lite.widgets.masks`` is library, the rest of
+the module itself or one of its packages (``eradiff_lite.widgets.mask_editing`` is library, the rest of
 ``eradiff_lite.widgets`` course); ``eradiff_lite`` stands for the package root alone. Every import counts: at
 the top of a module, inside a function, under ``if TYPE_CHECKING``.
 """
@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, str, tuple[str, ...]]] = [
     ("pipeline", "library", ("eradiff_lite.pipeline",)),
     ("training", "library", ("eradiff_lite.train",)),
     ("stable diffusion", "library", ("eradiff_lite.sd",)),
-    ("widget parts", "library", ("eradiff_lite.widgets.masks", "eradiff_lite.widgets.upload")),
+    ("widget parts", "library", ("eradiff_lite.widgets.mask_editing", "eradiff_lite.widgets.upload")),
     ("experiments", "experiments", ("eradiff_lite.experiments",)),
     ("course", "course", ("eradiff_lite.course", "eradiff_lite.exercises", "eradiff_lite.viz", "eradiff_lite.eraser",
                           "eradiff_lite.eraser_frame", "eradiff_lite.widgets")),

@@ -29,10 +29,15 @@ def _course(args) -> None:
 
 
 def _ship(args) -> None:
-    from ..experiments.ablation import ship_ablation, write_index
+    from ..experiments.ablation import ShipIncomplete, ship_ablation, write_index
 
     notes = {"launch": args.note} if args.note else None
-    shipped = ship_ablation(args.runs, args.out, notes=notes)
+    try:
+        shipped = ship_ablation(args.runs, args.out, notes=notes)
+    except ShipIncomplete as partly:  # the index lists what did ship; the error names what did not (exit 2)
+        if partly.shipped:
+            print(f"shipped {', '.join(partly.shipped)} into {args.out}; index: {write_index(args.out)}")
+        raise
     if not shipped:
         raise FileNotFoundError(f"no exported run (a folder with model_index.json) in {args.runs}: train with "
                                 f"`python -m eradiff_lite train --variant all --out {args.runs}` first")
@@ -58,7 +63,7 @@ DELEGATED = {
     "bench-sra": ("eradiff_lite.experiments.bench.sra:main", "time and memory of SRA vs plain attention"),
     "bench-train": ("eradiff_lite.experiments.bench.train:main", "training images/s of baseline vs cro_sra"),
     "bench-cro": ("eradiff_lite.experiments.bench.cro:main", "time of the CRO loss vs the epsilon loss"),
-    "bench-erase": ("eradiff_lite.experiments.bench.erase:main",
+    "bench-erase": ("eradiff_lite.experiments.bench.erase_latency:main",
                     "seconds from erase to the picture (lite model, 64 px)"),
     "sra-study": ("eradiff_lite.experiments.sra_study:main",
                   "SRA on vs off in each setting, paired on held-out scenes"),

@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             return interrupted(Path(args.out))
         print(json.dumps(results, indent=1))
         return 0
-    from ..train.loop import TrainingDiverged, train
+    from ..train.hooks import TrainingDiverged
+    from ..train.loop import train
 
     saved = Path(args.out) / "train_config.json"
     if args.resume and saved.is_file():  # a resume is the same run: its own saved settings, never today's profile

@@ -3,6 +3,7 @@ scenes, Datasets."""
 
 from .compose import Triplet, choose_position, make_triplet, mask_from_alpha, paste, stamp, transform_cutout
 from .dataset import PhotoTripletDataset, SceneDataset, load_triplets, save_triplets, triplet_to_tensors
+from .drawing import BACKGROUNDS
 from .erase_mask import EraseMask, as_erase_mask, check_mask, load_mask, mask_batch, unet_mask
 from .io import (
     IMAGE_SUFFIXES,
@@ -18,7 +19,7 @@ from .io import (
     to_tensor,
 )
 from .matting import Matte, cut_out, matte, matte_classical, matte_rembg
-from .procedural import BACKGROUNDS, FAMILIES, HELDOUT_FAMILIES, TRAIN_FAMILIES, Scene, make_scene
+from .procedural import FAMILIES, HELDOUT_FAMILIES, TRAIN_FAMILIES, Scene, make_scene
 
 __all__ = [
     "BACKGROUNDS", "FAMILIES", "HELDOUT_FAMILIES", "IMAGE_SUFFIXES", "TRAIN_FAMILIES", "EraseMask", "ImageError",

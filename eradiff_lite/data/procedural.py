@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .compose import Triplet, mask_from_alpha, stamp
-from .drawing import BACKGROUNDS, FAMILY_SPECS, Family, background, carrier, ellipse_alpha, photo_crop
+from .drawing import FAMILY_SPECS, background, carrier
 
 TRAIN_FAMILIES = ("pepperoni", "orange", "cookie", "coin")
 HELDOUT_FAMILIES = ("button", "egg")
@@ -25,8 +25,7 @@ FAMILIES = TRAIN_FAMILIES + HELDOUT_FAMILIES
 SPLITS = {"train": 0, "heldout": 1}
 #: Names that lived here before the drawing moved to `drawing` (imported from here by the training data, the
 #: judge, the benchmark, the widgets and the tests): still importable from this module.
-__all__ = ["BACKGROUNDS", "FAMILIES", "FAMILY_SPECS", "HELDOUT_FAMILIES", "SPLITS", "TRAIN_FAMILIES", "Family",
-           "Scene", "background", "ellipse_alpha", "make_scene", "photo_crop"]
+__all__ = ["FAMILIES", "HELDOUT_FAMILIES", "SPLITS", "TRAIN_FAMILIES", "Scene", "make_scene"]
 
 
 # --------------------------------------------------------------------------- scenes

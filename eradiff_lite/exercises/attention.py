@@ -10,7 +10,7 @@ from .check import NotYet, close
 
 
 def grade_eq10(answer) -> None:
-    from ..sra.masks import sra_allowed
+    from ..sra.layer_masks import sra_allowed
 
     m = torch.tensor([[True, False, True, False, False], [False, False, False, True, True]])
     got = answer(m.clone())
@@ -36,7 +36,7 @@ def _pairs_off(got, want, m) -> str | None:
 
 
 def grade_mask_at(answer) -> None:
-    from ..sra.masks import mask_at
+    from ..sra.layer_masks import mask_at
 
     mask = torch.zeros(1, 1, 16, 16)
     mask[..., 5:7, 9:10] = 1  # a small hole: 2 x 1 pixels
@@ -83,7 +83,7 @@ def grade_lora_count(answer) -> None:
 
 
 def grade_latent_mask(answer) -> None:
-    from ..sra.masks import mask_at
+    from ..sra.layer_masks import mask_at
 
     mask = torch.zeros(1, 1, 64, 64)
     mask[..., 10:13, 30:45] = 1  # a thin stroke: 3 pixels tall

@@ -21,7 +21,9 @@ from ..paths import check_separate, write_text_atomic
 from ..pipeline import export_pipeline, read_card, write_card
 from ..train.checkpoint import list_checkpoints, load_ema_weights
 from ..train.config import make_config
-from ..train.loop import TrainingDiverged, result_card, train
+from ..train.hooks import TrainingDiverged
+from ..train.loop import train
+from ..train.record import result_card
 from ..variants import TRAINED_VARIANTS
 
 SHIPPED_FILES = ("model_index.json", "unet", "scheduler", "README.md", "card.json", "loss_log.csv",
@@ -143,10 +145,13 @@ def ship_ablation(out_root: str | Path, target_root: str | Path, notes: dict | N
     index = target_root / "README.md"
     if runs and index.is_file() and not index.read_text().startswith(INDEX_TITLE):
         raise FileExistsError(f"{index} is not an index that ship wrote: ship would overwrite it; choose another --out")
-    shipped = []
-    for run_dir in runs:
-        ship(run_dir, target_root / run_dir.name, notes)
-        shipped.append(run_dir.name)
+    shipped, failed = [], {}
+    for run_dir in runs:  # a run that cannot be shipped is named at the end; the others still ship
+        try:
+            ship(run_dir, target_root / run_dir.name, notes)
+            shipped.append(run_dir.name)
+        except Exception as err:  # noqa: BLE001 - reported with every other failure below
+            failed[run_dir.name] = " ".join(str(err).split()).removeprefix("error: ") or type(err).__name__
     if "baseline" in shipped:
         pointer = target_root / ".sra.partial"
         shutil.rmtree(pointer, ignore_errors=True)
@@ -161,7 +166,18 @@ def ship_ablation(out_root: str | Path, target_root: str | Path, notes: dict | N
             "'data/checkpoints/baseline')` and call it with `sra=True`. No training was run for it.\n")
         _swap_in(pointer, target_root / "sra")
         shipped.append("sra")
+    if failed:
+        raise ShipIncomplete(shipped, failed)
     return shipped
+
+
+class ShipIncomplete(RuntimeError):
+    """Some runs could not be shipped (``failed``: {run: why}); those in ``shipped`` were, whole."""
+
+    def __init__(self, shipped: list[str], failed: dict[str, str]):
+        self.shipped, self.failed = shipped, failed
+        super().__init__("error: not shipped: " + "; ".join(f"{k} ({why})" for k, why in failed.items()) +
+                         f" (shipped: {', '.join(shipped) or 'none'}): fix those runs and ship again")
 
 
 def write_index(target_root: str | Path) -> Path:

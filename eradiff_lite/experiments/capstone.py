@@ -41,8 +41,7 @@ from ..variants import Variant
 from .capstone_rules import BUDGETS, Budget, budget_name, check_variant, load_variant_file, why_not_official
 from .capstone_table import append_row, class_row
 
-__all__ = ["BUDGETS", "REFERENCE", "Budget", "CapstoneInterrupted", "budget_name", "check_variant", "fine_tune",
-           "load_variant_file", "main", "run_capstone", "why_not_official"]
+__all__ = ["REFERENCE", "CapstoneInterrupted", "fine_tune", "main", "run_capstone"]
 
 REFERENCE = "cro_sra"  # the shipped variant a capstone row is compared with
 

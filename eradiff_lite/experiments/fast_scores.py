@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from ..data import make_scene
 from ..metrics.coherence import masked_psnr
 from ..metrics.fill import REFERENCE_FILLS, erase_ratio, hf_ratio
-from ..train.masks import random_mask
+from ..train.random_masks import random_mask
 
 MASK_STREAM = 7  # the held-out inpainting masks: default_rng([MASK_STREAM, scene seed])
 

@@ -55,7 +55,7 @@ class Benchmark:
         """
         if self._buckets is not None:
             return self._buckets
-        from ..data.procedural import FAMILY_SPECS
+        from ..data.drawing import FAMILY_SPECS
 
         near = [s.nearest_context_distance() <= NEAR_PX for s in self.scenes]
         textured = [s.background != "gradient" and FAMILY_SPECS[s.family].carrier is None for s in self.scenes]

@@ -26,7 +26,8 @@ from scipy.ndimage import binary_dilation
 from scipy.spatial import cKDTree
 
 from ..data.compose import stamp
-from ..data.procedural import FAMILY_SPECS, Scene
+from ..data.drawing import FAMILY_SPECS
+from ..data.procedural import Scene
 from .coherence import masked_psnr
 
 ELIMINATION_MARGIN_DB = 3.0

@@ -12,7 +12,7 @@ CARD_JSON = "card.json"
 
 
 def render_card(card: dict) -> str:
-    """The model card for a card dict (keys from `train.loop.result_card`, plus anything else as a table row)."""
+    """The model card for a card dict (keys from `train.record.result_card`, plus anything else as a table row)."""
     from huggingface_hub import ModelCard, ModelCardData
 
     name = card.get("variant", "unknown")

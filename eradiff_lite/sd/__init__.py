@@ -17,10 +17,10 @@
 
 from .adapter import ADAPTERS, InpaintAdapter, adapter_for, get_adapter, register_adapter
 from .cro_lora import LatentTriplet, LoraRunStats, cro_latent_loss, encode_triplet, latent_loss, train_cro_lora
-from .erase import SDEraser, erase_with_sd, latent_hw
 from .lora import LORA_TARGETS, add_cro_lora, load_cro_lora, lora_parameters, save_cro_lora
 from .model import SD2_INPAINT_ID, SD2Inpaint, build_tiny_sd_inpaint, load_sd_inpaint, native_size
 from .pairs import PUBLIC_PHOTOS, load_photos, photo_cutouts, photo_triplets, real_photo_triplets
+from .removal import SDEraser, erase_with_sd, latent_hw
 
 __all__ = [
     "ADAPTERS", "InpaintAdapter", "SD2Inpaint", "adapter_for", "get_adapter", "register_adapter",

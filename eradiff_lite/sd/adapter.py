@@ -1,6 +1,6 @@
 """The seam between the course's Stable Diffusion code and one latent inpainting model: `InpaintAdapter`.
 
-The eraser (`sd.erase`), the LoRA files (`sd.lora`) and the loader (`sd.model`) never name a diffusers pipeline
+The eraser (`sd.removal`), the LoRA files (`sd.lora`) and the loader (`sd.model`) never name a diffusers pipeline
 class; they ask the adapter of the pipeline they are given (`adapter_for`) for what differs between latent
 inpainting models:
 

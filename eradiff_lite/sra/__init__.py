@@ -1,6 +1,6 @@
 """Self-Rectifying Attention (SRA, EraDiff Sec. 4.2): keep the hole's self-attention away from the hole.
 
-- `masks`: the erase mask max-pooled to each attention grid, and the rule `sra_allowed` (Eq. 10 / "keys").
+- `layer_masks`: the erase mask max-pooled to each attention grid, and the rule `sra_allowed` (Eq. 10 / "keys").
 - `processor`: a diffusers attention processor applying it with ``scaled_dot_product_attention``.
 - `context`: ``with self_rectifying_attention(unet, mask):`` installs it on self-attention, restores after.
 - `heatmaps`: capture of attention outputs and weights for the paper's Fig. 8 analogue.
@@ -9,7 +9,7 @@
 
 from .context import select_layers, self_attention_layers, self_rectifying_attention
 from .heatmaps import AttentionCapture, AttentionRecord, capture_attention, heatmap_rgb, point_index
-from .masks import RULES, flat_mask, layer_grid, mask_at, sra_allowed
+from .layer_masks import RULES, flat_mask, layer_grid, mask_at, sra_allowed
 from .processor import SelfRectifyingAttnProcessor, SRAState, attention_weights, project_qkv
 
 __all__ = [

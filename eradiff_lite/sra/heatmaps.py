@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .context import select_layers, unet_sample_and_timestep
-from .masks import layer_grid
+from .layer_masks import layer_grid
 from .processor import attention_weights
 
 

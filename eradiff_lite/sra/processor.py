@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data.erase_mask import mask_batch
-from .masks import flat_mask, layer_grid, sra_allowed
+from .layer_masks import flat_mask, layer_grid, sra_allowed
 
 
 class SRAState:

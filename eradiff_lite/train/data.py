@@ -18,8 +18,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import SceneDataset, make_scene, triplet_to_tensors
-from ..data.procedural import BACKGROUNDS, FAMILY_SPECS, TRAIN_FAMILIES
-from .masks import random_mask
+from ..data.drawing import BACKGROUNDS, FAMILY_SPECS
+from ..data.procedural import TRAIN_FAMILIES
+from .random_masks import random_mask
 
 SCENE_SEEDS = 2**62  # fresh scenes draw their train-split seeds from 0 .. SCENE_SEEDS - 1
 

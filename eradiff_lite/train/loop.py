@@ -27,11 +27,11 @@ from ..paths import check_separate, write_text_atomic
 from .config import TrainConfig
 from .data import TrainingScenes
 from .engine import Run, checkpoints_to_resume, fit, make_accelerator, optimize, run_folder
-from .hooks import Callback, Checkpoints, DivergenceGuard, LossLog, StopOnInterrupt, TimeBudget, TrainingDiverged
+from .hooks import Callback, Checkpoints, DivergenceGuard, LossLog, StopOnInterrupt, TimeBudget
 from .record import RunRecord, TrainResult, result_card
 from .step import draw_step, step_loss
 
-__all__ = ["TrainResult", "TrainingDiverged", "result_card", "train"]
+__all__ = ["load_init_unet", "train"]
 
 
 def load_init_unet(init: str | Path, image_size: int, cfg: TrainConfig | None = None) -> LiteUNet:

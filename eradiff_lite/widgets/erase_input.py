@@ -10,7 +10,7 @@ shown the sliders are hidden. A scene's region is the editor's mask either way (
 from __future__ import annotations
 
 from ..data import FAMILIES, MaskError, make_scene
-from ..data.procedural import FAMILY_SPECS
+from ..data.drawing import FAMILY_SPECS
 from .upload import MAX_UPLOAD_MB, MAX_UPLOAD_SIDE, read_upload, uploaded_bytes, uploaded_name
 
 NO_EDITOR = ("the box sliders set what to erase in your picture: the mask editor {why}; on Colab, run the first "

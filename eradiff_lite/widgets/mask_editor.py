@@ -1,7 +1,7 @@
 """Draw what to erase: a mask editor shown over the picture, with the mouse (or a pen, or a finger).
 
 Tools: a brush (with a size slider), an eraser brush, a box, "select object" (the object under a click, cut out by
-the package's matting: `masks.object_at`), undo and clear. The mask is drawn as a translucent red overlay;
+the package's matting: `mask_editing.object_at`), undo and clear. The mask is drawn as a translucent red overlay;
 `MaskEditor.mask` is the result in the course's convention, an ``H x W`` bool array (True = erase) at the
 picture's own size.
 
@@ -14,7 +14,7 @@ kernel, so there is nothing to build: ``pip install anywidget`` is all, with ipy
 extension). It is maintained (the marimo and Jupyter ecosystems rely on it).
 
 Speed: while the mouse moves, strokes are drawn on a canvas in the browser and nothing is sent; on release the whole
-mask goes to Python as run lengths (`masks.rle_encode`); Python stores it (the undo history) and sends it back, and
+mask goes to Python as run lengths (`data.io.rle_encode`); Python stores it (the undo history) and sends it back, and
 the overlay shows what Python holds. The front-end measures that round trip (``round_trip_ms``).
 """
 
@@ -28,7 +28,7 @@ import traitlets
 
 from ..data import EraseMask, MaskError
 from ..data.io import resize_mask, rle_decode, rle_encode
-from .masks import MaskHistory, data_url, object_at, work_size
+from .mask_editing import MaskHistory, data_url, object_at, work_size
 
 HERE = Path(__file__).resolve().parent
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 from ..data import as_erase_mask, mask_to_tensor, to_pil
 from ..sra import self_rectifying_attention
-from ..sra.masks import mask_at
+from ..sra.layer_masks import mask_at
 from .adapter import adapter_for
 
 

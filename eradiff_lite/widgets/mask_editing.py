@@ -22,11 +22,10 @@ from PIL import Image
 from scipy import ndimage
 
 from ..data import MaskError, to_pil
-from ..data.io import resize_mask, rle_decode, rle_encode
+from ..data.io import resize_mask
 from ..data.matting import coarse_segmentation, matte_classical, matte_rembg, model_failures
 
-__all__ = ["WORK_SIDE", "MaskHistory", "data_url", "object_at", "resize_mask", "rle_decode", "rle_encode",
-           "work_size"]  # the run-length code and the resize live in data.io; named here too, where the editor was
+__all__ = ["WORK_SIDE", "MaskHistory", "data_url", "object_at", "work_size"]
 
 WORK_SIDE = 1024  # the editor draws at the picture's size up to this many pixels a side (larger: a preview)
 _REMBG_UNAVAILABLE: list[str] = []  # why rembg's network could not be loaded (asked once per process)

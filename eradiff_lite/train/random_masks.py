@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.procedural import ellipse_alpha
+from ..data.drawing import ellipse_alpha
 
 MASK_KINDS = ("strokes", "box", "object")
 
