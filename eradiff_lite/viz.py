@@ -54,8 +54,8 @@ def show_row(images: Sequence, titles: Sequence[str] | None = None, size: float 
 
 
 def show_grid(rows: Sequence[Sequence], col_titles: Sequence[str] | None = None,
-              row_titles: Sequence[str] | None = None, size: float = 1.6):
-    """A grid of images (a list of rows); returns the figure."""
+              row_titles: Sequence[str] | None = None, size: float = 1.6, title: str | None = None):
+    """A grid of images (a list of rows), with ``title`` above it when given; returns the figure."""
     import matplotlib.pyplot as plt
 
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
@@ -73,11 +73,14 @@ def show_grid(rows: Sequence[Sequence], col_titles: Sequence[str] | None = None,
                 ax.set_title(col_titles[c], fontsize=9)
             if c == 0 and row_titles:
                 ax.set_ylabel(row_titles[r], fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def show_sampling(out, index: int = 0, columns: int = 6, size: float = 1.6, label: str = ""):
+def show_sampling(out, index: int = 0, columns: int = 6, size: float = 1.6, label: str = "",
+                  title: str | None = None):
     """The sampler's path for image ``index`` of an `EraseOutput` made with ``return_trajectory=True``: the
     noisy state ``x_t`` (top) and the model's clean-image estimate ``x0_hat`` at the same step (bottom), at
     ``columns`` evenly spaced steps, then the result. The object fades (or returns) in ``x0_hat``; in ``x_t``
@@ -89,7 +92,7 @@ def show_sampling(out, index: int = 0, columns: int = 6, size: float = 1.6, labe
     x_t = [out.trajectory[k + 1][index] for k in picks]  # trajectory[0] is the start, [k + 1] follows step k
     x0 = [out.predicted_x0[k][index] for k in picks]
     fig = show_grid([x_t + [out.images[index]], x0], col_titles=[f"t={out.timesteps[k]}" for k in picks] + ["result"],
-                    row_titles=[f"{label} x_t".strip(), f"{label} x0_hat".strip()], size=size)
+                    row_titles=[f"{label} x_t".strip(), f"{label} x0_hat".strip()], size=size, title=title)
     return fig
 
 

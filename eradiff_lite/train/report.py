@@ -29,15 +29,22 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 def plot_loss_curves(logs: dict[str, dict[str, np.ndarray]], window: int = 20, title: str | None = None):
     """One panel per variant (the losses of CRO and epsilon objectives differ in scale); returns the figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogLocator, NullFormatter
 
-    fig, axes = plt.subplots(1, len(logs), figsize=(2.6 * len(logs), 2.4), squeeze=False)
-    for ax, (name, log) in zip(axes[0], logs.items()):
+    cols = min(4, len(logs))  # at most four panels a row, so that each axis keeps room for its labels
+    rows = -(-len(logs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.4 * rows), squeeze=False)
+    for ax in axes.flat[len(logs):]:
+        ax.set_axis_off()
+    for ax, (name, log) in zip(axes.flat, logs.items()):
         finite = np.isfinite(log["loss"])
         ax.plot(log["step"][finite], log["loss"][finite], lw=0.5, alpha=0.35, color="tab:gray")
         ax.plot(log["step"][finite], smooth(log["loss"][finite], window), lw=1.2, color="tab:blue")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(numticks=4))  # a few labelled decades, unlabelled minor ticks
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.tick_params(labelsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
