@@ -16,7 +16,7 @@ def _load(name):
     return module
 
 
-fill_study, cro_budget = _load("fill_study"), _load("cro_budget")
+fill_study, cro_budget, recipe_check = _load("fill_study"), _load("cro_budget"), _load("recipe_check")
 
 
 def test_fill_study_arms_change_one_setting_at_an_equal_budget():
@@ -48,3 +48,30 @@ def test_budget_rows_pair_the_same_setting_and_see_a_real_gain():
     same = by[("cro - cro_zero", 50)]
     assert same["elimination_difference"] == 0 and same["p"] == 1.0
     assert "| 0.0003 | 50 | 1 | cro - paired |" in cro_budget.table({"rows": rows})
+
+
+def _results(eliminated, texture):
+    n = len(eliminated)
+    row = {"variant": "paired", "per_scene": {"eliminated": list(eliminated), "masked_psnr": [20.0] * n,
+                                              "texture_log2": list(texture)}}
+    return {"benchmark": {"version": "t", "scenes": n, "buckets": {"textured": list(range(n // 2, n))}},
+            "sampling": {"seeds": [0], "steps": 2}, "profile": "smoke", "device": "cpu", "rows": [row]}
+
+
+def test_recipe_check_compares_each_scene_with_itself_before_and_after(tmp_path):
+    n = 40
+    before = _results([0.0] * n, [3.0] * n)
+    after = _results([1.0] * (n // 4) + [0.0] * (n - n // 4), [0.5] * (n // 2) + [3.0] * (n // 2))
+    textured = np.zeros(n, bool)
+    textured[n // 2:] = True
+    row = recipe_check.compare(before, after, "paired", np.arange(n), textured)
+    assert row["elimination_before"] == 0 and row["elimination_after"] == 25
+    assert row["elimination_difference"]["mean"] == pytest.approx(25) and row["p"] < 0.05
+    assert row["elimination_verdict"] == 1
+    smooth, textured_row = row["texture_smooth"], row["texture_textured"]
+    assert smooth["within_before"] == 0 and smooth["within_after"] == 100 and smooth["verdict"] == -1
+    assert textured_row["distance_difference"]["mean"] == 0 and textured_row["verdict"] == 0
+    same = recipe_check.compare(before, before, "paired", np.arange(n), textured)
+    assert same["elimination_verdict"] == 0 and same["p"] == 1.0
+    with pytest.raises(ValueError, match="no per-scene values"):
+        recipe_check.compare(before, after, "cro", np.arange(n), textured)
