@@ -11,6 +11,7 @@ from eradiff_lite.exercises import EXERCISES, answer_from_source, check, hint
 from eradiff_lite.profiles import get_profile
 from eradiff_lite.train import make_config, train
 from eradiff_lite.train.checkpoint import list_checkpoints
+from eradiff_lite.train.config import HOLE_GRADIENT_LOSS
 from eradiff_lite.train.data import TrainingScenes
 from eradiff_lite.train.loop import load_init_unet
 from eradiff_lite.train.report import read_loss_log
@@ -27,18 +28,18 @@ def baseline_dir(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("loss, recipe", [("paired", "paper"), ("cro", "paper"), ("cro", "fine-tune")])
+@pytest.mark.parametrize("loss, recipe", [("paired", "paper"), ("cro", "paper"), ("cro", "hole + gradient")])
 def test_the_training_step_reference_gives_the_loops_losses_and_weights(loss, recipe, baseline_dir, tmp_path):
     """The loop's run (accelerate, clipping, AdamW, warm-up, EMA) against `training_step` on the same draws, with
     the lr schedule stepped by hand: the same losses and the same raw weights after every step. "paper": the loss's
-    mean over the picture (what the exercise writes); "fine-tune": the course's recipe (over the hole, + gradient),
-    handed to `training_step` as the configured loss."""
+    mean over the picture (the default, what the exercise writes); "hole + gradient": the fill study's averaging
+    (`HOLE_GRADIENT_LOSS`), handed to `training_step` as the configured loss."""
     from eradiff_lite.losses import loss_for
     from eradiff_lite.variants import VARIANTS
 
-    paper = {"loss_region": "image", "gradient_weight": 0.0} if recipe == "paper" else {}
-    cfg = make_config(loss, SMOKE, steps=3, checkpoint_every=3, **paper)
-    assert (cfg.loss_region == "hole") == (recipe == "fine-tune")
+    chosen = {} if recipe == "paper" else HOLE_GRADIENT_LOSS
+    cfg = make_config(loss, SMOKE, steps=3, checkpoint_every=3, **chosen)
+    assert (cfg.loss_region == "hole") == (recipe != "paper")
     objective = loss if recipe == "paper" else loss_for(VARIANTS[loss], region=cfg.loss_region,
                                                         gradient_weight=cfg.gradient_weight)
     logged = []  # the loop's losses, as the callback sees them (the CSV log keeps 6 digits)

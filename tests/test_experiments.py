@@ -53,7 +53,7 @@ def test_budget_rows_pair_the_same_setting_and_see_a_real_gain():
 def _results(eliminated, texture):
     n = len(eliminated)
     row = {"variant": "paired", "per_scene": {"eliminated": list(eliminated), "masked_psnr": [20.0] * n,
-                                              "texture_log2": list(texture)}}
+                                              "recreated": [0.0] * n, "texture_log2": list(texture)}}
     return {"benchmark": {"version": "t", "scenes": n, "buckets": {"textured": list(range(n // 2, n))}},
             "sampling": {"seeds": [0], "steps": 2}, "profile": "smoke", "device": "cpu", "rows": [row]}
 
