@@ -145,3 +145,19 @@ def test_the_switch_test_fails_a_notebook_without_the_switch():
                    '    return background\n\n\ncheck("paste", my_paste);\n')  # the learner's def overwrites the switch
     problems = solutions_switch_problems(nb)
     assert len(problems) == 1 and 'check("paste", my_paste)' in problems[0], problems
+
+
+def test_teaching_md_states_the_committed_notebooks_run_times():
+    """docs/teaching.md tells lecturers how long `make course` runs from the notebooks' `metadata.eradiff.seconds`:
+    each notebook's seconds and their sum, as committed (re-executing a notebook means updating the sentence)."""
+    import re
+
+    seconds = {p.name[:2]: nbformat.read(p, as_version=4).metadata["eradiff"]["seconds"] for p in NOTEBOOKS}
+    text = " ".join((ROOT / "docs" / "teaching.md").read_text().split())
+    total = re.search(r"add up to (\d+) s", text)
+    summed = round(sum(seconds.values()))
+    assert total and int(total.group(1)) == summed, f"teaching.md: {total and total.group(1)} s, metadata: {summed} s"
+    for number, value in seconds.items():
+        stated = re.search(rf"\b{number}: (\d+) s\b", text)
+        said = stated and stated.group(1)
+        assert said and int(said) == round(value), f"notebook {number}: teaching.md {said} s, metadata {value:.0f} s"
