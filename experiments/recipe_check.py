@@ -126,7 +126,13 @@ def main(argv=None) -> int:
     p.add_argument("--after", required=True, help="ablation.json of the fine-tunes retrained with the other averaging")
     p.add_argument("--variants", nargs="+", default=list(VARIANTS))
     p.add_argument("--out", default="data/results/recipe_check.json")
-    return run(p.parse_args(argv))
+    args = p.parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:  # the two files are written at the end, atomically: one line, no traceback
+        again = " ".join(["python experiments/recipe_check.py", *(sys.argv[1:] if argv is None else argv)])
+        print(f"interrupted; nothing was written, run it again: {again}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
