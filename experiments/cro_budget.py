@@ -10,7 +10,7 @@ Choices, fixed before any run:
   too and are the last point of the 3e-4 curve in the committed results; the models shipped since average the loss
   over the hole, so ``--with-shipped`` on them would mix two losses in one curve: keep them apart.
 - Each checkpoint erases the held-out benchmark (heldout-v1, ``--scenes``: 128 by default, 64 px) with 25 DDIM
-  steps from pure noise (strength 1) and from the noised input (strength 0.6, the paper's Fig. 7 setting), seeds
+  steps from pure noise (strength 1) and from the noised input (strength 0.6), seeds
   0..``--seeds``-1 (2 by default: on two CPU cores the grid takes about an hour; the shipped 1000-step models are
   scored with ``--with-shipped``), the same noise for every model (`experiments.evaluate.benchmark_noise`), SRA on
   for `cro_sra` only. The lower learning rate's runs were planned; those not run are absent from the results file.

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the erased PNG (or a folder, with a folder of pictures)")
     p.add_argument("--steps", type=count(1), default=25, help="DDIM steps (default 25)")
     p.add_argument("--strength", type=number(0, 1, low_open=True), default=1.0,
-                   help="1 starts from noise; below 1 starts from the noised image (paper Fig. 7: 0.6)")
+                   help="1 starts from noise; below 1 starts from the noised image (the course probes 0.6)")
     p.add_argument("--sra", action="store_true", help="Self-Rectifying Attention on (rule eq10)")
     p.add_argument("--seed", type=seed(), default=0, help="seed of the starting noise (default 0)")
     p.add_argument("--threshold", type=number(0, 1, high_open=True), default=0.5,

@@ -6,7 +6,7 @@ held-out benchmark twice with the same weights and the same starting noise, SRA 
 per-scene differences (on - off) with paired 95 % bootstrap intervals (`metrics.results.paired_stats`):
 
 - ``all``: SRA in every self-attention layer at every step, erasing from noise (the course's default);
-- ``strength 0.6`` / ``0.8``: erasing from the noised input (paper Fig. 7), where ``x_t`` still carries the object;
+- ``strength 0.6`` / ``0.8``: erasing from the noised input, where ``x_t`` still carries the object;
 - ``early steps`` / ``late steps``: SRA only at t >= 500, or only at t < 500;
 - ``finest level`` / ``coarsest level``: SRA only in the attention layers of the largest / smallest token grid;
 - ``larger holes``: every object's mask grown by 4 px.

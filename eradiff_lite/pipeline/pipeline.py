@@ -4,7 +4,7 @@ Sampling (deterministic DDIM, eta = 0, ``n`` steps):
 
 - ``strength = 1``: start from pure noise ``x_T ~ N(0, I)``;
 - ``strength < 1``: keep the last ``round(n * strength)`` steps and start from the noised input
-  ``x_t = sqrt(a_t) x_obj + sqrt(1 - a_t) eps`` (the paper's Fig. 7 uses 0.6), so the object is still
+  ``x_t = sqrt(a_t) x_obj + sqrt(1 - a_t) eps`` (the course probes 0.6), so the object is still
   visible at the start and must fade along the pathway;
 - each step: ``out = unet([x_t, mask, masked image], t)`` (with Self-Rectifying Attention when ``sra=True``),
   then the DDIM update (Eq. 8 with s the next timestep); the scheduler's ``prediction_type`` says whether
