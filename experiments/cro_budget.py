@@ -6,9 +6,7 @@ Choices, fixed before any run:
   with the reference recipe (batch 32, EMA, seed 0: every run sees the same batches, timesteps and noise) at two
   learning rates: 3e-4 (the shipped fine-tunes' rate) and 1e-4 (lower, closer to the paper's brief fine-tune);
   300 steps each, the EMA weights saved at 50, 100 and 300 steps, every run with the paper's loss (a mean over the
-  picture). The 1000-step models shipped before the fine-tune recipe changed (99f208d) were trained with that loss
-  too and are the last point of the 3e-4 curve in the committed results; the models shipped since average the loss
-  over the hole, so ``--with-shipped`` on them would mix two losses in one curve: keep them apart.
+  picture), as the shipped fine-tunes: their 1000-step models (lr 3e-4) are the last point of the 3e-4 curve.
 - Each checkpoint erases the held-out benchmark (heldout-v1, ``--scenes``: 128 by default, 64 px) with 25 DDIM
   steps from pure noise (strength 1) and from the noised input (strength 0.6), seeds
   0..``--seeds``-1 (2 by default: on two CPU cores the grid takes about an hour; the shipped 1000-step models are
