@@ -73,9 +73,11 @@ def show_grid(rows: Sequence[Sequence], col_titles: Sequence[str] | None = None,
                 ax.set_title(col_titles[c], fontsize=9)
             if c == 0 and row_titles:
                 ax.set_ylabel(row_titles[r], fontsize=9)
-    if title:
+    if title:  # room for it above the column titles: about 0.4 inch at the top
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
+    else:
+        fig.tight_layout()
     return fig
 
 
