@@ -29,6 +29,7 @@ from ..data.compose import stamp
 from ..data.drawing import FAMILY_SPECS
 from ..data.procedural import Scene
 from .coherence import masked_psnr
+from .fill import shifted_truth
 
 ELIMINATION_MARGIN_DB = 3.0
 
@@ -78,17 +79,11 @@ def repaint(scene: Scene, seed: int = 0) -> np.ndarray:
     return np.where(t.mask[..., None], img, t.x_obj)
 
 
-def shifted_background(scene: Scene, pixels: int = 3) -> np.ndarray:
-    """The hole filled with the true background moved by ``pixels`` (a plausible, misaligned fill)."""
-    t = scene.triplet
-    moved = np.roll(t.x_ori, (pixels, pixels), axis=(0, 1))
-    return np.where(t.mask[..., None], moved, t.x_obj)
-
-
 def validate_judge(scenes: list[Scene]) -> dict:
     """Shares eliminated / recreated of each reference fill (percent) on ``scenes``."""
     refs = {"untouched": lambda s: s.triplet.x_obj, "true background": lambda s: s.triplet.x_ori,
-            "background shifted 3 px": shifted_background, "repaint (new object of the family)": repaint}
+            "background shifted 3 px": lambda s: shifted_truth(s.triplet.x_ori, s.triplet.mask),
+            "repaint (new object of the family)": repaint}
     out = {}
     for name, make in refs.items():
         verdicts = [judge(make(s), s) for s in scenes]
