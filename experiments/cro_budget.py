@@ -8,10 +8,12 @@ Choices, fixed before any run:
   300 steps each, the EMA weights saved at 50, 100 and 300 steps, every run with the paper's loss (a mean over the
   picture), as the shipped fine-tunes: their 1000-step models (lr 3e-4) are the last point of the 3e-4 curve.
 - Each checkpoint erases the held-out benchmark (heldout-v1, ``--scenes``: 128 by default, 64 px) with 25 DDIM
-  steps from pure noise (strength 1) and from the noised input (strength 0.6), seeds
-  0..``--seeds``-1 (2 by default: on two CPU cores the grid takes about an hour; the shipped 1000-step models are
-  scored with ``--with-shipped``), the same noise for every model (`experiments.evaluate.benchmark_noise`), SRA on
-  for `cro_sra` only. The lower learning rate's runs were planned; those not run are absent from the results file.
+  steps from pure noise (strength 1) and from the noised input (strength 0.6), seeds ``--first-seed`` onwards
+  (``--seeds`` of them, 2 by default: on two CPU cores the grid takes about an hour per two seeds; the shipped
+  1000-step models are scored with ``--with-shipped``), the same noise for every model
+  (`experiments.evaluate.benchmark_noise`), SRA on for `cro_sra` only. ``merge`` pools files scored on other seeds
+  of the same benchmark (a third seed is scored alone and merged: per-scene values are means over seeds). The lower
+  learning rate's runs were planned; those not run are absent from the results file.
 - Per scene: eliminated (the colour judge, majority over seeds) and the texture log2 ratio (`metrics.texture`,
   mean over seeds). Comparisons at the same (lr, steps, strength): cro - paired, cro - cro_zero (the fading path
   alone), paired - cro_zero (the weighting alone), cro_sra - cro (SRA); differences with a 95 % paired bootstrap
@@ -19,6 +21,8 @@ Choices, fixed before any run:
 
     python experiments/cro_budget.py run --variant cro --lr 3e-4 --root ~/eradiff-runs/budget
     python experiments/cro_budget.py score --root ~/eradiff-runs/budget --out data/results/cro_where_it_matters.json
+    python experiments/cro_budget.py score --root ~/eradiff-runs/budget --first-seed 2 --seeds 1 --out seed2.json
+    python experiments/cro_budget.py merge data/results/cro_where_it_matters.json seed2.json
 """
 
 from __future__ import annotations
@@ -105,20 +109,21 @@ def load_pipe(item: dict):
     return pipe
 
 
-def per_scene(pipe, bench, seeds: int, strength: float, sra: bool) -> dict:
-    """Eliminated (fraction of seeds) and texture log2 (mean over seeds) per scene."""
+def per_scene(pipe, bench, seeds: list[int], strength: float, sra: bool) -> dict:
+    """Eliminated (fraction of ``seeds``) and texture log2 (mean over them) per scene."""
     from eradiff_lite.data import to_image
     from eradiff_lite.experiments.evaluate import erase_benchmark
     from eradiff_lite.metrics.judge import judge
     from eradiff_lite.metrics.texture import texture_log2
 
     elim, tex = [], []
-    for seed in range(seeds):
+    for seed in seeds:
         out = erase_benchmark(pipe, bench, 25, seed, sra=sra, strength=strength)
         images = [to_image(o) for o in out]
         elim.append([judge(im, s)["eliminated"] for im, s in zip(images, bench.scenes)])
         tex.append([texture_log2(im, s.triplet.x_ori, s.triplet.mask) for im, s in zip(images, bench.scenes)])
-    return {"eliminated": np.mean(elim, 0).round(4).tolist(), "texture_log2": np.mean(tex, 0).round(4).tolist()}
+    return {"eliminated": np.mean(elim, 0).round(4).tolist(), "texture_log2": np.mean(tex, 0).round(4).tolist(),
+            "seeds": list(seeds)}
 
 
 def compare(a: dict, b: dict) -> dict:
@@ -140,24 +145,49 @@ def score(args) -> int:
     torch.set_grad_enabled(False)
     bench = load_benchmark(scenes=args.scenes, size=64)
     path = Path(args.out)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     done = json.loads(path.read_text()) if path.is_file() else {"scores": []}
+    if done["scores"] and seeds_of(done["scores"][0], done) != seeds:
+        raise SystemExit(f"error: {path} holds seeds {seeds_of(done['scores'][0], done)}, not {seeds}: "
+                         f"score other seeds into another file and join them with merge")
     have = {(s["variant"], s["lr"], s["steps"], s["strength"]) for s in done["scores"]}
     jobs = [(item, strength) for item in checkpoints(args.root, args.with_shipped) for strength in STRENGTHS
             if (item["variant"], item["lr"], item["steps"], strength) not in have
             and (args.lr is None or item["lr"] == args.lr)]
     for item, strength in tqdm(jobs, desc="budget curves"):
-        values = per_scene(load_pipe(item), bench, args.seeds, strength, sra=item["variant"] == "cro_sra")
-        eliminated = 100 * float(np.mean(np.array(values["eliminated"]) > 0.5))
-        done["scores"].append({"variant": item["variant"], "lr": item["lr"], "steps": item["steps"],
-                               "strength": strength, "elimination": eliminated,
-                               "texture_median": float(np.median(values["texture_log2"])), **values})
-        done.update({"benchmark": bench.describe(), "seeds": args.seeds, "device": describe_device(),
+        values = per_scene(load_pipe(item), bench, seeds, strength, sra=item["variant"] == "cro_sra")
+        done["scores"].append(summarised({"variant": item["variant"], "lr": item["lr"], "steps": item["steps"],
+                                          "strength": strength, **values}))
+        done.update({"benchmark": bench.describe(), "seeds": len(seeds), "device": describe_device(),
                      "parameterisation": "sample (x0)", "sampling_steps": 25,
                      "families": [s.family for s in bench.scenes]})
         done["rows"], done["not_run"] = rows(done["scores"], done["families"]), NOT_RUN
         write_text_atomic(path, json.dumps(done) + "\n")
     print(table(done))
     return 0
+
+
+def summarised(score: dict) -> dict:
+    """A model's score with its summary: eliminated where the judge says so for most seeds (a tie is not)."""
+    return {**score, "elimination": 100 * float(np.mean(np.array(score["eliminated"]) > 0.5)),
+            "texture_median": float(np.median(score["texture_log2"]))}
+
+
+def seeds_of(score: dict, results: dict) -> list[int]:
+    """The sampling seeds behind a score (files scored before seeds were listed used 0 .. seeds-1)."""
+    return score.get("seeds", list(range(results["seeds"])))
+
+
+def pooled(parts: list[dict]) -> dict:
+    """One model's scores on disjoint seeds as one: per-scene means weighted by the number of seeds."""
+    seeds = [seed for part in parts for seed in part["seeds"]]
+    if len(set(seeds)) != len(seeds):
+        raise SystemExit(f"error: {parts[0]['variant']} lr {parts[0]['lr']:g} step {parts[0]['steps']} "
+                         f"strength {parts[0]['strength']:g} was scored twice on seeds {sorted(seeds)}")
+    weights = np.array([len(part["seeds"]) for part in parts], float)[:, None]
+    mean = {k: (np.sum([np.array(p[k]) for p in parts] * weights, 0) / weights.sum()).round(4).tolist()
+            for k in ("eliminated", "texture_log2")}
+    return summarised({**parts[0], **mean, "seeds": sorted(seeds)})
 
 
 def subset(values: dict, keep: np.ndarray) -> dict:
@@ -178,8 +208,8 @@ def rows(scores: list[dict], families: list[str] | None = None) -> list[dict]:
     out = []
     for (variant, lr, steps, strength) in sorted({k for k in index}, key=lambda k: (k[1], k[2], k[3])):
         for (a, b), (group, keep) in ((pair, g) for pair in COMPARISONS for g in groups.items()):
-            if variant != a or (b, lr, steps, strength) not in index:
-                continue
+            if variant != a or (b, lr, steps, strength) not in index or (keep is not None and keep.sum() < 2):
+                continue  # a group needs two scenes for an interval
             sa, sb = index[(a, lr, steps, strength)], index[(b, lr, steps, strength)]
             c = compare(sa, sb) if keep is None else compare(subset(sa, keep), subset(sb, keep))
             out.append({"parameterisation": "sample (x0)", "finetune_steps": steps, "learning_rate": lr,
@@ -205,7 +235,7 @@ def table(done: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from eradiff_lite.cliargs import Parser, count, duration, number
+    from eradiff_lite.cliargs import Parser, count, duration, number, seed
 
     p = Parser(prog="python experiments/cro_budget.py", description=__doc__,
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -220,12 +250,14 @@ def main(argv=None) -> int:
     s = sub.add_parser("score", help="score every saved budget and the shipped models, then compare")
     s.add_argument("--root", required=True, type=Path)
     s.add_argument("--scenes", type=count(2), default=128)
-    s.add_argument("--seeds", type=count(1), default=2)
+    s.add_argument("--seeds", type=count(1), default=2, help="how many sampling seeds (default 2)")
+    s.add_argument("--first-seed", type=seed(), default=0, help="the first of them (default 0)")
     s.add_argument("--with-shipped", action="store_true", help="also score the shipped 1000-step models")
     s.add_argument("--out", default="data/results/cro_where_it_matters.json")
     s.add_argument("--lr", type=number(0, low_open=True), default=None, choices=RATES,
                    help="score only this learning rate's runs")
-    m = sub.add_parser("merge", help="join score files (e.g. one per learning rate) and recompute the comparisons")
+    m = sub.add_parser("merge", help="join score files (one per learning rate or per seed) and recompute the "
+                                     "comparisons; a model scored on other seeds in another file is pooled")
     m.add_argument("files", nargs="+")
     m.add_argument("--out", default="data/results/cro_where_it_matters.json")
     args = p.parse_args(argv)
@@ -246,16 +278,20 @@ def merge(args) -> int:
     from eradiff_lite.paths import write_text_atomic
 
     parts = [json.loads(Path(f).read_text()) for f in args.files]
-    if len({json.dumps(p["benchmark"], sort_keys=True) for p in parts}) != 1 or len({p["seeds"] for p in parts}) != 1:
-        raise SystemExit("error: the files were scored on different benchmarks or seeds")
-    seen, scores = set(), []
+    if len({json.dumps(p["benchmark"], sort_keys=True) for p in parts}) != 1:
+        raise SystemExit("error: the files were scored on different benchmarks")
+    by_model: dict[tuple, list[dict]] = {}
     for part in parts:
         for s in part["scores"]:
-            key = (s["variant"], s["lr"], s["steps"], s["strength"])
-            if key not in seen:
-                seen.add(key)
-                scores.append(s)
-    done = {**parts[0], "scores": scores}
+            by_model.setdefault((s["variant"], s["lr"], s["steps"], s["strength"]), []).append(
+                {**s, "seeds": seeds_of(s, part)})
+    scores = [pooled(found) for found in by_model.values()]
+    if len({tuple(s["seeds"]) for s in scores}) != 1:
+        missing = [f"{s['variant']} lr {s['lr']:g} step {s['steps']} strength {s['strength']:g}: seeds {s['seeds']}"
+                   for s in scores if len(s["seeds"]) < max(len(t["seeds"]) for t in scores)]
+        raise SystemExit("error: not every model was scored on the same seeds; score these on the rest first: "
+                         + "; ".join(missing))
+    done = {**parts[0], "scores": scores, "seeds": len(scores[0]["seeds"])}
     if "families" not in done:  # scored before the families were recorded: the same benchmark names them
         from eradiff_lite.metrics.benchmark import load_benchmark
 

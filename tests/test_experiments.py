@@ -1,6 +1,7 @@
 """The experiments' own logic (experiments/: nothing in the package imports them): arm configs, the comparison rows."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,32 @@ def test_recipe_check_compares_each_scene_with_itself_before_and_after(tmp_path)
     assert same["elimination_verdict"] == 0 and same["p"] == 1.0
     with pytest.raises(ValueError, match="no per-scene values"):
         recipe_check.compare(before, after, "cro", np.arange(n), textured)
+
+
+def test_budget_merge_pools_a_third_seed_and_refuses_a_seed_scored_twice_or_missing(tmp_path):
+    bench = {"version": "t", "scenes": 4}
+
+    def results(seeds, models):
+        return {"benchmark": bench, "seeds": len(seeds), "families": ["coin"] * 4,
+                "scores": [{**_score(v, e, t), "seeds": list(seeds)} for v, e, t in models]}
+
+    first = tmp_path / "seeds01.json"  # an old file: its scores list no seeds, the file says 2 (seeds 0 and 1)
+    old = results([0, 1], [("cro", [1, 0.5, 0.5, 0], [2, 2, 2, 2]), ("paired", [0, 0, 1, 1], [0] * 4)])
+    for s in old["scores"]:
+        del s["seeds"]
+    first.write_text(json.dumps(old))
+    third = tmp_path / "seed2.json"
+    third.write_text(json.dumps(results([2], [("cro", [1, 1, 0, 0], [5, 5, 5, 5]), ("paired", [0, 0, 1, 1], [0] * 4)])))
+    out = tmp_path / "all.json"
+    assert cro_budget.main(["merge", str(first), str(third), "--out", str(out)]) == 0
+    merged = json.loads(out.read_text())
+    cro = next(s for s in merged["scores"] if s["variant"] == "cro")
+    assert merged["seeds"] == 3 and cro["seeds"] == [0, 1, 2]
+    assert cro["eliminated"] == pytest.approx([1, 2 / 3, 1 / 3, 0], abs=1e-4)  # (2 x mean of two + third) / 3
+    assert cro["texture_log2"] == [3, 3, 3, 3] and cro["elimination"] == 50  # majority: 2 of 3 seeds, a tie is not
+    with pytest.raises(SystemExit, match="scored twice on seeds"):
+        cro_budget.main(["merge", str(first), str(third), str(third), "--out", str(out)])
+    part = tmp_path / "cro_only.json"
+    part.write_text(json.dumps(results([3], [("cro", [1, 1, 1, 1], [0] * 4)])))
+    with pytest.raises(SystemExit, match=r"score these on the rest first: paired lr 0.0003 step 50 strength 1"):
+        cro_budget.main(["merge", str(out), str(part), "--out", str(tmp_path / "x.json")])
