@@ -1,4 +1,4 @@
-"""Where shipped data live and where runs are written.
+"""Where shipped data live and where runs are written; how an error reads on one line.
 
 `ERADIFF_DATA` and `ERADIFF_RUNS` override both; otherwise the repository's `data/` and `runs/`
 (the package is installed editable from a checkout, locally and on Colab).
@@ -90,3 +90,13 @@ def check_separate(reads: dict[str, str | os.PathLike], writes: dict[str, str | 
                 inner, outer = (w_name, r_name) if _inside(w, r) else (r_name, w_name)
                 raise ValueError(f"{w_name} {w_path} and {r_name} {r_path} overlap ({inner} lies inside {outer}): a "
                                  f"command never writes where it reads; choose a {w_name} beside {r_name}, not in it")
+
+
+def one_line_error(err: BaseException) -> str:
+    """``error: <what> (<file>): <what to do>`` on one line: the message our errors carry, the file an OS error
+    names (the CLI's last line, and each failure a command reports while it goes on)."""
+    if isinstance(err, OSError) and err.filename and not str(err).startswith("error"):
+        return f"error: {err.strerror or type(err).__name__} ({err.filename}): check the path, the free disk " \
+               f"space and the permissions"
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if text.startswith("error:") else f"error: {text}"

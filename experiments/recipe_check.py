@@ -34,20 +34,14 @@ HALVES = {"128-255 (not used to choose)": (128, 256), "0-127 (used to choose)": 
 VARIANTS = ("baseline_ft", "paired", "cro_zero", "cro", "cro_sra", "cro_const")
 
 
-def per_scene(results: dict, variant: str) -> dict[str, np.ndarray]:
-    rows = {r["variant"]: r for r in results["rows"]}
-    if variant not in rows or "per_scene" not in rows[variant]:
-        raise ValueError(f"{variant!r} has no per-scene values in these results: evaluate it first")
-    return {k: np.array([np.nan if v is None else v for v in vals], np.float64)
-            for k, vals in rows[variant]["per_scene"].items()}
-
-
 def compare(before: dict, after: dict, variant: str, scenes: np.ndarray, textured: np.ndarray) -> dict:
     """``after - before`` for one variant on the scene indices ``scenes`` (``textured``: bool per scene)."""
     from eradiff_lite.metrics.paired import difference_shown, mcnemar, paired_bootstrap
+    from eradiff_lite.metrics.results import scene_values
     from eradiff_lite.metrics.texture import BAND
 
-    a, b = per_scene(after, variant), per_scene(before, variant)
+    keys = ("eliminated", "recreated", "masked_psnr", "texture_log2")
+    a, b = ({k: scene_values(r, variant, k) for k in keys} for r in (after, before))
     elim = paired_bootstrap(100 * a["eliminated"][scenes], 100 * b["eliminated"][scenes])
     test = mcnemar(a["eliminated"][scenes] > 0.5, b["eliminated"][scenes] > 0.5)
     psnr = paired_bootstrap(a["masked_psnr"][scenes], b["masked_psnr"][scenes])

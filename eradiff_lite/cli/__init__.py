@@ -7,6 +7,7 @@ import os
 import sys
 
 from ..cliargs import Parser, count
+from ..paths import one_line_error
 
 
 def _bench_data(args) -> None:
@@ -116,15 +117,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(err: BaseException) -> str:
-    """``error: <what> (<file>): <what to do>``: the message our errors carry, the file an OS error names."""
-    if isinstance(err, OSError) and err.filename and not str(err).startswith("error"):
-        return f"error: {err.strerror or type(err).__name__} ({err.filename}): check the path, the free disk " \
-               f"space and the permissions"
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text if text.startswith("error:") else f"error: {text}"
-
-
 def main(argv: list[str] | None = None) -> int:
     """Every command; a failure ends in one line ``error: ...`` and exit status 2 (``--debug`` or
     ``ERADIFF_DEBUG=1``: the whole traceback instead); Ctrl-C in one line ``interrupted`` and status 130."""
@@ -147,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             type(err).__name__ == "SafetensorError"  # a damaged weights file
         if debug or not expected:
             raise
-        print(_one_line(err), file=sys.stderr)
+        print(one_line_error(err), file=sys.stderr)
         return 2
 
 

@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from ..models.lite import LiteUNet
-from ..paths import check_separate, write_text_atomic
+from ..paths import check_separate, one_line_error, write_text_atomic
 from ..pipeline import export_pipeline, read_card, write_card
 from ..train.checkpoint import list_checkpoints, load_ema_weights
 from ..train.config import make_config
@@ -151,7 +151,7 @@ def ship_ablation(out_root: str | Path, target_root: str | Path, notes: dict | N
             ship(run_dir, target_root / run_dir.name, notes)
             shipped.append(run_dir.name)
         except Exception as err:  # noqa: BLE001 - reported with every other failure below
-            failed[run_dir.name] = " ".join(str(err).split()).removeprefix("error: ") or type(err).__name__
+            failed[run_dir.name] = one_line_error(err).removeprefix("error: ")
     if "baseline" in shipped:
         pointer = target_root / ".sra.partial"
         shutil.rmtree(pointer, ignore_errors=True)

@@ -155,7 +155,7 @@ def merge_results(parts: list[dict], order: tuple[str, ...] = ()) -> dict:
     return {**parts[0], "rows": rows, "missing_variants": missing, "merged_from": len(parts)}
 
 
-def _scene_values(results: dict, variant: str, key: str, bucket: str | None) -> np.ndarray:
+def scene_values(results: dict, variant: str, key: str, bucket: str | None = None) -> np.ndarray:
     """One variant's per-scene values of ``key`` (mean over seeds; NaN where none), in ``bucket`` only."""
     rows = {r["variant"]: r for r in results["rows"]}
     if "per_scene" not in rows.get(variant, {}):
@@ -183,7 +183,7 @@ def bucket_means(results: dict, bucket: str | None, keys=("eliminated", "recreat
             continue
         entry = {}
         for key in keys:
-            v = _scene_values(results, row["variant"], key, bucket)
+            v = scene_values(results, row["variant"], key, bucket)
             v = v[np.isfinite(v)]
             values = PER_SCENE.get(key)
             entry[key] = values.bucket_value(v) if values else float(v.mean())
@@ -208,7 +208,7 @@ def paired_stats(results: dict, variant: str, reference: str, resamples: int = 1
 
     def values(name, key):
         per_scene = PER_SCENE.get(key)
-        return _scene_values(results, name, key, bucket) * (100 if per_scene and per_scene.summary == "share" else 1)
+        return scene_values(results, name, key, bucket) * (100 if per_scene and per_scene.summary == "share" else 1)
 
     stats = {"variant": variant, "reference": reference, "bucket": bucket or "all"}
     for metric in paired_metrics():
