@@ -99,12 +99,12 @@ def show_sampling(out, index: int = 0, columns: int = 6, size: float = 1.6, labe
 
 
 def show_heatmap_pairs(maps: dict, columns: Sequence[str] = ("plain", "SRA"), picture=None, mask=None,
-                       size: float = 1.9, cmap: str = "magma"):
+                       size: float = 1.9, cmap: str = "magma", label: str | None = None):
     """Rows of 2-D maps compared on one colour scale per row, with that row's colour bar: ``maps`` is
     ``{row title: (map for column 0, map for column 1, ...)}`` (e.g. a layer's attention-output norm without
     and with SRA). ``picture``/``mask`` (optional): the picture is drawn once (with the hole tinted), left of a
-    single row or above several, and the hole's outline on every map. Laid out with matplotlib's constrained
-    layout, so a ``fig.suptitle`` sits just above the panels."""
+    single row or above several, and the hole's outline on every map. ``label``: what the colour bars measure.
+    Laid out with matplotlib's constrained layout, so a ``fig.suptitle`` sits just above the panels."""
     import matplotlib.pyplot as plt
 
     side = picture is not None and len(maps) == 1  # one row: the picture beside it; several: one row above them
@@ -132,7 +132,7 @@ def show_heatmap_pairs(maps: dict, columns: Sequence[str] = ("plain", "SRA"), pi
                 ax.set_title(columns[c], fontsize=9)
             if c == 0:
                 ax.set_ylabel(title, fontsize=8)
-        fig.colorbar(shown, ax=list(axes[r][side:]), fraction=0.046, pad=0.02)
+        fig.colorbar(shown, ax=list(axes[r][side:]), fraction=0.046, pad=0.02, label=label)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
