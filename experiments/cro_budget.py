@@ -18,6 +18,9 @@ Choices, fixed before any run:
   mean over seeds). Comparisons at the same (lr, steps, strength): cro - paired, cro - cro_zero (the fading path
   alone), paired - cro_zero (the weighting alone), cro_sra - cro (SRA); differences with a 95 % paired bootstrap
   interval over scenes and an exact McNemar p on elimination.
+- Is the fine-tune long enough? ``plateau``: each variant after fewer steps against itself after the most steps
+  scored at that rate (the shipped 1000), the same scenes and noise: a shorter fine-tune suffices when, for every
+  variant and strength, its elimination is not shown below the longest one's (the course's one rule).
 
     python experiments/cro_budget.py run --variant cro --lr 3e-4 --root ~/eradiff-runs/budget
     python experiments/cro_budget.py score --root ~/eradiff-runs/budget --out data/results/cro_where_it_matters.json
@@ -48,8 +51,7 @@ NOT_RUN = [{"what": "the paper's parameterisation (the network predicts the nois
                    "lost 3.6 dB to x0 at an equal budget (docs/recipe_study.md), and the clean-fills study has not "
                    "produced a better one; a budget curve on such a baseline would measure its speckle, not CRO. "
                    "CRO's optimum and weighting do not depend on the parameterisation (notebook 03), only the "
-                   "network's bias does"},
-           {"what": "cro_sra at lr 1e-4", "why": "time: the lower rate's lane ran paired, cro_zero and cro only"}]
+                   "network's bias does"}]
 
 
 def run_folder(root: Path, variant: str, lr: float) -> Path:
@@ -161,7 +163,8 @@ def score(args) -> int:
         done.update({"benchmark": bench.describe(), "seeds": len(seeds), "device": describe_device(),
                      "parameterisation": "sample (x0)", "sampling_steps": 25,
                      "families": [s.family for s in bench.scenes]})
-        done["rows"], done["not_run"] = rows(done["scores"], done["families"]), NOT_RUN
+        done["rows"], done["plateau"], done["not_run"] = rows(done["scores"], done["families"]), \
+            plateau(done["scores"]), NOT_RUN
         write_text_atomic(path, json.dumps(done) + "\n")
     print(table(done))
     return 0
@@ -219,6 +222,22 @@ def rows(scores: list[dict], families: list[str] | None = None) -> list[dict]:
                         "texture_difference": c["texture_log2"]["mean"],
                         "texture_ci95": [c["texture_log2"]["low"], c["texture_log2"]["high"]],
                         "p": c["mcnemar_p"], "discordant": c["discordant"], "scenes": c["elimination_points"]["n"]})
+    return out
+
+
+def plateau(scores: list[dict]) -> list[dict]:
+    """Each variant after fewer fine-tune steps against itself after the most steps scored at its rate (same
+    strength, scenes and noise): does the shorter fine-tune erase as well?"""
+    index = {(s["variant"], s["lr"], s["steps"], s["strength"]): s for s in scores}
+    out = []
+    for (variant, lr, strength) in sorted({(k[0], k[1], k[3]) for k in index}):
+        budgets = sorted(k[2] for k in index if (k[0], k[1], k[3]) == (variant, lr, strength))
+        for steps in budgets[:-1]:
+            c = compare(index[(variant, lr, steps, strength)], index[(variant, lr, budgets[-1], strength)])
+            out.append({"variant": variant, "learning_rate": lr, "strength": strength, "finetune_steps": steps,
+                        "against_steps": budgets[-1], "elimination_difference": c["elimination_points"]["mean"],
+                        "elimination_ci95": [c["elimination_points"]["low"], c["elimination_points"]["high"]],
+                        "texture_difference": c["texture_log2"]["mean"], "p": c["mcnemar_p"]})
     return out
 
 
@@ -297,7 +316,7 @@ def merge(args) -> int:
 
         bench = load_benchmark(scenes=done["benchmark"]["scenes"], size=done["benchmark"]["image_size"])
         done["families"] = [s.family for s in bench.scenes]
-    done["rows"], done["not_run"] = rows(scores, done["families"]), NOT_RUN
+    done["rows"], done["plateau"], done["not_run"] = rows(scores, done["families"]), plateau(scores), NOT_RUN
     write_text_atomic(Path(args.out), json.dumps(done) + "\n")
     print(table(done))
     return 0

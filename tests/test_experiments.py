@@ -105,3 +105,17 @@ def test_budget_merge_pools_a_third_seed_and_refuses_a_seed_scored_twice_or_miss
     part.write_text(json.dumps(results([3], [("cro", [1, 1, 1, 1], [0] * 4)])))
     with pytest.raises(SystemExit, match=r"score these on the rest first: paired lr 0.0003 step 50 strength 1"):
         cro_budget.main(["merge", str(out), str(part), "--out", str(tmp_path / "x.json")])
+
+
+def test_budget_plateau_compares_each_variant_with_its_longest_fine_tune():
+    n = 60
+    rng = np.random.default_rng(1)
+    weak, strong = (rng.random(n) < 0.3).astype(float), np.ones(n)
+    scores = [_score("cro", weak, np.zeros(n), steps=50), _score("cro", strong, np.zeros(n), steps=300),
+              _score("cro", strong, np.ones(n), steps=1000), _score("paired", weak, np.zeros(n), steps=50)]
+    rows = {(r["variant"], r["finetune_steps"]): r for r in cro_budget.plateau(scores)}
+    assert set(rows) == {("cro", 50), ("cro", 300)}  # paired has one budget: nothing to compare it with
+    short, enough = rows[("cro", 50)], rows[("cro", 300)]
+    assert short["against_steps"] == 1000 and short["elimination_ci95"][1] < 0 and short["p"] < 0.01
+    assert enough["elimination_difference"] == 0 and enough["p"] == 1.0
+    assert enough["texture_difference"] == pytest.approx(-1)
