@@ -19,6 +19,13 @@ Each verdict is the course's one rule (`metrics.paired.difference_shown`).
 
     python experiments/recipe_check.py --before data/results/ablation.json \\
         --after data/results/ablation_hole_gradient.json --out data/results/recipe_check.json
+    python experiments/recipe_check.py --before data/results/ablation.json \\
+        --after data/results/ablation_hole_only.json --out data/results/recipe_check_hole_only.json \\
+        --variants baseline_ft paired cro_zero cro cro_sra \\
+        --after-recipe "the loss over the hole only (no gradient term)"
+
+The second line checks the same averaging without the gradient term (``loss_region="hole", gradient_weight=0``,
+1000 steps from the shipped baseline as the others; cro_const was trained, not evaluated).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 HALVES = {"128-255 (not used to choose)": (128, 256), "0-127 (used to choose)": (0, 128), "all": (0, 256)}
+GRADIENT = "the loss over the hole + its gradient"
 VARIANTS = ("baseline_ft", "paired", "cro_zero", "cro", "cro_sra", "cro_const")
 
 
@@ -70,7 +78,7 @@ def compare(before: dict, after: dict, variant: str, scenes: np.ndarray, texture
 def markdown(result: dict) -> str:
     sign = {1: "up (shown)", -1: "down (shown)", 0: "not shown"}
     lines = ["# The fill study's loss averaging on scenes it was not chosen on", "",
-             f"Fine-tunes retrained with the loss over the hole + its gradient (after) against the shipped ones, "
+             f"Fine-tunes retrained with {result.get('after_recipe', GRADIENT)} (after) against the shipped ones, "
              f"trained with the paper's mean over the picture (before), scene by scene (same scenes, seeds, noise). "
              f"Benchmark {result['benchmark']}; sampling {result['sampling']}; device {result['device']}. Texture: "
              f"change of |log2 HF ratio| (negative = closer to the truth's texture), share of holes within +-1.5.", "",
@@ -101,7 +109,8 @@ def run(args) -> int:
     for half, (lo, hi) in HALVES.items():
         for variant in args.variants:
             rows.append({"half": half, **compare(before, after, variant, np.arange(lo, hi), textured)})
-    result = {"benchmark": f"{after['benchmark']['version']} ({after['benchmark']['scenes']} scenes)",
+    result = {"after_recipe": args.after_recipe,
+              "benchmark": f"{after['benchmark']['version']} ({after['benchmark']['scenes']} scenes)",
               "sampling": f"{len(after['sampling']['seeds'])} seeds, {after['sampling']['steps']} DDIM steps",
               "device": after["device"], "profile": after["profile"], "rows": rows}
     out = Path(args.out)
@@ -119,6 +128,8 @@ def main(argv=None) -> int:
     p.add_argument("--before", required=True, help="ablation.json of the shipped fine-tunes")
     p.add_argument("--after", required=True, help="ablation.json of the fine-tunes retrained with the other averaging")
     p.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    p.add_argument("--after-recipe", default=GRADIENT,
+                   help=f"what the retrained fine-tunes changed (default: {GRADIENT})")
     p.add_argument("--out", default="data/results/recipe_check.json")
     args = p.parse_args(argv)
     try:
