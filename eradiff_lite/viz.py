@@ -126,8 +126,9 @@ def show_heatmap_pairs(maps: dict, columns: Sequence[str] = ("plain", "SRA"), pi
             shown = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
             if mask is not None:
                 hole = np.asarray(mask, np.float32)
-                ax.contour(np.linspace(0, values.shape[1] - 1, hole.shape[1]), np.linspace(0, values.shape[0] - 1,
-                           hole.shape[0]), hole, levels=[0.5], colors="cyan", linewidths=0.6)
+                (h, w), (big_h, big_w) = values.shape, hole.shape  # pixel centres in token coordinates
+                ax.contour((np.arange(big_w) + 0.5) * w / big_w - 0.5, (np.arange(big_h) + 0.5) * h / big_h - 0.5,
+                           hole, levels=[0.5], colors="cyan", linewidths=0.6)
             if r == top:
                 ax.set_title(columns[c], fontsize=9)
             if c == 0:
