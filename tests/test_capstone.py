@@ -237,3 +237,103 @@ def test_the_variant_is_fine_tuned_with_the_bars_loss_averaging(tmp_path):
     assert bar_loss_averaging(tmp_path) == {"loss_region": "image", "gradient_weight": 0.0}  # saved before the option
     (tmp_path / "train_config.json").write_text(json.dumps({"loss_region": "hole", "gradient_weight": 1.0}))
     assert bar_loss_averaging(tmp_path) == {"loss_region": "hole", "gradient_weight": 1.0}
+
+
+# The loss's self-check (assignments/capstone/selfcheck.py): the starter passes it and equals CRO; each usual mistake
+# is rejected with its symptom. A wrong file is the starter with one change.
+CAPSTONE = ROOT / "assignments" / "capstone"
+WRONG_LOSS = '''
+import torch
+from eradiff_lite.cro import cro_loss
+from eradiff_lite.losses import Loss, register_loss
+from eradiff_lite.variants import Variant, register_variant
+
+
+class Wrong(Loss):
+    """CRO with one mistake."""
+
+    name = "test_wrong_loss"
+    target = "background"
+
+    def __call__(self, model, batch, t, gamma, alphas_cumprod, noise):
+        a_t = alphas_cumprod[t].view(-1, 1, 1, 1)
+        x_t = a_t.sqrt() * batch["x_ori"] + (1 - a_t).sqrt() * noise
+        {body}
+
+
+register_loss(Wrong(), replace=True)
+VARIANT = register_variant(Variant("test_wrong_variant", loss="test_wrong_loss", target="background",
+                                   from_baseline=True, sra_in_training=True, sra_at_inference=True), replace=True)
+'''
+MISTAKES = {  # the loss's body -> what the check must say
+    "the raw output as the noise": ('return cro_loss(lambda x, s: model(x, s), batch["x_ori"], batch["x_obj"], t, '
+                                    'gamma, alphas_cumprod, noise)', "must be lower for its own target"),
+    "CRO, scaled": ('return 2 * cro_loss(lambda x, s: model.eps(x, s, alphas_cumprod), batch["x_ori"], batch["x_obj"], '
+                    't, gamma, alphas_cumprod, noise)', "they differ"),
+    "one loss per item": ('return ((model.x0(x_t, t, alphas_cumprod) - batch["x_ori"]) ** 2).mean(dim=(1, 2, 3))',
+                          "not one number"),
+    "no gradient": ('return ((model.x0(x_t, t, alphas_cumprod) - batch["x_ori"]) ** 2).mean().detach()',
+                    "has no gradient"),
+    "the object as the target": ('return ((model.x0(x_t, t, alphas_cumprod) - batch["x_obj"]) ** 2).mean()',
+                                 "must be lower for its own target"),
+    "a batch changed in place": ('batch["x_obj"].clamp_(-0.5, 0.5)\n        '
+                                 'return ((model.x0(x_t, t, alphas_cumprod) - batch["x_ori"]) ** 2).mean()',
+                                 "changed the batch"),
+    "a NaN": ('return ((model.x0(x_t, t, alphas_cumprod) - batch["x_ori"]) ** 2).mean() * float("nan")',
+              "finite"),
+}
+
+
+def _selfcheck_module():
+    spec = importlib.util.spec_from_file_location("capstone_selfcheck", CAPSTONE / "selfcheck.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_starter_passes_its_selfcheck_and_equals_cro():
+    import os
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(CAPSTONE / "my_variant.py"), "--selfcheck"], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ok: equal to 'cro'" in done.stdout and "selfcheck passed" in done.stdout
+    check = _selfcheck_module()
+    try:
+        found = check.selfcheck(CAPSTONE / "my_variant.py", "cro", echo=None)
+    finally:
+        unregister_loss("my_variant")
+        unregister_variant("my_variant")
+    assert found["value"] == pytest.approx(found["same_as"], rel=1e-6) and found["grad_norm"] > 0
+    assert 0 <= found["answer_target"] < found["answer_other"]  # lower for the background than for the object
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+def test_the_selfcheck_rejects_a_wrong_loss_and_names_the_symptom(mistake, tmp_path):
+    body, symptom = MISTAKES[mistake]
+    path = tmp_path / "my_team.py"
+    path.write_text(textwrap.dedent(WRONG_LOSS).replace("{body}", body))
+    check = _selfcheck_module()
+    try:
+        with pytest.raises(check.SelfCheckError, match=symptom):
+            check.selfcheck(path, "cro", echo=None)
+    finally:
+        unregister_loss("test_wrong_loss")
+        unregister_variant("test_wrong_variant")
+
+
+def test_the_loss_api_example_runs_as_written(capsys):
+    """LOSS_API.md's example registers a loss and calls it: 0 for the model answering x_ori, more for x_obj."""
+    import re
+
+    code = re.search(r"```python\n(.*?)```", (CAPSTONE / "LOSS_API.md").read_text(), re.DOTALL).group(1)
+    try:
+        exec(compile(code, "LOSS_API.md", "exec"), {})
+    finally:
+        unregister_loss("paired_x0_demo")
+    lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    for name in ("paired_x0_demo", "cro"):
+        good, bad = (float(v) for v in re.findall(r"answering x_\w+ ([^,\s]+)", lines[name]))
+        assert 0 <= good < bad, lines[name]
+    assert lines["paired_x0_demo"].startswith("answering x_ori 0,")

@@ -77,7 +77,7 @@ def test_every_notebook_section_the_answer_key_names_exists():
     sections = notebook_sections()
     assert {"05", "06"} <= set(sections) and "9" in sections["05"] and "11" in sections["06"], sections
     # the checker can fail: a section that does not exist, a notebook that does not exist, and the old 06 "9b"
-    planted = "notebook 05, section 12; notebook 08, section 1; notebook 06, section 9b; notebook 04, section 4b"
+    planted = "notebook 05, section 12; notebook 08, section 1; notebook 06, section 9b; notebook 04, section 9b"
     assert bad_references(planted, sections) == ["notebook 05, section 12", "notebook 08, section 1",
                                                  "notebook 06, section 9b"]
     text = KEY.read_text()

@@ -4,6 +4,10 @@ Run it under the fixed budget and score it against the shipped cro_sra with one 
 
     OMP_NUM_THREADS=1 python -m eradiff_lite capstone assignments/capstone/my_variant.py --team "your name"
 
+Check your loss first, in seconds, on a toy batch (selfcheck.py beside this file; LOSS_API.md explains the API):
+
+    python assignments/capstone/my_variant.py --selfcheck
+
 As shipped, this file is the EraDiff recipe itself (the CRO loss, SRA in training and when erasing) under a new
 name: run it once to see where the budget leaves cro_sra's own recipe, then change `MyLoss.__call__` (and, if
 you like, the variant's SRA switches below). Keep the signature; write your equation in the docstring.
@@ -26,6 +30,9 @@ from eradiff_lite.losses import Loss, register_loss
 from eradiff_lite.variants import Variant, register_variant
 
 NAME = "my_variant"  # your variant's name in the class table (letters, digits and _; not a shipped variant's)
+# --selfcheck compares your loss with this registered loss on the toy batch: the starter is CRO itself, so they must
+# be equal; set SAME_AS = None once you change the objective on purpose (keep "cro" if you only rewrite CRO)
+SAME_AS = "cro"
 
 
 class MyLoss(Loss):
@@ -52,3 +59,14 @@ register_loss(MyLoss(), replace=True)
 VARIANT = register_variant(Variant(NAME, loss=NAME, target="background", from_baseline=True,
                                    sra_in_training=True, sra_at_inference=True,
                                    about="the capstone's starter: cro_sra's recipe under the budget"), replace=True)
+
+
+if __name__ == "__main__":  # python assignments/capstone/my_variant.py --selfcheck
+    import sys
+
+    from selfcheck import main  # assignments/capstone/selfcheck.py (the folder of this file is on the path)
+
+    if sys.argv[1:] != ["--selfcheck"]:
+        sys.exit(f"usage: python {sys.argv[0]} --selfcheck (the run itself: python -m eradiff_lite capstone "
+                 f"{sys.argv[0]} --team NAME)")
+    sys.exit(main([sys.argv[0], "--same-as", str(SAME_AS)]))
