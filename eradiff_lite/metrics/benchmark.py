@@ -1,7 +1,7 @@
 """The held-out benchmark: a fixed, versioned list of procedural scenes no model trained on.
 
 ``heldout-v1`` is scenes ``0 .. n-1`` of the ``heldout`` split of `eradiff_lite.data.make_scene` at the
-profile's image size, ``n = profile.eval_scenes`` (6 in smoke, 96 in cpu, 512 in gpu). The heldout split
+profile's image size, ``n = profile.eval_scenes`` (6 in smoke, 256 in cpu, 512 in gpu). The heldout split
 draws its seeds from another random stream than ``train`` and includes two families (button, egg) that
 training never shows, so a model cannot have memorised any scene. Changing what a scene looks like
 (`data/procedural.py`, `data/drawing.py`) or this definition means a new version string: results of two versions
