@@ -46,6 +46,8 @@ def test_committed_notebook_follows_conventions(path):
     assert len(params) == 1, "exactly one cell tagged 'parameters'"
     for name in ("profile_name", "out_dir"):
         assert name in params[0].source, f"parameters cell must define {name}"
+    unrun = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count") is None]
+    assert not unrun, f"cells {unrun} were never run (edited after the run?): re-execute with tools/nbbuild.py"
     with_outputs = sum(bool(c.outputs) for c in code)
     assert with_outputs >= len(code) // 2, f"committed without outputs ({with_outputs} of {len(code)} code cells)"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
