@@ -49,3 +49,40 @@ def test_heatmap_pairs_share_one_colour_scale_per_row():
     assert fig.axes[2].get_ylabel() == "layer 1" and fig.axes[4].get_ylabel() == "layer 2"  # rows titled
     one = show_heatmap_pairs({"layer 1": (a, b)}, picture=np.zeros((8, 8, 3)), mask=mask)  # one row: beside it
     assert len(one.axes) == 3 + 1 and one.axes[0].get_images() and one.axes[1].get_ylabel() == "layer 1"
+
+
+def _fill_row(name, smooth, textured, elimination, reference=False):
+    row = {"name": name, "erase": {"smooth": {"within": smooth}, "textured": {"within": textured},
+                                   "elimination": elimination}}
+    return {**row, "reference": True} if reference else row
+
+
+def test_plot_fill_study_draws_each_arm_its_weights_the_references_and_the_recipe_arrows():
+    import matplotlib.pyplot as plt
+
+    from eradiff_lite.train.report import fill_study_arms, plot_fill_study
+
+    fill_study = {"benchmark": {"seeds": "0..127"}, "rows": [
+        _fill_row("truth", 100, 100, 0, reference=True), _fill_row("flat", 40, 5, 0, reference=True),
+        _fill_row("continue (EMA)", 10, 30, 20), _fill_row("continue (raw weights)", 12, 31, 21),
+        _fill_row("paired_hole (EMA)", 60, 55, 80), _fill_row("scratch_stem at 300 steps (EMA)", 5, 20, 10)]}
+    change = {"within_before": 25.0, "within_after": 45.0}
+    recipe_check = {"rows": [
+        {"half": "128-255 (not used to choose)", "variant": v, "texture_smooth": change, "texture_textured": change,
+         "elimination_before": 78.0, "elimination_after": 71.0} for v in ("paired", "cro")]
+        + [{"half": "0-127", "variant": "paired", "texture_smooth": change, "texture_textured": change,
+            "elimination_before": 1.0, "elimination_after": 2.0}]}
+    assert list(fill_study_arms(fill_study)) == ["continue", "paired_hole", "scratch_stem at 300 steps"]
+    fig = plot_fill_study(fill_study, recipe_check)
+    top, bottom = fig.axes[:3], fig.axes[3:6]
+    assert [t.get_text() for t in top[0].get_yticklabels()] == ["continue", "paired_hole", "scratch_stem at 300 steps"]
+    dots = [line for line in top[0].lines if len(line.get_xdata()) == 1]
+    assert len(dots) == 4  # continue's EMA and raw, paired_hole, scratch
+    assert {float(line.get_xdata()[0]) for line in top[2].lines if len(line.get_xdata()) == 2} == {0.0}  # refs
+    assert sorted(float(line.get_xdata()[0]) for line in top[0].lines if len(line.get_xdata()) == 2) == [40.0, 100.0]
+    assert [t.get_text() for t in bottom[0].get_yticklabels()] == ["paired", "cro"]  # the other half left out
+    assert len(bottom[2].texts) == 2 and "scenes 0-127" in top[0].get_ylabel() and "128-255" in bottom[0].get_ylabel()
+    assert all(ax.get_xlabel() for ax in bottom) and fig._suptitle.get_text()
+    plt.close(fig)
+    with pytest.raises(ValueError, match="nothing to draw"):
+        plot_fill_study(fill_study, {"rows": []})

@@ -21,6 +21,7 @@ from . import (
     bootstrap_build,
     composite,
     crobuild,
+    deeper,
     diffusion,
     erase_build,
     eval_build,
@@ -168,6 +169,10 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
              "factor, mode='nearest')\n"),
     Exercise("sra_processor_sd", "07_stable_diffusion", sd_build.TASK, sd_build.grade_sra_processor_sd,
              sd_build.SOLUTION, sd_build.STUB),
+    Exercise("texture_log2", "08_going_deeper", deeper.TEXTURE_TASK, deeper.grade_texture_log2,
+             deeper.TEXTURE_SOLUTION, deeper.TEXTURE_STUB),
+    Exercise("hole_mean_loss", "08_going_deeper", deeper.HOLE_TASK, deeper.grade_hole_mean_loss,
+             deeper.HOLE_SOLUTION, deeper.HOLE_STUB),
 )}
 
 

@@ -6,6 +6,19 @@ from __future__ import annotations
 from . import bootstrap_build, crobuild, erase_build, eval_build, mixing, sd_build, sra_build, train_build
 
 TIERS: dict[str, tuple[str, str]] = {
+    "texture_log2": (
+        "Texture is high-frequency energy: how much each pixel differs from its four neighbours, squared, summed over "
+        "the colour channels and averaged over the hole. Leave out the hole's outermost ring of pixels, where every "
+        "fill meets the picture, and add a small floor to both energies so that a flat truth cannot make the ratio "
+        "explode; then compare the fill's energy with the truth's on a log scale where a factor of 2 reads as 1.",
+        "inner = binary_erosion(mask, iterations=1) (the whole mask if that is empty);  E(img) = mean over inner of "
+        "sum_c laplace(img_c)^2;  texture_log2 = log2((E(out) + 1e-3) / (E(truth) + 1e-3))."),
+    "hole_mean_loss": (
+        "Only the hole's fill is ever used, so only the hole's pixels should count: add up the squared residual "
+        "where the mask is 1 and divide by how many values you added (every channel of every hole pixel of the "
+        "whole batch), not by the size of the picture.",
+        "m = mask expanded to the residual's shape [B, C, H, W];  loss = sum(m * residual^2) / sum(m)  (as "
+        "eradiff_lite.cro.region_loss(residual, mask))."),
     "mixup_lambdas": (
         "lambda is the share of the object image in the target. It must be about 0 at t = 0 (the clean end) and "
         "grow to about 1 at high noise, following how much of the clean signal the noise has already destroyed.",

@@ -96,3 +96,84 @@ def plot_learning_curve(curve: dict, references: dict | None = None):
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def fill_study_arms(fill_study: dict) -> dict[str, dict[str, dict]]:
+    """The fill study's arms in the study's order: arm -> {"EMA" or "raw": its row} (rows named "arm (EMA)" /
+    "arm (raw weights)"; a row without a weights suffix counts as EMA). The reference fills are left out."""
+    arms: dict[str, dict[str, dict]] = {}
+    for row in fill_study["rows"]:
+        if not row.get("reference"):
+            arm, _, weights = row["name"].partition(" (")
+            arms.setdefault(arm, {})["raw" if weights.startswith("raw") else "EMA"] = row
+    return arms
+
+
+def plot_fill_study(fill_study: dict, recipe_check: dict, half: str = "128-255"):
+    """The fill study (``data/results/fill_study.json``) and the recipe check (``recipe_check.json``) in one figure;
+    returns it.
+
+    Top row: one dot per arm of the fill study (filled: EMA weights, hollow: raw weights) in three panels, the share
+    of smooth holes whose fill is within the texture band, of textured holes within it, and of scenes eliminated;
+    the reference fills present among the rows ("truth", "truth shifted 3 px", "flat", "biharmonic") are vertical
+    lines. Bottom row: the recipe check's variants on the benchmark half starting with ``half``, an arrow from the
+    shipped model to the one retrained with the loss over the hole, on the same three measures.
+    """
+    import matplotlib.pyplot as plt
+
+    named = {r["name"]: r for r in fill_study["rows"]}
+    arms = fill_study_arms(fill_study)
+    checked = [r for r in recipe_check["rows"] if r["half"].startswith(half)]
+    if not arms or not checked:
+        raise ValueError(f"nothing to draw: {len(arms)} arms, {len(checked)} recipe-check rows on half {half!r}")
+
+    def shares(erase):
+        return erase["smooth"]["within"], erase["textured"]["within"], erase["elimination"]
+
+    def colour(arm):
+        return ("tab:green" if arm.startswith("scratch") else
+                "tab:orange" if arm.startswith(("paired", "shipped paired", "shipped cro_sra")) else "tab:blue")
+
+    references = {"truth": ("k", "-"), "truth shifted 3 px": ("tab:purple", "--"), "flat": ("tab:gray", ":"),
+                  "biharmonic": ("tab:olive", "-.")}
+    panels = ["smooth holes within the band, %", "textured holes within the band, %", "scenes eliminated, %"]
+    fig, axes = plt.subplots(2, 3, figsize=(12, 9.5), sharex="col",
+                             gridspec_kw={"height_ratios": [len(arms), len(checked) + 1]})
+    for p, ax in enumerate(axes[0]):
+        for y, (arm, by_weights) in enumerate(arms.items()):
+            for weights, face, dy in (("EMA", colour(arm), -0.15), ("raw", "white", 0.15)):
+                if weights in by_weights:
+                    ax.plot(shares(by_weights[weights]["erase"])[p], y + dy, "o", ms=6, mfc=face, mec=colour(arm))
+        for name, (line, style) in references.items():
+            if name in named:
+                ax.axvline(shares(named[name]["erase"])[p], color=line, lw=1.2, ls=style,
+                           label=name if p == 0 else None)
+        ax.set_yticks(range(len(arms)), [a.replace("100 steps", "100 sampling steps") for a in arms] if p == 0 else [])
+        ax.set_ylim(len(arms) - 0.5, -0.5)
+        ax.set_title(panels[p], fontsize=9)
+        ax.grid(axis="y", lw=0.3)
+    for label, face, edge in (("baseline's task", "tab:blue", "tab:blue"),
+                              ("erasers (paired data)", "tab:orange", "tab:orange"),
+                              ("from scratch (architecture)", "tab:green", "tab:green"),
+                              ("raw weights (hollow)", "white", "0.3")):
+        axes[0][0].plot([], [], "o", mfc=face, mec=edge, label=label)
+    for p, ax in enumerate(axes[1]):
+        key = ("texture_smooth", "texture_textured", None)[p]
+        for y, r in enumerate(checked):
+            before, after = ((r[key]["within_before"], r[key]["within_after"]) if key
+                             else (r["elimination_before"], r["elimination_after"]))
+            ax.annotate("", (after, y), (before, y), arrowprops={"arrowstyle": "->", "color": "tab:red"})
+            ax.plot(before, y, "o", ms=5, mfc="white", mec="tab:red", label="shipped" if y + p == 0 else None)
+            ax.plot(after, y, "o", ms=5, color="tab:red", label="retrained, loss over the hole" if y + p == 0 else None)
+        ax.set_yticks(range(len(checked)), [r["variant"] for r in checked] if p == 0 else [])
+        ax.set_ylim(len(checked) - 0.5, -0.5)
+        ax.set_xlim(-3, 103)
+        ax.set_xlabel(panels[p] + ("\n(notebook 06's judge)" if p == 2 else ""), fontsize=9)
+        ax.grid(axis="y", lw=0.3)
+    seeds = str(fill_study.get("benchmark", {}).get("seeds", "?")).replace("..", "-")
+    axes[0][0].set_ylabel(f"fill study: one change per arm, scenes {seeds}", fontsize=9)
+    axes[1][0].set_ylabel(f"recipe check, scenes {checked[0]['half'].split()[0]}:\nshipped -> retrained", fontsize=9)
+    fig.legend(loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.suptitle("Which training change makes the fills texture-true, and what it costs in erasing", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
