@@ -384,3 +384,11 @@ def test_the_exercise_solution_installed_by_hand_equals_the_package_on_whole_une
         got = unet(sample, 300, **kwargs).sample
     hook.remove()
     assert torch.allclose(got, want, atol=1e-5)
+
+
+def test_short_layer_names_are_the_figures_labels():
+    from eradiff_lite.sra import short_layer_name
+
+    assert short_layer_name("unet.down_blocks.1.attentions.0") == "down 1.0"
+    assert short_layer_name("mid_block.attentions.0") == "mid.0"
+    assert short_layer_name("up_blocks.0.attentions.1") == "up 0.1"

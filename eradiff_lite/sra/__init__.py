@@ -7,7 +7,7 @@
 - its cost is measured by ``python -m eradiff_lite bench-sra`` (`eradiff_lite.experiments.bench.sra`).
 """
 
-from .context import select_layers, self_attention_layers, self_rectifying_attention
+from .context import select_layers, self_attention_layers, self_rectifying_attention, short_layer_name
 from .heatmaps import AttentionCapture, AttentionRecord, capture_attention, heatmap_rgb, point_index
 from .layer_masks import RULES, flat_mask, layer_grid, mask_at, sra_allowed
 from .processor import SelfRectifyingAttnProcessor, SRAState, attention_weights, project_qkv
@@ -15,5 +15,6 @@ from .processor import SelfRectifyingAttnProcessor, SRAState, attention_weights,
 __all__ = [
     "RULES", "AttentionCapture", "AttentionRecord", "SRAState", "SelfRectifyingAttnProcessor", "attention_weights",
     "capture_attention", "flat_mask", "heatmap_rgb", "layer_grid", "mask_at", "point_index",
-    "project_qkv", "select_layers", "self_attention_layers", "self_rectifying_attention", "sra_allowed",
+    "project_qkv", "select_layers", "self_attention_layers", "self_rectifying_attention", "short_layer_name",
+    "sra_allowed",
 ]

@@ -32,6 +32,12 @@ def self_attention_layers(unet: torch.nn.Module) -> dict[str, Attention]:
     return dict(sorted(found, key=lambda item: stage.get(item[0].split(".")[0], 3)))  # stable within a stage
 
 
+def short_layer_name(name: str) -> str:
+    """A self-attention layer's name as the notebooks' figures print it: ``"unet.down_blocks.1.attentions.0"`` ->
+    ``"down 1.0"``, ``"mid_block.attentions.0"`` -> ``"mid.0"``."""
+    return name.removeprefix("unet.").replace("_blocks.", " ").replace("_block", "").replace(".attentions.", ".")
+
+
 def select_layers(unet: torch.nn.Module, layers: Sequence[str] | None = None) -> dict[str, Attention]:
     """The self-attention layers named in ``layers`` (a name selects itself and everything under it)."""
     found = self_attention_layers(unet)
