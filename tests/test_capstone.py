@@ -11,8 +11,9 @@ import pytest
 
 from conftest import ROOT
 from eradiff_lite.cli import main
+from eradiff_lite.experiments.capstone import compare
 from eradiff_lite.experiments.capstone_rules import BUDGETS, load_variant_file
-from eradiff_lite.experiments.capstone_table import COLUMNS, verdict
+from eradiff_lite.experiments.capstone_table import COLUMNS, COLUMNS_BEFORE_S06, verdict
 from eradiff_lite.losses import get_loss, unregister_loss
 from eradiff_lite.variants import unregister_variant
 
@@ -85,12 +86,20 @@ def test_the_command_trains_the_learners_loss_scores_it_and_adds_a_row(variant_f
                                                         abs=2e-3)
     assert (tmp_path / "runs" / "ada" / "capstone.json").is_file()
     assert (tmp_path / "runs" / "reference_cache").is_dir()  # cro_sra is scored once per subset
+    # the second comparison, from the noised input (strength 0.6), fills its own columns by the same rule
+    assert "from the noised input (strength 0.6): elimination" in printed
+    assert row["s06_verdict"] in ("beats cro_sra", "worse than cro_sra", "no difference shown")
+    assert float(row["s06_d_elimination"]) == pytest.approx(
+        float(row["s06_elimination"]) - float(row["s06_cro_sra_elimination"]), abs=2e-3)
+    low, high = float(row["s06_d_elimination_low"]), float(row["s06_d_elimination_high"])
+    assert low <= float(row["s06_d_elimination"]) <= high and 0 <= float(row["s06_mcnemar_p"]) <= 1
 
     assert main(args + ["--team", "grace", "--out", str(tmp_path / "runs" / "grace"), "--steps", "1"]) == 0
     rows = _rows(table)
     assert [r["team"] for r in rows] == ["ada", "grace"] and rows[1]["steps_run"] == "1"
     assert rows[1]["official"] == "no" and rows[1]["why_not_official"] == "--steps 1 instead of the smoke budget's 2"
     assert rows[0]["cro_sra_elimination"] == rows[1]["cro_sra_elimination"]  # the same reference row
+    assert rows[0]["s06_cro_sra_elimination"] == rows[1]["s06_cro_sra_elimination"]  # at 0.6 too
     markdown = table.with_suffix(".md").read_text().splitlines()
     assert len(markdown) == 4
     assert markdown[2].startswith("| ada | test_marked_variant | test_marked | smoke | yes | 2/2 | ")
@@ -337,3 +346,126 @@ def test_the_loss_api_example_runs_as_written(capsys):
         good, bad = (float(v) for v in re.findall(r"answering x_\w+ ([^,\s]+)", lines[name]))
         assert 0 <= good < bad, lines[name]
     assert lines["paired_x0_demo"].startswith("answering x_ori 0,")
+
+
+# The second comparison, from the noised input (strength 0.6): where notebook 06 section 11 shows CRO's fading path at
+# work. It adds columns and changes nothing at strength 1.
+def _scored(name, eliminated, psnr):
+    """A made-up row of `capstone.score_model`: per-scene elimination (0/1) and masked PSNR."""
+    import numpy as np
+
+    return {"variant": name, "elimination": 100 * float(np.mean(eliminated)), "masked_psnr": float(np.mean(psnr)),
+            "per_scene": {"eliminated": list(eliminated), "masked_psnr": list(psnr), "recreated": [0] * len(psnr)}}
+
+
+def _class_row(mine, reference, noised=None):
+    from types import SimpleNamespace
+
+    from eradiff_lite.experiments.capstone_table import class_row
+    from eradiff_lite.variants import VARIANTS
+
+    result = SimpleNamespace(steps_done=2, seconds=1.5, device="cpu", final_loss=0.25)
+    return class_row("ada", VARIANTS["cro"], "ab" * 32, result, BUDGETS["smoke"], "smoke", "", mine, reference,
+                     compare(mine, reference), noised)
+
+
+def test_the_06_columns_come_from_the_06_scenes_and_leave_the_official_verdict_alone():
+    """A known case: at strength 1 the two models erase the same scenes (no difference); at 0.6 the learner's erases
+    6 of 10 scenes that cro_sra's does not (and none the other way), with a fill 0.5 dB better on every scene."""
+    same = _scored("mine", [1, 1, 0, 0, 1, 0, 1, 0, 1, 0], [20.0] * 10)
+    reference = _scored("cro_sra", [1, 1, 0, 0, 1, 0, 1, 0, 1, 0], [20.0] * 10)
+    at06 = [_scored("mine", [1] * 8 + [0] * 2, [21.5] * 10), _scored("cro_sra", [1] * 2 + [0] * 8, [21.0] * 10)]
+    noised = {"strength": 0.6, "rows": at06, "paired": compare(*at06)}
+    row, without = _class_row(same, reference, noised), _class_row(same, reference)
+
+    assert tuple(row) == COLUMNS
+    assert row["s06_elimination"] == 80.0 and row["s06_cro_sra_elimination"] == 20.0 and row["s06_d_elimination"] == 60
+    assert (row["s06_only_mine"], row["s06_only_cro_sra"]) == (6, 0)
+    assert row["s06_mcnemar_p"] == pytest.approx(2 * 0.5 ** 6, abs=1e-3)  # exact: 6 against 0 discordant scenes
+    assert 0 < row["s06_d_elimination_low"] <= 60 <= row["s06_d_elimination_high"]
+    assert row["s06_d_masked_psnr"] == row["s06_d_masked_psnr_low"] == row["s06_d_masked_psnr_high"] == 0.5
+    assert row["s06_masked_psnr"] == 21.5 and row["s06_cro_sra_masked_psnr"] == 21.0
+    assert row["s06_verdict"] == "beats cro_sra"
+    # strength 1: nothing differs, with or without the 0.6 comparison
+    assert row["verdict"] == "no difference shown" and row["d_elimination"] == 0 and row["mcnemar_p"] == 1
+    assert {k: v for k, v in row.items() if not k.startswith("s06_") and k != "date"} == \
+        {k: v for k, v in without.items() if not k.startswith("s06_") and k != "date"}
+    assert all(without[k] is None for k in COLUMNS if k.startswith("s06_"))
+
+
+def test_a_table_written_before_the_06_columns_still_reads_and_renders(tmp_path):
+    from eradiff_lite.experiments.capstone_table import append_row, describe_row, markdown, read_rows
+
+    mine = _scored("mine", [1, 0] * 5, [20.0] * 10)
+    written = _class_row(mine, _scored("cro_sra", [1, 0] * 5, [20.0] * 10))
+    old = {k: "" if written[k] is None else str(written[k]) for k in COLUMNS_BEFORE_S06}  # None as an empty cell
+    table = tmp_path / "results.csv"
+    with open(table, "w", newline="") as f:  # a table of the command before this change
+        writer = csv.DictWriter(f, fieldnames=COLUMNS_BEFORE_S06, lineterminator="\n")
+        writer.writeheader()
+        writer.writerow({**old, "team": "before"})
+    (before,) = read_rows(table)
+    assert all(before[k] == "" for k in COLUMNS if k.startswith("s06_"))
+    assert before["verdict"] == "no difference shown" and markdown([before]).splitlines()[2].endswith(
+        "| no difference shown | - | - | - | - | - |")
+    assert describe_row(before).endswith("from the noised input (strength 0.6): - (not scored)")
+
+    at06 = [_scored("mine", [1] * 8 + [0] * 2, [21.5] * 10), _scored("cro_sra", [1] * 2 + [0] * 8, [21.0] * 10)]
+    append_row(table, _class_row(mine, mine | {"variant": "cro_sra"}, {"rows": at06, "paired": compare(*at06)}))
+    rows = _rows(table)  # rewritten with the new header; the old row kept, its 0.6 columns empty
+    assert tuple(rows[0]) == COLUMNS and [r["team"] for r in rows] == ["before", "ada"]
+    assert {k: rows[0][k] for k in COLUMNS_BEFORE_S06} == {**old, "team": "before"}
+    assert rows[0]["s06_verdict"] == "" and rows[1]["s06_verdict"] == "beats cro_sra"
+    lines = table.with_suffix(".md").read_text().splitlines()
+    assert lines[0].count("|") == lines[1].count("|") == lines[2].count("|") == lines[3].count("|") == 20
+    assert lines[2].endswith("| - | - | - | - | - |") and lines[3].endswith("| beats cro_sra |")
+    with open(tmp_path / "other.csv", "w") as f:
+        f.write("team,score\nada,1\n")
+    with pytest.raises(ValueError, match="columns differ"):
+        read_rows(tmp_path / "other.csv")
+
+
+def test_both_models_erase_at_06_with_the_same_noise_and_cro_sras_scores_are_cached(variant_file, tmp_path, capsys,
+                                                                                    monkeypatch):
+    """Every erasing of the command, by (model, strength, seed): cro_sra at 1 and at 0.6 only in the first run (then
+    from the cache, one file per strength); ``--strengths 1`` skips 0.6 and its row stays official, shown with -."""
+    import json
+
+    from eradiff_lite.experiments import evaluate
+
+    calls, erase = [], evaluate.erase_benchmark
+
+    def spy(pipe, bench, steps, seed, sra=False, strength=1.0, **kw):
+        calls.append((strength, seed))  # the seed is the starting noise (`evaluate.benchmark_noise`)
+        return erase(pipe, bench, steps, seed, sra=sra, strength=strength, **kw)
+
+    monkeypatch.setattr(evaluate, "erase_benchmark", spy)
+    table, runs = tmp_path / "results.csv", tmp_path / "runs"
+    args = ["capstone", str(variant_file), "--profile", "smoke", "--table", str(table)]
+    assert main(args + ["--team", "ada", "--out", str(runs / "ada")]) == 0
+    assert calls == [(1.0, 0), (1.0, 0), (0.6, 0), (0.6, 0)]  # mine and cro_sra at 1, then at 0.6, the same noise
+    cache = sorted(p.name for p in (runs / "reference_cache").iterdir())
+    assert len(cache) == 2 and cache[0].endswith(f"_{BUDGETS['smoke'].scenes}x0x2.json")  # the name it had before
+    assert cache[1] == cache[0].replace(".json", "_strength0.6.json")
+    saved = json.loads((runs / "ada" / "capstone.json").read_text())
+    assert saved["noised_input"]["strength"] == 0.6 and [r["strength"] for r in saved["noised_input"]["rows"]] == [
+        0.6, 0.6]
+    assert saved["row"]["verdict"] == verdict(saved["paired"])  # the official verdict: strength 1's statistics
+    assert saved["row"]["s06_verdict"] == verdict(saved["noised_input"]["paired"])
+
+    marked = runs / "reference_cache" / cache[1]  # a mark in the cached 0.6 row shows the next run reads it
+    marked.write_text(json.dumps({**json.loads(marked.read_text()), "elimination": 12.345}))
+    calls.clear()
+    assert main(args + ["--team", "grace", "--out", str(runs / "grace")]) == 0
+    assert calls == [(1.0, 0), (0.6, 0)]  # only the learner's model: cro_sra's rows came from the cache
+    assert _rows(table)[1]["s06_cro_sra_elimination"] == "12.345"
+
+    calls.clear()
+    capsys.readouterr()
+    assert main(args + ["--team", "lin", "--out", str(runs / "lin"), "--strengths", "1"]) == 0
+    assert calls == [(1.0, 0)] and "- (not scored)" in capsys.readouterr().out
+    lin = _rows(table)[2]
+    assert lin["official"] == "yes" and lin["verdict"] and lin["s06_verdict"] == "" == lin["s06_elimination"]
+    assert table.with_suffix(".md").read_text().splitlines()[4].endswith("| - | - | - | - | - |")
+    assert main(args + ["--team", "x", "--out", str(runs / "x"), "--strengths", "0.8"]) == 2
+    assert "--strengths takes 1" in capsys.readouterr().err

@@ -12,13 +12,15 @@ One command, five steps, nothing of them new statistics:
    pass ``--max-seconds`` as a safety stop, and a row it stopped is not official (``why_not_official`` says so);
 3. erase a fixed held-out subset (benchmark ``heldout-v1``, scenes ``0 .. scenes-1``, sampling seed ``seed``,
    ``sample_steps`` DDIM steps) with it and with the shipped ``cro_sra``, the same starting noise for both
-   (`experiments.evaluate.erase_benchmark`);
+   (`experiments.evaluate.erase_benchmark`): from pure noise (strength 1, the official comparison), then from the
+   noised input (`NOISED_INPUT`, 0.6: ``x_t`` still holds the object; ``--strengths 1`` skips it);
 4. score both (`metrics.scoring.score_outputs`: the colour judge's elimination, masked PSNR, the texture measure,
    ...) and compare them scene by scene (`metrics.results.paired_stats`: paired bootstrap intervals, McNemar);
-5. append one row to the class's table (`capstone_table`: CSV and its Markdown twin).
+5. append one row to the class's table (`capstone_table`: CSV and its Markdown twin): its verdict, and whether it
+   is official, from strength 1; its ``s06_*`` columns, with a verdict by the same rule, from 0.6.
 
-The budgets, the variant file's loading and checks, and the reasons a row is not official are in `capstone_rules`
-(all importable from here too); this module runs and scores.
+The budgets, the strengths compared, the variant file's loading and checks, and the reasons a row is not official
+are in `capstone_rules` (all importable from here too); this module runs and scores.
 
 A row is official when it ran its profile's budget unchanged (``smoke`` included: an official smoke row only says
 that the file runs), from the shipped baseline, every one of the budget's steps; rows of the ``cpu`` and ``gpu``
@@ -38,10 +40,20 @@ import torch
 from ..paths import data_dir, write_text_atomic
 from ..profiles import default_profile_name, describe_device
 from ..variants import Variant
-from .capstone_rules import BUDGETS, Budget, budget_name, check_variant, load_variant_file, why_not_official
+from .capstone_rules import (
+    BUDGETS,
+    NOISED_INPUT,
+    STRENGTHS,
+    Budget,
+    budget_name,
+    check_strengths,
+    check_variant,
+    load_variant_file,
+    why_not_official,
+)
 from .capstone_table import append_row, class_row
 
-__all__ = ["REFERENCE", "CapstoneInterrupted", "fine_tune", "main", "run_capstone"]
+__all__ = ["REFERENCE", "CapstoneInterrupted", "compare", "fine_tune", "main", "run_capstone"]
 
 REFERENCE = "cro_sra"  # the shipped variant a capstone row is compared with
 
@@ -82,46 +94,62 @@ def fine_tune(variant: Variant, budget: Budget, out: Path, init: Path, progress:
         torch.set_num_threads(threads)
 
 
-def reference_row(budget: Budget, bench, kit, cache: Path, device: str) -> dict:
-    """The shipped ``cro_sra`` scored on the subset (cached by its weights, the subset and the sampling)."""
+def reference_row(budget: Budget, bench, kit, cache: Path, device: str, strength: float = 1.0) -> dict:
+    """The shipped ``cro_sra`` scored on the subset at ``strength`` (cached by its weights, the subset, the sampling
+    and the strength: the strength-1 file keeps the name it had before the 0.6 comparison existed)."""
     from ..pipeline.shipped import resolve_variant
     from .evaluate import weights_digest
 
     folder, sra = resolve_variant(REFERENCE)
-    key = f"{REFERENCE}_{weights_digest(folder)}_{budget.scenes}x{budget.seed}x{budget.sample_steps}.json"
+    at = "" if strength == 1 else f"_strength{strength:g}"
+    key = f"{REFERENCE}_{weights_digest(folder)}_{budget.scenes}x{budget.seed}x{budget.sample_steps}{at}.json"
     if (cache / key).is_file():
         return json.loads((cache / key).read_text())
-    row = score_model(REFERENCE, folder, sra, budget, bench, kit, device)
+    row = score_model(REFERENCE, folder, sra, budget, bench, kit, device, strength)
     cache.mkdir(parents=True, exist_ok=True)
     write_text_atomic(cache / key, json.dumps(row) + "\n")
     return row
 
 
-def score_model(name: str, folder: Path, sra: bool, budget: Budget, bench, kit, device: str) -> dict:
-    """One results row (`evaluate.table_row`) of a pipeline folder erasing the subset with the budget's seed."""
+def score_model(name: str, folder: Path, sra: bool, budget: Budget, bench, kit, device: str,
+                strength: float = 1.0) -> dict:
+    """One results row (`evaluate.table_row`) of a pipeline folder erasing the subset with the budget's seed, from
+    pure noise (``strength`` 1) or from the input noised to ``strength`` of the schedule (the same noise)."""
     from ..metrics.scoring import score_outputs
     from .evaluate import erase_benchmark, load_pipeline, table_row
 
     pipe = load_pipeline(folder, device)
-    erased = erase_benchmark(pipe, bench, budget.sample_steps, budget.seed, sra=sra)
+    erased = erase_benchmark(pipe, bench, budget.sample_steps, budget.seed, sra=sra, strength=strength)
     score = score_outputs(bench, erased, kit)
-    return table_row(name, [score], {"folder": folder, "sra": sra}, [budget.seed], budget.sample_steps)
+    row = table_row(name, [score], {"folder": folder, "sra": sra}, [budget.seed], budget.sample_steps)
+    return {**row, "strength": strength}
+
+
+def compare(mine: dict, reference: dict) -> dict:
+    """``mine`` against ``cro_sra`` scene by scene (`metrics.results.paired_stats`): two rows of `score_model` that
+    erased the same scenes with the same noise at the same strength."""
+    from ..metrics.results import paired_stats
+
+    return paired_stats({"rows": [mine, reference]}, mine["variant"], REFERENCE)
 
 
 def run_capstone(source: str | Path, team: str, budget: Budget, out: Path | None = None,
                  table: Path | None = None, init: Path | None = None, profile: str | None = None,
                  device: str | None = None, progress: bool = True, max_seconds: float | None = None,
-                 resume: bool = False) -> dict:
-    """Fine-tune, score against ``cro_sra``, append the class's row; returns ``{"row", "results", "paired"}``.
+                 resume: bool = False, strengths=STRENGTHS) -> dict:
+    """Fine-tune, score against ``cro_sra``, append the class's row; returns ``{"row", "results", "paired",
+    "noised_input"}`` (the last ``None`` where ``strengths`` leaves out `NOISED_INPUT`).
 
     ``profile`` names the budget the row claims (default: the `BUDGETS` entry equal to ``budget``); the row is
     official when ``budget`` is that profile's, ``init`` the shipped baseline, and every step ran (`why_not_official`).
     ``max_seconds`` is a safety stop, not a budget: a run it stops is scored, and its row is not official.
-    ``resume`` continues a fine-tune that a Ctrl-C stopped (`CapstoneInterrupted`, raised with the run folder)."""
+    ``resume`` continues a fine-tune that a Ctrl-C stopped (`CapstoneInterrupted`, raised with the run folder).
+    ``strengths``: 1 (the official comparison, always) and `NOISED_INPUT` (the second comparison, by default)."""
     from ..metrics.benchmark import load_benchmark
     from ..metrics.results import paired_stats
     from ..metrics.scoring import load_metric_kit
 
+    strengths = check_strengths(strengths)
     variant, digest = load_variant_file(source)
     check_variant(variant)
     init = Path(init) if init else data_dir() / "checkpoints" / "baseline"
@@ -138,15 +166,22 @@ def run_capstone(source: str | Path, team: str, budget: Budget, out: Path | None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     bench, kit = load_benchmark(scenes=budget.scenes, size=64), load_metric_kit()
     mine = score_model(variant.name, out, variant.sra_at_inference, budget, bench, kit, device)
-    reference = reference_row(budget, bench, kit, out.parent / "reference_cache", device)
+    cache = out.parent / "reference_cache"
+    reference = reference_row(budget, bench, kit, cache, device)
     results = {"profile": "capstone", "device": describe_device(), "benchmark": bench.describe(),
                "feature_extractors": kit.names(), "budget": {"name": profile, **asdict(budget)},
                "max_seconds": max_seconds, "rows": [mine, reference]}
     paired = paired_stats(results, variant.name, REFERENCE)
-    row = class_row(team, variant, digest, result, budget, profile, why, mine, reference, paired)
-    write_text_atomic(out / "capstone.json", json.dumps({**results, "paired": paired, "row": row}, indent=1) + "\n")
+    noised = None
+    if NOISED_INPUT in strengths:  # the second comparison: both erase the same scenes from the noised input
+        rows = [score_model(variant.name, out, variant.sra_at_inference, budget, bench, kit, device, NOISED_INPUT),
+                reference_row(budget, bench, kit, cache, device, NOISED_INPUT)]
+        noised = {"strength": NOISED_INPUT, "rows": rows, "paired": compare(*rows)}
+    row = class_row(team, variant, digest, result, budget, profile, why, mine, reference, paired, noised)
+    write_text_atomic(out / "capstone.json", json.dumps({**results, "paired": paired, "noised_input": noised,
+                                                         "row": row}, indent=1) + "\n")
     append_row(Path(table) if table else root / ("smoke.csv" if profile == "smoke" else "results.csv"), row)
-    return {"row": row, "results": results, "paired": paired, "train": result}
+    return {"row": row, "results": results, "paired": paired, "noised_input": noised, "train": result}
 
 
 def interrupted(out: Path, argv: list[str]) -> int:
@@ -165,7 +200,7 @@ def interrupted(out: Path, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..cliargs import Parser, count, duration
+    from ..cliargs import Parser, count, duration, number
 
     argv = sys.argv[1:] if argv is None else list(argv)
     p = Parser(prog="python -m eradiff_lite capstone", description=__doc__.split("\n\n")[0])
@@ -185,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-seconds", type=duration(), default=None,
                    help="a safety stop: end training after the step that passes this many seconds (a row it "
                         "stopped is not official); the budget itself is counted in steps")
+    p.add_argument("--strengths", type=number(0, 1, low_open=True), nargs="+", default=list(STRENGTHS), metavar="S",
+                   help="compare with cro_sra from pure noise (1: the official verdict) and from the noised input "
+                        "(0.6: evidence for the report; up to twice the scoring time); default both; 1 alone skips 0.6")
     p.add_argument("--resume", action="store_true",
                    help="continue the fine-tune a Ctrl-C stopped, from the checkpoint it saved in the run folder "
                         "(the same command, plus --resume)")
@@ -195,11 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     changes = {k: v for k, v in vars(args).items() if k in ("steps", "batch_size", "threads", "scenes",
                                                           "sample_steps") and v is not None}
     budget = replace(BUDGETS[profile], **changes)
+    strengths = check_strengths(args.strengths)
     stop = f", safety stop at {args.max_seconds:g} s" if args.max_seconds is not None else ""
-    print(f"capstone: budget {asdict(budget)} ({profile}{', changed: not official' if changes else ''}{stop})")
+    print(f"capstone: budget {asdict(budget)} ({profile}{', changed: not official' if changes else ''}{stop}); "
+          f"compared with cro_sra at strength {' and '.join(f'{s:g}' for s in strengths)}")
     try:
         done = run_capstone(args.variant, args.team, budget, args.out, args.table, args.init, profile=profile,
-                            device=args.device, max_seconds=args.max_seconds, resume=args.resume)
+                            device=args.device, max_seconds=args.max_seconds, resume=args.resume,
+                            strengths=strengths)
     except CapstoneInterrupted as stop:
         return interrupted(stop.out, argv)
     from .capstone_table import describe_row

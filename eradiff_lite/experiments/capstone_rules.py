@@ -1,5 +1,6 @@
-"""The capstone's rules (`eradiff_lite.experiments.capstone`): the fixed `Budget` of each profile, the learner's
-variant file (imported, then checked), and what makes a row official (`why_not_official`).
+"""The capstone's rules (`eradiff_lite.experiments.capstone`): the fixed `Budget` of each profile, the strengths a
+row is compared at (`STRENGTHS`), the learner's variant file (imported, then checked), and what makes a row official
+(`why_not_official`).
 
 Nothing here trains or scores: `capstone.run_capstone` takes the variant and the budget from here, fine-tunes, erases
 and scores, and writes the row with the reasons this module gives.
@@ -16,7 +17,8 @@ from pathlib import Path
 from ..paths import data_dir
 from ..variants import ABLATION_ORDER, VARIANTS, Variant
 
-__all__ = ["BUDGETS", "Budget", "budget_name", "check_variant", "load_variant_file", "why_not_official"]
+__all__ = ["BUDGETS", "NOISED_INPUT", "STRENGTHS", "Budget", "budget_name", "check_strengths", "check_variant",
+           "load_variant_file", "why_not_official"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,12 @@ class Budget:
 BUDGETS = {"cpu": Budget(400, 32, 1, 256, 0, 25),
            "gpu": Budget(400, 32, 1, 256, 0, 25),
            "smoke": Budget(2, 4, 1, 6, 0, 2)}
+
+# Where a row compares the model with cro_sra: from pure noise (strength 1: the official verdict) and from the input
+# noised to 60 % of the schedule (strength 0.6: x_t still holds the object, where notebook 06 section 11 shows CRO's
+# fading path at work). Not part of the budget: ``--strengths 1`` skips 0.6 and the row stays official.
+NOISED_INPUT = 0.6
+STRENGTHS = (1.0, NOISED_INPUT)
 
 
 def load_variant_file(source: str | Path) -> tuple[Variant, str]:
@@ -101,3 +109,12 @@ def why_not_official(budget: Budget, profile: str, init: Path, steps_done: int,
         stop = f"stopped by --max-seconds {max_seconds:g}" if max_seconds is not None else "stopped"
         reasons.append(f"{stop} at step {steps_done} of {budget.steps}")
     return "; ".join(reasons)
+
+
+def check_strengths(strengths) -> tuple[float, ...]:
+    """The strengths to score, 1 first: 1 (the official comparison) and, optionally, `NOISED_INPUT`."""
+    found = sorted({float(s) for s in strengths}, reverse=True)
+    if 1.0 not in found or not set(found) <= set(STRENGTHS):
+        raise ValueError(f"--strengths takes 1 (the official comparison) and optionally {NOISED_INPUT:g}, got "
+                         f"{' '.join(f'{s:g}' for s in strengths)}")
+    return tuple(found)

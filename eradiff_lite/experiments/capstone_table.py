@@ -13,6 +13,11 @@ rule (`metrics.paired.difference_shown`):
   not lie below 0;
 - ``worse than cro_sra``: the elimination interval lies below 0 and p < 0.05;
 - ``no difference shown``: anything else (including a gain in elimination paid for in masked PSNR).
+
+That verdict, from pure noise (strength 1), is the row's official one. The ``s06_*`` columns hold the second
+comparison, from the noised input (strength 0.6, the same scenes and noise; `capstone_rules.NOISED_INPUT`): elimination
+and masked PSNR for both, their paired differences (elimination with McNemar), and ``s06_verdict`` by the same rule.
+A row written before they existed, or run with ``--strengths 1``, has them empty; the Markdown table shows ``-``.
 """
 
 from __future__ import annotations
@@ -25,13 +30,19 @@ from pathlib import Path
 from ..metrics.paired import difference_shown
 from ..paths import write_text_atomic
 
-COLUMNS = ("date", "team", "variant", "loss", "loss_options", "file_sha256", "sra", "budget", "official",
-           "why_not_official", "steps_run", "steps_budget", "batch_size", "seconds", "threads", "device", "scenes",
-           "seed", "sample_steps",
-           "final_loss", "elimination", "cro_sra_elimination", "d_elimination", "d_elimination_low",
-           "d_elimination_high", "mcnemar_p", "only_mine", "only_cro_sra", "masked_psnr", "cro_sra_masked_psnr",
-           "d_masked_psnr", "d_masked_psnr_low", "d_masked_psnr_high", "texture_smooth_within",
-           "cro_sra_texture_smooth_within", "texture_textured_within", "cro_sra_texture_textured_within", "verdict")
+# the table's columns before the strength-0.6 comparison existed: such a table still reads (its rows' s06 empty)
+COLUMNS_BEFORE_S06 = (
+    "date", "team", "variant", "loss", "loss_options", "file_sha256", "sra", "budget", "official", "why_not_official",
+    "steps_run", "steps_budget", "batch_size", "seconds", "threads", "device", "scenes", "seed", "sample_steps",
+    "final_loss", "elimination", "cro_sra_elimination", "d_elimination", "d_elimination_low", "d_elimination_high",
+    "mcnemar_p", "only_mine", "only_cro_sra", "masked_psnr", "cro_sra_masked_psnr", "d_masked_psnr",
+    "d_masked_psnr_low", "d_masked_psnr_high", "texture_smooth_within", "cro_sra_texture_smooth_within",
+    "texture_textured_within", "cro_sra_texture_textured_within", "verdict")
+S06_COLUMNS = ("s06_elimination", "s06_cro_sra_elimination", "s06_d_elimination", "s06_d_elimination_low",
+               "s06_d_elimination_high", "s06_mcnemar_p", "s06_only_mine", "s06_only_cro_sra", "s06_masked_psnr",
+               "s06_cro_sra_masked_psnr", "s06_d_masked_psnr", "s06_d_masked_psnr_low", "s06_d_masked_psnr_high",
+               "s06_verdict")
+COLUMNS = COLUMNS_BEFORE_S06 + S06_COLUMNS
 
 
 def verdict(paired: dict) -> str:
@@ -46,16 +57,30 @@ def verdict(paired: dict) -> str:
     return "no difference shown"
 
 
+def comparison_columns(mine: dict, reference: dict, paired: dict) -> dict:
+    """The columns of one comparison with cro_sra (its rows of `capstone.score_model` and their paired statistics),
+    named as at strength 1; the strength-0.6 comparison's are the same with the prefix ``s06_``."""
+    r3 = lambda v: None if v is None else round(float(v), 3)  # noqa: E731
+    e, psnr, mc = paired["elimination"], paired["masked_psnr"], paired["mcnemar"]
+    return {"elimination": r3(mine["elimination"]), "cro_sra_elimination": r3(reference["elimination"]),
+            "d_elimination": r3(e["mean"]), "d_elimination_low": r3(e["low"]), "d_elimination_high": r3(e["high"]),
+            "mcnemar_p": float(f"{mc['p_value']:.3g}"), "only_mine": mc["n_ab"], "only_cro_sra": mc["n_ba"],
+            "masked_psnr": r3(mine["masked_psnr"]), "cro_sra_masked_psnr": r3(reference["masked_psnr"]),
+            "d_masked_psnr": r3(psnr["mean"]), "d_masked_psnr_low": r3(psnr["low"]),
+            "d_masked_psnr_high": r3(psnr["high"]), "verdict": verdict(paired)}
+
+
 def class_row(team: str, variant, digest: str, result, budget, budget_name: str, why_not_official: str, mine: dict,
-              reference: dict, paired: dict) -> dict:
-    """The table's row for one capstone run (`COLUMNS`); official when ``why_not_official`` is empty."""
+              reference: dict, paired: dict, noised_input: dict | None = None) -> dict:
+    """The table's row for one capstone run (`COLUMNS`); official when ``why_not_official`` is empty.
+    ``noised_input``: the strength-0.6 comparison (``{"rows": [mine, reference], "paired": ...}``) for the ``s06_*``
+    columns, or None (they stay empty); it changes no other column."""
     from ..losses import loss_for
 
     loss = loss_for(variant).describe()
     options = {k: v for k, v in loss.items() if k not in ("name", "target", "weighting", "needs")}
     sra = "train+erase" if variant.sra_in_training else ("erase" if variant.sra_at_inference else "-")
     r3 = lambda v: None if v is None else round(float(v), 3)  # noqa: E731
-    e, psnr, mc = paired["elimination"], paired["masked_psnr"], paired["mcnemar"]
     row = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"), "team": team,
            "variant": variant.name, "loss": loss["name"], "loss_options": ";".join(f"{k}={v}" for k, v in
                                                                                     options.items()),
@@ -65,16 +90,13 @@ def class_row(team: str, variant, digest: str, result, budget, budget_name: str,
            "seconds": round(result.seconds, 1), "threads": budget.threads, "device": result.device,
            "scenes": budget.scenes, "seed": budget.seed, "sample_steps": budget.sample_steps,
            "final_loss": None if result.final_loss is None else float(f"{result.final_loss:.9g}"),
-           "elimination": r3(mine["elimination"]), "cro_sra_elimination": r3(reference["elimination"]),
-           "d_elimination": r3(e["mean"]), "d_elimination_low": r3(e["low"]), "d_elimination_high": r3(e["high"]),
-           "mcnemar_p": float(f"{mc['p_value']:.3g}"), "only_mine": mc["n_ab"], "only_cro_sra": mc["n_ba"],
-           "masked_psnr": r3(mine["masked_psnr"]), "cro_sra_masked_psnr": r3(reference["masked_psnr"]),
-           "d_masked_psnr": r3(psnr["mean"]), "d_masked_psnr_low": r3(psnr["low"]),
-           "d_masked_psnr_high": r3(psnr["high"])}
+           **comparison_columns(mine, reference, paired)}
     for key in ("texture_smooth_within", "texture_textured_within"):
         row[key], row[f"cro_sra_{key}"] = r3(mine.get(key)), r3(reference.get(key))
-    row["verdict"] = verdict(paired)
-    return {k: row[k] for k in COLUMNS}
+    if noised_input is not None:
+        at06 = comparison_columns(*noised_input["rows"], noised_input["paired"])
+        row.update({f"s06_{k}": v for k, v in at06.items()})
+    return {k: row.get(k) for k in COLUMNS}
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -82,14 +104,15 @@ def read_rows(path: Path) -> list[dict]:
         return []
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
+        if tuple(reader.fieldnames or ()) not in (COLUMNS, COLUMNS_BEFORE_S06):
             raise ValueError(f"{path} is not a capstone table of this version (its columns differ): give "
                              f"--table a new file")
-        return list(reader)
+        return [{**dict.fromkeys(S06_COLUMNS, ""), **r} for r in reader]  # a row from before: its s06 columns empty
 
 
 def append_row(path: Path, row: dict) -> None:
-    """Add ``row`` to the CSV at ``path`` (created with its header) and rewrite the Markdown twin (``.md``)."""
+    """Add ``row`` to the CSV at ``path`` (created with its header) and rewrite the Markdown twin (``.md``); a table
+    written before the ``s06_*`` columns existed gets them, empty in its old rows."""
     rows = read_rows(path) + [{k: "" if row[k] is None else row[k] for k in COLUMNS}]
     path.parent.mkdir(parents=True, exist_ok=True)
     text = io.StringIO()
@@ -100,13 +123,25 @@ def append_row(path: Path, row: dict) -> None:
     write_text_atomic(path.with_suffix(".md"), markdown(rows) + "\n")
 
 
+def _s06(r: dict) -> str:
+    """The Markdown cells of the strength-0.6 comparison, ``-`` where the row has none."""
+    if not r.get("s06_verdict"):
+        return "| - | - | - | - | - |"
+    return (f"| {r['s06_elimination']} ({r['s06_cro_sra_elimination']}) | {r['s06_d_elimination']} "
+            f"[{r['s06_d_elimination_low']}, {r['s06_d_elimination_high']}] | {r['s06_mcnemar_p']} "
+            f"| {r['s06_d_masked_psnr']} [{r['s06_d_masked_psnr_low']}, {r['s06_d_masked_psnr_high']}] "
+            f"| {r['s06_verdict']} |")
+
+
 def markdown(rows: list[dict]) -> str:
     """The class table: one line per run (official or, in words, why not; the steps and the clock they took), then
-    the comparison with cro_sra."""
+    the comparison with cro_sra from pure noise (the official verdict), then from the noised input (strength 0.6)."""
     head = ("| team | variant | loss | budget | official | steps | training s (device) | elimination % (cro_sra) "
             "| difference [95 % CI] | McNemar p | masked PSNR dB (cro_sra) | difference [95 % CI] "
-            "| texture within, smooth / textured % | verdict |")
-    lines = [head, "|" + "---|" * 14]
+            "| texture within, smooth / textured % | verdict | at 0.6: elimination % (cro_sra) "
+            "| at 0.6: difference [95 % CI] | at 0.6: McNemar p | at 0.6: masked PSNR difference [95 % CI] "
+            "| at 0.6: verdict |")
+    lines = [head, "|" + "---|" * 19]
     for r in rows:
         official = r["official"] + (f" ({r['why_not_official']})" if r["why_not_official"] else "")
         lines.append(f"| {r['team']} | {r['variant']} | {r['loss']} | {r['budget']} | {official} | {r['steps_run']}/"
@@ -115,7 +150,7 @@ def markdown(rows: list[dict]) -> str:
                      f"[{r['d_elimination_low']}, {r['d_elimination_high']}] | {r['mcnemar_p']} | {r['masked_psnr']} "
                      f"({r['cro_sra_masked_psnr']}) | {r['d_masked_psnr']} [{r['d_masked_psnr_low']}, "
                      f"{r['d_masked_psnr_high']}] | {r['texture_smooth_within']} / {r['texture_textured_within']} "
-                     f"| {r['verdict']} |")
+                     f"| {r['verdict']} {_s06(r)}")
     return "\n".join(lines)
 
 
@@ -132,4 +167,11 @@ def describe_row(row: dict) -> str:
             f"  texture within the band, smooth / textured holes: {row['texture_smooth_within']} / "
             f"{row['texture_textured_within']} % (cro_sra {row['cro_sra_texture_smooth_within']} / "
             f"{row['cro_sra_texture_textured_within']} %)\n"
-            f"  verdict: {row['verdict']}")
+            f"  verdict: {row['verdict']}\n"
+            + (f"  from the noised input (strength 0.6): elimination {row['s06_elimination']} % vs cro_sra "
+               f"{row['s06_cro_sra_elimination']} %: difference {row['s06_d_elimination']} points "
+               f"[{row['s06_d_elimination_low']}, {row['s06_d_elimination_high']}], McNemar p = {row['s06_mcnemar_p']} "
+               f"({row['s06_only_mine']} vs {row['s06_only_cro_sra']} scenes); masked PSNR difference "
+               f"{row['s06_d_masked_psnr']} [{row['s06_d_masked_psnr_low']}, {row['s06_d_masked_psnr_high']}]; "
+               f"verdict at 0.6: {row['s06_verdict']} (evidence for the report; the official verdict is above)"
+               if row.get("s06_verdict") else "  from the noised input (strength 0.6): - (not scored)"))
