@@ -47,7 +47,7 @@ COMPARISONS = (("cro", "paired"), ("cro", "cro_zero"), ("paired", "cro_zero"), (
 # what the issue asked for and this experiment did not run, with the reason (written into the results file)
 NOT_RUN = [{"what": "the paper's parameterisation (the network predicts the noise, epsilon)",
             "why": "no noise-predicting lite baseline samples well at this size: in the recipe study the epsilon "
-                   "and v models filled holes with speckle (5-40x the truth's high-frequency energy) and epsilon "
+                   "and v models filled holes with speckle (3-40x the truth's high-frequency energy) and epsilon "
                    "lost 3.6 dB to x0 at an equal budget (docs/recipe_study.md), and the clean-fills study has not "
                    "produced a better one; a budget curve on such a baseline would measure its speckle, not CRO. "
                    "CRO's optimum and weighting do not depend on the parameterisation (notebook 03), only the "
