@@ -32,15 +32,6 @@ WRONG_TEXTURES = {
 }
 
 
-@pytest.mark.parametrize("mistake", WRONG_TEXTURES)
-def test_the_texture_check_names_the_symptom_of_each_mistake(mistake, capsys):
-    source, symptom = WRONG_TEXTURES[mistake]
-    assert check("texture_log2", answer_from_source(source)) is False
-    out = capsys.readouterr().out
-    assert out.startswith("not yet (texture_log2)") and symptom in out, out
-    assert "log2((" not in out and "binary_erosion" not in out  # the symptom, not the expression
-
-
 def test_the_texture_solution_is_the_package_measure_on_every_hole(capsys):
     from eradiff_lite.exercises.deeper import _texture_cases
     from eradiff_lite.metrics.texture import texture_log2
@@ -75,13 +66,19 @@ WRONG_HOLE_LOSSES = {
 }
 
 
-@pytest.mark.parametrize("mistake", WRONG_HOLE_LOSSES)
-def test_the_hole_loss_check_names_the_symptom_of_each_mistake(mistake, capsys):
-    source, symptom = WRONG_HOLE_LOSSES[mistake]
-    assert check("hole_mean_loss", answer_from_source(source)) is False
+# each exercise: its plausible mistakes, and what its messages must not show (the expression, not the symptom)
+MISTAKES = {"texture_log2": (WRONG_TEXTURES, ("log2((", "binary_erosion")),
+            "hole_mean_loss": (WRONG_HOLE_LOSSES, ("sum(m", "region_loss"))}
+
+
+@pytest.mark.parametrize("exercise, mistake", [(e, m) for e, (wrong, _) in MISTAKES.items() for m in wrong])
+def test_each_check_names_the_symptom_of_each_mistake(exercise, mistake, capsys):
+    wrong, hidden = MISTAKES[exercise]
+    source, symptom = wrong[mistake]
+    assert check(exercise, answer_from_source(source)) is False
     out = capsys.readouterr().out
-    assert out.startswith("not yet (hole_mean_loss)") and symptom in out, out
-    assert "sum(m" not in out and "region_loss" not in out  # the symptom, not the expression
+    assert out.startswith(f"not yet ({exercise})") and symptom in out, out
+    assert not any(text in out for text in hidden), out
 
 
 def test_the_hole_loss_solution_is_the_region_loss_of_the_fill_study(capsys):
