@@ -86,3 +86,17 @@ def test_plot_fill_study_draws_each_arm_its_weights_the_references_and_the_recip
     plt.close(fig)
     with pytest.raises(ValueError, match="nothing to draw"):
         plot_fill_study(fill_study, {"rows": []})
+
+
+def test_the_learning_curve_fits_its_axis_to_the_curve_and_names_a_far_reference():
+    from eradiff_lite.train.report import plot_learning_curve
+
+    rows = [{"images": n, "scores": {"inpaint": {"masked_psnr": 15 + k}, "erase": {"masked_psnr": 15.6 - k}}}
+            for k, n in enumerate((100, 200, 300))]
+    refs = {"flat": {"inpaint": {"masked_psnr": 16.3}, "erase": {"masked_psnr": 39.0}}}
+    fig = plot_learning_curve({"run": "baseline", "scenes": 4, "rows": rows}, refs)
+    inpaint, erase = fig.axes
+    assert inpaint.get_ylim()[0] <= 15 and inpaint.get_ylim()[1] < 20  # the near reference is drawn and fits
+    assert [t.get_text() for t in inpaint.get_legend().get_texts()] == ["baseline", "flat"]
+    assert erase.get_ylim()[1] < 20  # the fall 15.6 -> 13.6 dB keeps the axis, not the flat fill's 39 dB
+    assert "flat: 39.0 dB (above the axis)" in [t.get_text() for t in erase.get_legend().get_texts()]

@@ -80,16 +80,27 @@ def plot_recipe_study(table: dict, task: str = "erase"):
 
 def plot_learning_curve(curve: dict, references: dict | None = None):
     """Held-out masked PSNR of a run's checkpoints (EMA) against images seen (``study curve``), one panel per
-    task; ``references``: ``{fill: {task: scores}}`` drawn as horizontal lines (e.g. the flat fill)."""
+    task; ``references``: ``{fill: {task: scores}}`` drawn as horizontal lines (e.g. the flat fill). Each panel's
+    axis fits the run's own curve, so its trend shows; a reference far off it is named in the legend with its
+    value instead of squeezing the curve flat."""
     import matplotlib.pyplot as plt
 
     images = [row["images"] for row in curve["rows"]]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3))
     for ax, task in zip(axes, ("inpaint", "erase")):
-        ax.plot(images, [row["scores"][task]["masked_psnr"] for row in curve["rows"]], "o-", label=curve["run"])
+        values = [row["scores"][task]["masked_psnr"] for row in curve["rows"]]
+        ax.plot(images, values, "o-", label=curve["run"])
+        low, high = min(values) - 1.0, max(values) + 1.0  # dB of margin around the curve
         for i, (name, scores) in enumerate((references or {}).items()):
             if name != "untouched" or task == "erase":  # untouched is the truth itself on the inpaint task
-                ax.axhline(scores[task]["masked_psnr"], ls="--", lw=0.8, color=f"C{i + 1}", label=name)
+                value = scores[task]["masked_psnr"]
+                if low - 3.0 <= value <= high + 3.0:  # near the curve: drawn, and the axis takes it in
+                    ax.axhline(value, ls="--", lw=0.8, color=f"C{i + 1}", label=name)
+                    low, high = min(low, value - 0.5), max(high, value + 0.5)
+                else:
+                    ax.plot([], [], ls="--", lw=0.8, color=f"C{i + 1}",
+                            label=f"{name}: {value:.1f} dB ({'above' if value > high else 'below'} the axis)")
+        ax.set_ylim(low, high)
         ax.set_xlabel("images seen")
         ax.set_ylabel("masked PSNR (dB)")
         ax.set_title(f"{task} ({curve['scenes']} held-out scenes)", fontsize=10)
