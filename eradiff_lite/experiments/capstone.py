@@ -146,7 +146,6 @@ def run_capstone(source: str | Path, team: str, budget: Budget, out: Path | None
     ``resume`` continues a fine-tune that a Ctrl-C stopped (`CapstoneInterrupted`, raised with the run folder).
     ``strengths``: 1 (the official comparison, always) and `NOISED_INPUT` (the second comparison, by default)."""
     from ..metrics.benchmark import load_benchmark
-    from ..metrics.results import paired_stats
     from ..metrics.scoring import load_metric_kit
 
     strengths = check_strengths(strengths)
@@ -171,7 +170,7 @@ def run_capstone(source: str | Path, team: str, budget: Budget, out: Path | None
     results = {"profile": "capstone", "device": describe_device(), "benchmark": bench.describe(),
                "feature_extractors": kit.names(), "budget": {"name": profile, **asdict(budget)},
                "max_seconds": max_seconds, "rows": [mine, reference]}
-    paired = paired_stats(results, variant.name, REFERENCE)
+    paired = compare(mine, reference)
     noised = None
     if NOISED_INPUT in strengths:  # the second comparison: both erase the same scenes from the noised input
         rows = [score_model(variant.name, out, variant.sra_at_inference, budget, bench, kit, device, NOISED_INPUT),
