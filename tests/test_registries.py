@@ -188,31 +188,31 @@ def test_the_metric_registry_refuses_what_it_cannot_score():
     assert "test_odd" not in METRICS and "no_such_values" not in PER_SCENE
 
 
-def _old_format_table(results):
-    """The table as the code wrote it before the registry (its columns named one by one)."""
-    lines = ["| variant | seeds | elimination % | masked PSNR | masked SSIM | LPIPS* | FID* | local FID* "
-             "| paper local FID | paper elim. % |", "|" + "---|" * 10]
+def _expected_table(results):
+    """The table with its columns named one by one: ours only (the paper's Table 3 stays in the results file and
+    notebook 06's figure), and no whole-image FID (about 0 for every fill at 64 px: `format_table`)."""
+    lines = ["| variant | seeds | elimination % | masked PSNR | masked SSIM | LPIPS* | local FID* |", "|" + "---|" * 7]
     fmt = lambda r, m, d: f"{r[m]:.{d}f} ± {r[m + '_std']:.{d}f}"  # noqa: E731
     for r in results["rows"]:
-        paper = [f"{r[k]:.3f}" if k == "paper_local_fid" and r.get(k) is not None else
-                 (f"{r[k]:.2f}" if r.get(k) is not None else "-") for k in ("paper_local_fid", "paper_elimination")]
         lines.append(f"| {r['variant']} | {r['seeds']} | {fmt(r, 'elimination', 1)} | {fmt(r, 'masked_psnr', 2)} | "
-                     f"{fmt(r, 'masked_ssim', 3)} | {fmt(r, 'lpips', 3)} | {fmt(r, 'fid', 2)} | "
-                     f"{fmt(r, 'local_fid', 2)} | {paper[0]} | {paper[1]} |")
+                     f"{fmt(r, 'masked_ssim', 3)} | {fmt(r, 'lpips', 3)} | {fmt(r, 'local_fid', 2)} |")
     fe = results["feature_extractors"]
-    lines.append(f"\n*FID/local FID features: {fe.get('fid')}; LPIPS column: {fe.get('lpips')}. "
+    lines.append(f"\n*local FID features: {fe.get('local_fid')}; LPIPS column: {fe.get('lpips')}. "
                  f"Profile {results['profile']}, device {results['device']}, benchmark "
                  f"{results['benchmark'].get('version')} ({results['benchmark'].get('scenes')} scenes).")
     return "\n".join(lines)
 
 
-def test_the_shipped_results_load_and_render_as_before():
+def test_the_shipped_results_load_and_render_our_columns_only():
     from eradiff_lite.metrics import format_table, read_results
     from eradiff_lite.metrics.registry import kept_per_scene, units
     from eradiff_lite.metrics.results import paired_stats
 
     shipped = read_results()
-    assert format_table(shipped) == _old_format_table(shipped)
+    assert format_table(shipped) == _expected_table(shipped)
+    table = format_table(shipped)
+    assert "paper" not in table and "| FID* |" not in table  # out of the table, kept in the file
+    assert all("fid" in r and "paper_local_fid" in r for r in shipped["rows"])
     assert units() == shipped["units"] and list(units()) == list(shipped["units"])
     assert kept_per_scene() == list(shipped["rows"][0]["per_scene"])
     metrics = [k for k in shipped["rows"][0] if k in METRICS]

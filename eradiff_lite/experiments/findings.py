@@ -9,6 +9,10 @@ and read by the course's one rule (`metrics.paired.difference_shown`): a differe
 bootstrap interval excludes 0 and McNemar's p < 0.05. A gain that is shown is ``met`` (``missed`` when smaller than
 the target asks), the opposite difference shown is ``missed``, anything else is ``not shown``: the data do not show
 the gain, which does not show that there is none.
+
+The sentences the notebooks print under their tables are in `experiments.readings` (notebook 06) and
+`experiments.fill_readings` (notebook 08); they share this module's verdict wording: `elimination_verdict`,
+`not_measured`, `markdown_list`.
 """
 
 from __future__ import annotations
@@ -187,5 +191,31 @@ def conclusion_markdown(results: dict) -> str:
             f"{results['sampling']['seeds']}, {results['sampling']['steps']} DDIM steps.*\n\n")
     lines = ["| claim | target | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {f.claim} | {f.target} | {f.measured} | **{f.verdict}** |" for f in findings(results)]
-    lines += ["", "In plain words:", ""] + [f"- {sentence}" for sentence in plain_words(results)]
-    return head + "\n".join(lines) + "\n"
+    lines += ["", "In plain words:", ""]
+    return head + "\n".join(lines) + "\n" + markdown_list(plain_words(results))
+
+
+def not_measured(what: str, needs: str) -> str:
+    """The line a reading prints where the results lack what it reads: ``what: not measured (needs ...).``"""
+    return f"{what}: not measured (needs {needs})."
+
+
+def markdown_list(lines: list[str], numbered: bool = False) -> str:
+    """``lines`` as a Markdown list (``- line``, or ``1. line`` when ``numbered``), one item per line."""
+    return "\n".join(f"{i}. {line}" if numbered else f"- {line}" for i, line in enumerate(lines, 1)) + "\n"
+
+
+def elimination_verdict(results: dict, a: str, b: str) -> str:
+    """``+x.x points [low, high], shown ahead`` (or ``shown behind``, ``not shown``): ``a - b`` in elimination on
+    every scene, paired over the same scenes and noise (`metrics.results.paired_stats`), read by the one rule
+    (`metrics.paired.difference_shown`), as the conclusion reads it; ``not measured (needs ...)`` when a variant
+    or its per-scene values are missing."""
+    rows = _rows(results)
+    lacking = [v for v in (a, b) if "per_scene" not in rows.get(v, {})]
+    if lacking:
+        return f"not measured (needs {', '.join(lacking)})"
+    stats = paired_stats(results, a, b)
+    e = stats["elimination"]
+    said = {1: "shown ahead", -1: "shown behind", 0: "not shown"}[
+        difference_shown(e["low"], e["high"], stats["mcnemar"]["p_value"])]
+    return f"{e['mean']:+.1f} points [{e['low']:+.1f}, {e['high']:+.1f}], {said}"

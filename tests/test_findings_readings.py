@@ -1,0 +1,207 @@
+"""The readings: the sentences notebooks 06 and 08 show under their tables (`experiments.readings`,
+`experiments.fill_readings`, with `experiments.findings.elimination_verdict`).
+
+Each is built from small hand-made results (40 scenes, no model run), so the numbers behind a sentence are known:
+a sentence must change when its numbers do (a verdict flips from "not shown" to "shown ahead"), and a variant or
+comparison that is missing must give a "not measured" line, never an exception.
+"""
+
+import json
+
+from eradiff_lite.experiments.fill_readings import fill_study_reading, hole_only_reading
+from eradiff_lite.experiments.findings import elimination_verdict, findings
+from eradiff_lite.experiments.readings import answer_in_four_lines, budget_reading, erasing_reading, textured_reading
+from eradiff_lite.metrics.results import read_results
+from eradiff_lite.paths import data_dir
+
+N = 40  # scenes; the first half is the textured bucket, every fourth scene the near one
+
+
+def row(name, *, erased=30, ssim=0.6, psnr=24.0, texture=-1.5, **numbers):
+    """One results row: ``erased`` of the N scenes eliminated (the rest re-created), the textured bucket at
+    ``psnr`` dB and ``ssim``, and the table's numbers (``elimination`` and the rest) as given."""
+    eliminated = [1.0] * erased + [0.0] * (N - erased)
+    per_scene = {"eliminated": eliminated, "recreated": [1.0 - e for e in eliminated], "masked_psnr": [psnr] * N,
+                 "masked_ssim": [ssim] * N, "texture_log2": [texture] * N}
+    table = {"elimination": 100.0 * erased / N, "recreation_near": 100.0 * (N - erased) / N,
+             "texture_smooth_median": 2.0, "texture_smooth_within": 25.0, "texture_textured_within": 45.0,
+             "elimination_classifier": 96.0, "masked_psnr": psnr, "masked_ssim": ssim}
+    return {"variant": name, "seeds": 1, "per_scene": per_scene, **table, **numbers}
+
+
+def results(*rows):
+    return {"profile": "smoke", "device": "cpu", "rows": list(rows),
+            "benchmark": {"scenes": N, "buckets": {"textured": list(range(N // 2)), "near": list(range(0, N, 4))}},
+            "sampling": {"seeds": [0], "steps": 1}}
+
+
+def ablation(**changed):
+    """The ablation's rows, a learned model erasing 30 scenes, the baseline 5; ``changed``: variant -> row."""
+    rows = {"baseline": row("baseline", erased=5, psnr=14.0, ssim=0.37, texture=-2.0, texture_smooth_median=5.8,
+                            texture_smooth_within=8.0, elimination_classifier=13.0),
+            "baseline_ft": row("baseline_ft", erased=5, psnr=14.0, ssim=0.37),
+            **{n: row(n) for n in ("paired", "cro_zero", "cro", "cro_sra")},
+            **{n: row(n, erased=30, psnr=20.0, ssim=0.5, texture=-6.0, texture_smooth_median=0.0,
+                      texture_smooth_within=77.0, texture_textured_within=4.0) for n in ("classical", "telea", "flat")},
+            "shifted": row("shifted", erased=32, psnr=20.5, ssim=0.5, texture=0.0, texture_textured_within=98.0)}
+    rows.update(changed)
+    return results(*(r for r in rows.values() if r is not None))
+
+
+# ------------------------------------------------------------------------------------------------------ notebook 06
+def test_the_erasing_reading_follows_the_table():
+    said = erasing_reading(ablation())
+    assert said.count("\n- ") == 3 and "not measured" not in said
+    assert "eliminate 75 to 75 % of the holes" in said and "the baseline re-creates 88 % of the near holes" in said
+    assert "(busier than the truth)" in said and "against 77 to 77 % for the classical fills" in said
+    assert "the truth shifted by 3 px 98 %" in said and ", so it is the stricter of the two." in said
+
+    said = erasing_reading(ablation(cro=row("cro", erased=20, texture_smooth_median=-0.5,
+                                           elimination_classifier=40.0)))
+    assert "eliminate 50 to 75 %" in said and "(not all busier than the truth)" in said
+    assert "stricter" not in said  # the classifier now finds fewer object-free fills than the judge for cro
+
+
+def test_the_erasing_reading_says_not_measured_for_what_is_missing():
+    said = erasing_reading(ablation(baseline=None, shifted=None))
+    assert "- Erasing: not measured (needs the baseline with a near bucket)." in said
+    assert "- Textured holes: not measured" in said and "- Smooth holes: the learned fills'" in said
+    said = erasing_reading(ablation(paired=None, cro_zero=None, cro=None, cro_sra=None))
+    assert said.count("not measured") == 4
+
+
+def test_the_textured_reading_follows_the_bucket():
+    said = textured_reading(ablation())
+    assert "The learned erasers reach 24.0 to 24.0 dB and SSIM 0.60 to 0.60, the classical fills 20.0 to 20.0" in said
+    assert "the learned fills are closer to the true pattern" in said and "scores 20.5 dB and SSIM 0.50: below" in said
+    assert "learned -1.5 to -1.5, classical -6.0 to -6.0, shifted +0.0" in said and "far smoother." in said
+
+    said = textured_reading(ablation(flat=row("flat", psnr=25.0, texture=-1.0)))  # a fill above every learned one
+    assert "the learned fills are not all closer to the true pattern" in said and "far smoother" not in said
+
+
+def test_the_textured_reading_says_not_measured_for_what_is_missing():
+    assert "Textured backgrounds: not measured (needs the shifted reference row)." in textured_reading(
+        ablation(shifted=None))
+    bare = ablation()
+    bare["benchmark"]["buckets"]["textured"] = []
+    assert "not measured" in textured_reading(bare)
+
+
+def test_the_answer_in_four_lines_flips_with_the_paired_differences():
+    said = answer_in_four_lines(ablation())
+    assert said.startswith("1. It erases: cro_sra eliminates 75.0 % of the held-out holes, the baseline 12.5 %")
+    assert "(cro_sra - baseline_ft): +62.5 points" in said and "shown ahead." in said.splitlines()[0]
+    assert "the fading path (cro - cro_zero): +0.0 points [+0.0, +0.0], not shown" in said
+    assert "section 11's results file is not shipped" in said and said.splitlines()[3].startswith("4. The fills: 25 %")
+
+    # cro now erases 10 scenes more than cro_zero: the fading path's verdict flips to shown ahead
+    said = answer_in_four_lines(ablation(cro=row("cro", erased=40)))
+    assert "the fading path (cro - cro_zero): +25.0 points" in said and "], shown ahead; SRA on top of CRO" in said
+    assert "(cro_sra - cro): -25.0 points" in said and "], shown behind." in said
+
+
+def test_the_verdict_is_the_conclusions_and_a_missing_variant_is_not_measured():
+    flipped = ablation(cro=row("cro", erased=40))
+    fading = {f.claim: f for f in findings(flipped)}["the fading path matters (not only CRO's jump and weighting)"]
+    assert fading.verdict == "met" and fading.measured.startswith("+25.0 points (95 % CI")
+    assert elimination_verdict(flipped, "cro", "cro_zero").startswith("+25.0 points [")
+    said = answer_in_four_lines(ablation(cro=None, baseline_ft=None))
+    assert "(cro_sra - baseline_ft): not measured (needs baseline_ft)" in said
+    assert "(cro - cro_zero): not measured (needs cro)" in said and said.count("\n") == 4
+
+
+def budget_row(comparison, steps, lr, strength, low, high, p, scenes_of="all"):
+    return {"comparison": comparison, "finetune_steps": steps, "learning_rate": lr, "strength": strength,
+            "scenes_of": scenes_of, "elimination_ci95": [low, high], "p": p}
+
+
+def budget(*extra):
+    rows = [budget_row("cro - cro_zero", s, 3e-4, 0.6, 10.0, 30.0, 1e-5) for s in (50, 300)]
+    rows += [budget_row("cro - paired", s, 3e-4, strength, -3.0, 2.0, 0.5)
+             for s in (50, 300) for strength in (1.0, 0.6)]
+    rows += [budget_row("cro - paired", 300, 3e-4, 0.6, -3.0, 2.0, 0.5, group)
+             for group in ("trained families", "new families")]
+    rows += [budget_row("cro_sra - cro", 300, 3e-4, 1.0, -2.0, 1.0, 1.0)]
+    return {"rows": rows + list(extra), "not_run": [{"what": "epsilon", "why": "speckle"}]}
+
+
+def test_the_budget_reading_follows_the_rows():
+    said = budget_reading(budget())
+    assert "cro - paired is shown ahead at: none; shown behind at: none (of 2 budgets)" in said
+    assert "(cro - cro_zero) is shown ahead at: lr 3e-04: 50, 300 steps (of 2)" in said
+    assert "shown in 0 of 1 settings" in said and "- Not run: epsilon: speckle" in said
+    said = budget_reading(budget(budget_row("cro - paired", 1000, 1e-4, 1.0, 1.0, 5.0, 0.01),
+                                 budget_row("cro - paired", 100, 3e-4, 0.6, 2.0, 6.0, 0.2,  # McNemar does not confirm
+                                            "new families")))
+    assert "strength 1), cro - paired is shown ahead at: lr 1e-04: 1000 steps; shown behind at: none (of 3" in said
+    assert "on the new families (buttons, eggs) at: none" in said
+
+    answer = answer_in_four_lines(ablation(), budget())
+    assert "From the noised input (strength 0.6) the fading path is shown ahead after 2 of 2 short fine-tunes" in answer
+
+
+def test_the_budget_reading_says_not_measured_for_what_is_missing():
+    assert "not measured" in budget_reading(None)
+    said = budget_reading({"rows": [budget_row("cro - cro_zero", 50, 3e-4, 0.6, 10.0, 30.0, 1e-5)]})
+    assert "From pure noise (strength 1): not measured (needs cro - paired rows)." in said
+    assert "SRA trained in: not measured" in said and said.count("not measured") == 4
+
+
+# ------------------------------------------------------------------------------------------------------ notebook 08
+def fill_row(name, smooth, textured=40.0, elimination=80.0, pan=0.0):
+    return {"name": name, "erase": {"smooth": {"within": smooth}, "textured": {"within": textured},
+                                    "elimination": elimination, "by_surface": {"pan": {"median": 4.5, "within": pan}}}}
+
+
+def fill_study(**smooth):
+    shares = {"shipped baseline": 8.0, "continue (EMA)": 9.0, "continue (raw weights)": 8.0, "snr+1 (EMA)": 7.0,
+              "shipped paired": 25.0, "paired_continue (EMA)": 28.0, "paired_hole_gradient (EMA)": 62.0, **smooth}
+    return {"rows": [{"name": "flat", "reference": True, "erase": {}}]
+            + [fill_row(name, share) for name, share in shares.items()]}
+
+
+def recipe(paired=0, cro=-1, half="128-255 (not used to choose)"):
+    def one(variant, verdict):
+        return {"half": half, "variant": variant, "elimination_before": 78.0, "elimination_after": 78.0 + 5 * verdict,
+                "elimination_verdict": verdict, "texture_smooth": {"within_before": 25.0, "within_after": 45.0}}
+    return {"rows": [one("paired", paired), one("cro", cro), one("cro_sra", cro)]}
+
+
+def test_the_fill_study_reading_follows_the_files():
+    said = fill_study_reading(fill_study(), recipe())
+    assert said.startswith("- No setting of training or sampling removes the grain")
+    assert "(largest: paired_continue, +3)" in said
+    assert "(paired_hole_gradient), moves the fills most: 62 % of smooth" in said and "No arm helps the pan" in said
+    assert "paired erases as often as before (78.0 -> 78.0 %), but cro, cro_sra erase fewer scenes" in said
+    assert "so the shipped models keep the paper's loss" in said
+
+    said = fill_study_reading(fill_study(**{"snr+1 (EMA)": 70.0}), recipe(paired=1, cro=0))
+    assert "snr+1 moves the share of smooth holes within the band most: +61 points" in said
+    assert "moves the fills (most: snr+1)" in said
+    assert "paired erases more often than before" in said and "no variant erases fewer scenes" in said
+    assert "keep the paper's loss" not in said
+
+
+def test_the_fill_study_readings_say_not_measured_for_what_is_missing():
+    said = fill_study_reading({"rows": []}, recipe(half="0-127"))
+    assert said.count("not measured") == 3
+    holes = {"after_recipe": "the loss over the hole only", "rows": recipe()["rows"]}
+    said = hole_only_reading(holes)
+    assert "cro 78.0 -> 73.0 % (down, shown)" in said and "without the gradient term too" in said
+    holes["rows"] = recipe(cro=0)["rows"]
+    assert "without the gradient term too" not in hole_only_reading(holes)
+    assert "not measured" in hole_only_reading({"after_recipe": "x", "rows": []})
+
+
+# ------------------------------------------------------------------------------------------------------ shipped
+def test_every_reading_is_measured_on_the_shipped_files():
+    shipped = read_results()
+    files = {name: json.loads((data_dir() / "results" / f"{name}.json").read_text())
+             for name in ("cro_where_it_matters", "fill_study", "recipe_check", "recipe_check_hole_only")}
+    said = [erasing_reading(shipped), textured_reading(shipped),
+            answer_in_four_lines(shipped, files["cro_where_it_matters"]), budget_reading(files["cro_where_it_matters"]),
+            fill_study_reading(files["fill_study"], files["recipe_check"]),
+            hole_only_reading(files["recipe_check_hole_only"])]
+    assert all(text.startswith(("- ", "1. ")) and "not measured" not in text for text in said)
+    assert "(cro_sra - baseline_ft): +" in said[2] and "shown ahead." in said[2].splitlines()[0]
