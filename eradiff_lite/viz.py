@@ -99,42 +99,75 @@ def show_sampling(out, index: int = 0, columns: int = 6, size: float = 1.6, labe
 
 
 def show_heatmap_pairs(maps: dict, columns: Sequence[str] = ("plain", "SRA"), picture=None, mask=None,
-                       size: float = 1.9, cmap: str = "magma", label: str | None = None):
+                       size: float = 1.9, cmap: str = "magma", label: str | None = None, wrap: int | None = None):
     """Rows of 2-D maps compared on one colour scale per row, with that row's colour bar: ``maps`` is
     ``{row title: (map for column 0, map for column 1, ...)}`` (e.g. a layer's attention-output norm without
     and with SRA). ``picture``/``mask`` (optional): the picture is drawn once (with the hole tinted), left of a
     single row or above several, and the hole's outline on every map. ``label``: what the colour bars measure.
+    ``wrap`` (optional): at most that many maps side by side; a longer row goes on below, on its own colour
+    scale still, and every map of it keeps its column title (seven layers in two lines of four, say).
     Laid out with matplotlib's constrained layout, so a ``fig.suptitle`` sits just above the panels."""
     import matplotlib.pyplot as plt
 
+    per_line = min(wrap or len(columns), len(columns))
+    lines = -(-len(columns) // per_line)  # figure rows per row of maps
     side = picture is not None and len(maps) == 1  # one row: the picture beside it; several: one row above them
     top = picture is not None and not side
-    n_rows, n_cols = len(maps) + top, len(columns) + side
+    n_rows, n_cols = len(maps) * lines + top, per_line + side
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols + 0.8, size * n_rows), squeeze=False,
                              layout="constrained")
     if picture is not None:
         shown_picture = picture if mask is None else overlay_mask(picture, mask)
         axes[0][0].imshow(as_image(shown_picture), interpolation="nearest")
         axes[0][0].set_title("input + hole" if mask is not None else "input", fontsize=9)
-        for ax in axes[0][1:] if top else ():
+        for ax in [*(axes[0][1:] if top else ()), *(axes[1:, 0] if side else ())]:
             ax.set_axis_off()
-    for r, (title, row) in enumerate(maps.items(), start=top):
+    for r, (title, row) in enumerate(maps.items()):
         row = [np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m, np.float32) for m in row]
         vmin, vmax = min(float(m.min()) for m in row), max(float(m.max()) for m in row)
+        block = [axes[top + r * lines + k][side + j] for k in range(lines) for j in range(per_line)]
         for c, values in enumerate(row):
-            ax = axes[r][c + side]
+            ax = block[c]
             shown = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
             if mask is not None:
                 hole = np.asarray(mask, np.float32)
                 (h, w), (big_h, big_w) = values.shape, hole.shape  # pixel centres in token coordinates
                 ax.contour((np.arange(big_w) + 0.5) * w / big_w - 0.5, (np.arange(big_h) + 0.5) * h / big_h - 0.5,
                            hole, levels=[0.5], colors="cyan", linewidths=0.6)
-            if r == top:
+            if r == 0:
                 ax.set_title(columns[c], fontsize=9)
             if c == 0:
                 ax.set_ylabel(title, fontsize=8)
-        fig.colorbar(shown, ax=list(axes[r][side:]), fraction=0.046, pad=0.02, label=label)
+        for ax in block[len(row):]:
+            ax.set_axis_off()
+        fig.colorbar(shown, ax=block, fraction=0.046, pad=0.02, label=label)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
     return fig
+
+
+def hole_crop(image, mask, margin: int = 6, scale: int = 4) -> np.ndarray:
+    """The region around the hole, enlarged so that single pixels show: a 64 px picture's faint ghost or ring
+    is a few pixels, too small to see in a whole-picture grid. The crop is the square around the box of
+    ``mask`` (H x W, True or 1 = hole), as wide as the box's longer side plus ``margin`` pixels on each side,
+    shifted (not shrunk) to stay inside the picture; each of its pixels is then repeated ``scale`` x ``scale``
+    times (nearest neighbour: nothing smoothed, nothing invented). ``image``: an H x W (x C) array, cut as it
+    is (a difference of two pictures keeps its sign), or a tensor or mask that `as_image` shows. Every picture
+    of one scene cut with the same ``mask`` shows the same region, so a row of crops compares like with like."""
+    if scale < 1 or margin < 0:
+        raise ValueError(f"need scale >= 1 and margin >= 0, got scale={scale}, margin={margin}")
+    picture = as_image(image) if isinstance(image, torch.Tensor) or np.asarray(image).dtype == bool \
+        else np.asarray(image)
+    hole = np.asarray(mask.detach().cpu() if isinstance(mask, torch.Tensor) else mask, np.float32).squeeze() > 0.5
+    if hole.ndim != 2 or hole.shape != picture.shape[:2]:
+        raise ValueError(f"need an H x W mask of the picture's size {picture.shape[:2]}, got {hole.shape}")
+    if not hole.any():
+        raise ValueError("the mask has no hole to crop around")
+    ys, xs = np.nonzero(hole)
+    (h, w), side = hole.shape, max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 + 2 * margin
+    side = min(side, h, w)
+    top = int(np.clip(round((ys.min() + ys.max() + 1 - side) / 2), 0, h - side))
+    left = int(np.clip(round((xs.min() + xs.max() + 1 - side) / 2), 0, w - side))
+    crop = picture[top:top + side, left:left + side]
+    return crop.repeat(scale, axis=0).repeat(scale, axis=1)

@@ -100,3 +100,42 @@ def test_the_learning_curve_fits_its_axis_to_the_curve_and_names_a_far_reference
     assert [t.get_text() for t in inpaint.get_legend().get_texts()] == ["baseline", "flat"]
     assert erase.get_ylim()[1] < 20  # the fall 15.6 -> 13.6 dB keeps the axis, not the flat fill's 39 dB
     assert "flat: 39.0 dB (above the axis)" in [t.get_text() for t in erase.get_legend().get_texts()]
+
+
+def test_hole_crop_cuts_the_square_around_the_hole_and_repeats_each_pixel():
+    from eradiff_lite.viz import hole_crop
+
+    image = np.arange(32 * 32 * 3, dtype=np.float32).reshape(32, 32, 3)
+    mask = np.zeros((32, 32), bool)
+    mask[10:14, 12:20] = True  # 4 rows x 8 columns: the square side is 8 + 2 x 2
+    crop = hole_crop(image, mask, margin=2, scale=3)
+    assert crop.shape == (12 * 3, 12 * 3, 3)
+    small = crop[::3, ::3]
+    assert np.array_equal(small, image[6:18, 10:22])  # centred on the hole's box, rows and columns alike
+    assert np.array_equal(crop[:3, :3], np.broadcast_to(image[6, 10], (3, 3, 3)))  # nearest neighbour: no blending
+    edge = np.zeros((32, 32), bool)
+    edge[0:3, 29:32] = True  # at the corner: shifted inside, not shrunk
+    assert np.array_equal(hole_crop(image, edge, margin=4, scale=1), image[0:11, 21:32])
+    signed = hole_crop(image - 1000.0, mask, margin=2, scale=1)  # a difference keeps its sign, no clipping
+    assert signed.min() < 0
+    tensor = torch.zeros(3, 32, 32)  # a [-1, 1] tensor: shown as a picture, as every panel of the course
+    assert hole_crop(tensor, torch.from_numpy(mask)[None], margin=0, scale=2).shape == (16, 16, 3)
+    with pytest.raises(ValueError, match="no hole"):
+        hole_crop(image, np.zeros((32, 32), bool))
+    with pytest.raises(ValueError, match="picture's size"):
+        hole_crop(image, np.ones((16, 16), bool))
+
+
+def test_heatmap_pairs_wrap_a_long_row_on_one_colour_scale():
+    from eradiff_lite.viz import show_heatmap_pairs
+
+    maps = tuple(np.full((4, 4), float(k)) for k in range(7))
+    mask = np.zeros((8, 8), bool)
+    mask[2:5, 2:5] = True
+    fig = show_heatmap_pairs({"change": maps}, columns=[f"layer {k}" for k in range(7)], picture=np.zeros((8, 8, 3)),
+                             mask=mask, wrap=4)
+    drawn = [ax for ax in fig.axes if any(im.get_cmap().name == "magma" for im in ax.get_images())]
+    assert [ax.get_title() for ax in drawn] == [f"layer {k}" for k in range(7)]  # every map keeps its title
+    assert {im.get_clim() for ax in drawn for im in ax.get_images()} == {(0.0, 6.0)}  # one scale for the row
+    assert len(fig.axes) == 2 * 5 + 1  # two lines of the picture's column and four maps, one colour bar
+    assert sum(ax.axison for ax in fig.axes) == 1 + 7 + 1  # the picture, the seven maps and the bar
