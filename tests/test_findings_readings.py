@@ -10,7 +10,14 @@ import json
 
 from eradiff_lite.experiments.fill_readings import fill_study_reading, hole_only_reading
 from eradiff_lite.experiments.findings import elimination_verdict, findings
-from eradiff_lite.experiments.readings import answer_in_four_lines, budget_reading, erasing_reading, textured_reading
+from eradiff_lite.experiments.readings import (
+    answer_in_four_lines,
+    budget_pivot,
+    budget_reading,
+    erasing_reading,
+    noised_input_reading,
+    textured_reading,
+)
 from eradiff_lite.metrics.results import read_results
 from eradiff_lite.paths import data_dir
 
@@ -41,6 +48,7 @@ def ablation(**changed):
                             texture_smooth_within=8.0, elimination_classifier=13.0),
             "baseline_ft": row("baseline_ft", erased=5, psnr=14.0, ssim=0.37),
             **{n: row(n) for n in ("paired", "cro_zero", "cro", "cro_sra")},
+            "cro_const": row("cro_const", erased=20),
             **{n: row(n, erased=30, psnr=20.0, ssim=0.5, texture=-6.0, texture_smooth_median=0.0,
                       texture_smooth_within=77.0, texture_textured_within=4.0) for n in ("classical", "telea", "flat")},
             "shifted": row("shifted", erased=32, psnr=20.5, ssim=0.5, texture=0.0, texture_textured_within=98.0)}
@@ -51,10 +59,14 @@ def ablation(**changed):
 # ------------------------------------------------------------------------------------------------------ notebook 06
 def test_the_erasing_reading_follows_the_table():
     said = erasing_reading(ablation())
-    assert said.count("\n- ") == 3 and "not measured" not in said
+    assert said.count("\n- ") == 4 and "not measured" not in said
     assert "eliminate 75 to 75 % of the holes" in said and "the baseline re-creates 88 % of the near holes" in said
     assert "(busier than the truth)" in said and "against 77 to 77 % for the classical fills" in said
     assert "the truth shifted by 3 px 98 %" in said and ", so it is the stricter of the two." in said
+    # the "without mix-up" control, named, with its near re-creation and its difference with cro
+    assert "- Without mix-up (cro_const: CRO with lambda held at 0.5, the ablation's \"without mix-up\" control): " \
+           "it eliminates 50.0 % of the holes and re-creates 50.0 % of the near ones" in said
+    assert "(cro_const - cro): -25.0 points [" in said and said.endswith("], shown behind.\n")
 
     said = erasing_reading(ablation(cro=row("cro", erased=20, texture_smooth_median=-0.5,
                                            elimination_classifier=40.0)))
@@ -67,7 +79,10 @@ def test_the_erasing_reading_says_not_measured_for_what_is_missing():
     assert "- Erasing: not measured (needs the baseline with a near bucket)." in said
     assert "- Textured holes: not measured" in said and "- Smooth holes: the learned fills'" in said
     said = erasing_reading(ablation(paired=None, cro_zero=None, cro=None, cro_sra=None))
-    assert said.count("not measured") == 4
+    assert said.count("not measured") == 5
+    said = erasing_reading(ablation(cro_const=None))
+    assert "- Without mix-up (cro_const: CRO with lambda held at 0.5, the ablation's \"without mix-up\" control): " \
+           "not measured (needs cro_const with a near bucket)." in said and said.count("not measured") == 1
 
 
 def test_the_textured_reading_follows_the_bucket():
@@ -113,11 +128,13 @@ def test_the_verdict_is_the_conclusions_and_a_missing_variant_is_not_measured():
 
 def budget_row(comparison, steps, lr, strength, low, high, p, scenes_of="all"):
     return {"comparison": comparison, "finetune_steps": steps, "learning_rate": lr, "strength": strength,
-            "scenes_of": scenes_of, "elimination_ci95": [low, high], "p": p}
+            "scenes_of": scenes_of, "elimination_ci95": [low, high], "p": p, "elimination_difference": (low + high) / 2}
 
 
 def budget(*extra):
     rows = [budget_row("cro - cro_zero", s, 3e-4, 0.6, 10.0, 30.0, 1e-5) for s in (50, 300)]
+    rows += [budget_row("paired - cro_zero", 50, 3e-4, 0.6, 5.0, 15.0, 1e-3),
+             budget_row("paired - cro_zero", 300, 3e-4, 0.6, -2.0, 8.0, 0.3)]
     rows += [budget_row("cro - paired", s, 3e-4, strength, -3.0, 2.0, 0.5)
              for s in (50, 300) for strength in (1.0, 0.6)]
     rows += [budget_row("cro - paired", 300, 3e-4, 0.6, -3.0, 2.0, 0.5, group)
@@ -138,7 +155,51 @@ def test_the_budget_reading_follows_the_rows():
     assert "on the new families (buttons, eggs) at: none" in said
 
     answer = answer_in_four_lines(ablation(), budget())
-    assert "From the noised input (strength 0.6) the fading path is shown ahead after 2 of 2 short fine-tunes" in answer
+    assert ("From the noised input (strength 0.6), over the fine-tunes of 50 to 300 steps at 1 learning rate: cro_zero "
+            "is shown behind cro (cro - cro_zero) after 2 of 2 fine-tunes and behind paired, which has no fading path "
+            "either (paired - cro_zero), after 1 of 2 fine-tunes; cro - paired is shown ahead after 0 of 2 fine-tunes, "
+            "not after 300 steps") in answer
+    # cro - paired shown ahead after the longest fine-tune: the line says so
+    answer = answer_in_four_lines(ablation(), budget(budget_row("cro - paired", 1000, 3e-4, 0.6, 1.0, 9.0, 0.01)))
+    assert "cro - paired is shown ahead after 1 of 3 fine-tunes, including after 1000 steps" in answer
+    assert "(needs the cro - cro_zero, paired - cro_zero and cro - paired rows)" in answer_in_four_lines(
+        ablation(), {"rows": budget()["rows"][:2]})
+
+
+def test_the_noised_input_reading_reads_the_longest_fine_tunes():
+    said = noised_input_reading(budget())
+    assert said.startswith("- The models fine-tuned 300 steps (the shipped ones), from the noised input: "
+                           "cro - cro_zero +20.0 points [+10.0, +30.0], McNemar p 1e-05: shown ahead; "
+                           "paired - cro_zero +3.0 points [-2.0, +8.0], McNemar p 0.3: not shown.")
+    assert "are not both shown to help cro_zero" in said and "What cro_zero lacks" not in said
+    assert "cro - paired -0.5 points [-3.0, +2.0], McNemar p 0.5: not shown after 300 steps" in said
+    assert "on the trained families at: none; on the new families (buttons, eggs) at: none." in said
+    assert "- SRA trained in: not measured (needs cro_sra - cro rows)." in said
+    # paired's full weight now shown ahead too, and cro over paired on the trained families after 100 steps
+    flipped = budget(budget_row("paired - cro_zero", 300, 3e-4, 0.6, 5.0, 9.0, 1e-3),
+                     budget_row("cro - paired", 100, 1e-4, 0.6, 2.0, 6.0, 0.01, "trained families"),
+                     budget_row("cro_sra - cro", 300, 3e-4, 0.6, -1.0, 1.0, 1.0))
+    flipped["rows"] = [r for r in flipped["rows"] if (r["comparison"], r["p"]) != ("paired - cro_zero", 0.3)]
+    said = noised_input_reading(flipped)
+    assert "paired - cro_zero +7.0 points [+5.0, +9.0], McNemar p 0.001: shown ahead." in said
+    assert "What cro_zero lacks is training signal at the mid-noise steps" in said
+    assert "on the trained families at: lr 1e-04: 100 steps; on the new families" in said
+    assert "- SRA trained in: cro_sra - cro +0.0 points [-1.0, +1.0], McNemar p 1: not shown." in said
+    assert "not measured" in noised_input_reading(None)
+    assert "not measured" in noised_input_reading({"rows": budget()["rows"][:2]})
+
+
+def test_the_budget_pivot_marks_each_setting():
+    table = budget_pivot(budget(budget_row("cro - paired", 100, 1e-4, 1.0, -9.0, -1.0, 0.01)))
+    lines = table.splitlines()
+    assert lines[0].startswith("+ A shown ahead of B, - shown behind, . not shown") and "? scenes x ? seeds" in lines[0]
+    assert "lr 3e-04" in lines[1] and "lr 1e-04" in lines[1] and lines[1].index("lr 3e-04") < lines[1].index("lr 1e-04")
+    assert lines[2].split()[-3:] == ["50", "300", "100"]  # lr 3e-4: 50, 300 steps; lr 1e-4: 100
+    marks = {" ".join(line.split()[1:-3]): line.split()[-3:] for line in lines[3:] if line.startswith("1.0")}
+    assert marks["cro - paired all"] == [".", "."] + ["-"]  # a setting run only at lr 1e-4: blank elsewhere
+    zero = [line for line in lines if line.startswith("0.6") and "cro - cro_zero" in line and "all" in line]
+    assert zero and zero[0].split()[-2:] == ["+", "+"]
+    assert "not measured" in budget_pivot(None)
 
 
 def test_the_budget_reading_says_not_measured_for_what_is_missing():
@@ -201,7 +262,11 @@ def test_every_reading_is_measured_on_the_shipped_files():
              for name in ("cro_where_it_matters", "fill_study", "recipe_check", "recipe_check_hole_only")}
     said = [erasing_reading(shipped), textured_reading(shipped),
             answer_in_four_lines(shipped, files["cro_where_it_matters"]), budget_reading(files["cro_where_it_matters"]),
+            noised_input_reading(files["cro_where_it_matters"]),
             fill_study_reading(files["fill_study"], files["recipe_check"]),
             hole_only_reading(files["recipe_check_hole_only"])]
     assert all(text.startswith(("- ", "1. ")) and "not measured" not in text for text in said)
     assert "(cro_sra - baseline_ft): +" in said[2] and "shown ahead." in said[2].splitlines()[0]
+    assert "Without mix-up (cro_const" in said[0] and "over the fine-tunes of 50 to 1000 steps" in said[2]
+    pivot = budget_pivot(files["cro_where_it_matters"])
+    assert "not measured" not in pivot and len(pivot.splitlines()) == 3 + 2 * 4 * 3  # strengths x comparisons x kinds

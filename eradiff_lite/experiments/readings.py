@@ -7,9 +7,10 @@ scenes and noise, shown by the one rule of `metrics.paired.difference_shown`).
 
 - `erasing_reading` (section 4): erasing, the pepperoni problem, the grain of the learned fills, the two judges;
 - `textured_reading` (section 8): the textured bucket (`metrics.results.bucket_means`);
+- `noised_input_reading` (section 9, after the conclusion): the shipped models from the noised input (strength 0.6);
 - `answer_in_four_lines` (before section 10): the short answer;
-- `budget_reading` (section 11): the short fine-tunes of ``data/results/cro_where_it_matters.json``
-  (``experiments/cro_budget.py``).
+- `budget_reading` and `budget_pivot` (section 11): the short fine-tunes of ``data/results/cro_where_it_matters.json``
+  (``experiments/cro_budget.py``), in sentences and as one compact table of verdicts.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def erasing_reading(results: dict) -> str:
     lines = []
     if not learned:
         what = ("Erasing", "Smooth holes", "Textured holes", "The two judges")
-        return markdown_list([not_measured(w, need_learned) for w in what])
+        return markdown_list([not_measured(w, need_learned) for w in what] + [without_mixup(results)])
 
     if rows.get("baseline", {}).get("recreation_near") is None:
         lines.append(not_measured("Erasing", "the baseline with a near bucket"))
@@ -84,7 +85,21 @@ def erasing_reading(results: dict) -> str:
                      f"of the learned fills, the colour judge calls {span(rows, judged, 'elimination')} % eliminated: "
                      f"the judge also asks the fill to be {ELIMINATION_MARGIN_DB:g} dB closer to the background than "
                      f"the object was" + (", so it is the stricter of the two." if stricter else "."))
+    lines.append(without_mixup(results))
     return markdown_list(lines)
+
+
+def without_mixup(results: dict) -> str:
+    """The ablation's "without mix-up" control, ``cro_const`` (CRO with lambda held at 0.5): its elimination, its
+    re-creation in the near bucket, and its paired difference with ``cro`` (`elimination_verdict`)."""
+    rows = {row["variant"]: row for row in results["rows"]}
+    what = "Without mix-up (cro_const: CRO with lambda held at 0.5, the ablation's \"without mix-up\" control)"
+    const = rows.get("cro_const", {})
+    if const.get("elimination") is None or const.get("recreation_near") is None:
+        return not_measured(what, "cro_const with a near bucket")
+    return (f"{what}: it eliminates {const['elimination']:.1f} % of the holes and re-creates "
+            f"{const['recreation_near']:.1f} % of the near ones; against the mix-up schedule (cro_const - cro): "
+            f"{elimination_verdict(results, 'cro_const', 'cro')}.")
 
 
 def textured_reading(results: dict) -> str:
@@ -130,12 +145,30 @@ def budget_rows(budget: dict, comparison: str, strength: float, scenes_of: str =
             == (comparison, strength, scenes_of)]
 
 
+def _verdict(row: dict) -> int:
+    """One budget row by the one rule (`metrics.paired.difference_shown`): +1 shown ahead, -1 behind, 0 not shown."""
+    return difference_shown(*row["elimination_ci95"], row["p"])
+
+
+def _ahead(rows: list[dict]) -> str:
+    """``k of n fine-tunes``: how many of ``rows`` are shown ahead."""
+    return f"{sum(_verdict(r) == 1 for r in rows)} of {len(rows)} fine-tunes"
+
+
+def _budgets(rows: list[dict]) -> str:
+    """``the fine-tunes of 50 to 1000 steps at two learning rates``: the range the ``rows`` cover."""
+    steps, rates = {r["finetune_steps"] for r in rows}, {r["learning_rate"] for r in rows}
+    return (f"the fine-tunes of {min(steps)} to {max(steps)} steps at {len(rates)} learning "
+            f"rate{'s' if len(rates) > 1 else ''}")
+
+
 def answer_in_four_lines(results: dict, budget: dict | None = None) -> str:
     """Notebook 06's short answer, as a numbered Markdown list: (1) does ``cro_sra`` erase, also against the same
     extra training without pairs; (2) the pepperoni problem in the near bucket; (3) from pure noise, the fading path
-    and SRA on top of CRO, and, from the noised input, the fading path over the short fine-tunes of ``budget``
-    (``data/results/cro_where_it_matters.json``; None: not shipped); (4) the grain of the fills on smooth holes.
-    Each difference by `elimination_verdict`."""
+    and SRA on top of CRO, and, from the noised input, over the fine-tunes of ``budget``
+    (``data/results/cro_where_it_matters.json``; None: not shipped), how often ``cro_zero`` is shown behind ``cro``
+    and behind ``paired`` and ``cro`` ahead of ``paired`` (and whether after the longest fine-tune); (4) the grain of
+    the fills on smooth holes. Each difference by `elimination_verdict` or, for ``budget``, by the same rule."""
     rows = {row["variant"]: row for row in results["rows"]}
 
     def value(variant, key, fmt):
@@ -150,11 +183,19 @@ def answer_in_four_lines(results: dict, budget: dict | None = None) -> str:
     if budget is None:
         noised = "From the noised input: not measured here (section 11's results file is not shipped)."
     else:
-        fading = budget_rows(budget, "cro - cro_zero", 0.6)
-        ahead = sum(difference_shown(*r["elimination_ci95"], r["p"]) == 1 for r in fading)
-        noised = ("From the noised input (strength 0.6): not measured (no cro - cro_zero rows)." if not fading else
-                  f"From the noised input (strength 0.6) the fading path is shown ahead after {ahead} of "
-                  f"{len(fading)} short fine-tunes: section 11 (optional) shows where.")
+        fading, plain, pathway = (budget_rows(budget, c, 0.6) for c in ("cro - cro_zero", "paired - cro_zero",
+                                                                         "cro - paired"))
+        if not (fading and plain and pathway):
+            noised = ("From the noised input (strength 0.6): not measured (needs the cro - cro_zero, "
+                      "paired - cro_zero and cro - paired rows).")
+        else:
+            longest = max(r["finetune_steps"] for r in pathway)
+            at_longest = any(_verdict(r) == 1 for r in pathway if r["finetune_steps"] == longest)
+            noised = (f"From the noised input (strength 0.6), over {_budgets(fading)}: cro_zero is shown behind cro "
+                      f"(cro - cro_zero) after {_ahead(fading)} and behind paired, which has no fading path either "
+                      f"(paired - cro_zero), after {_ahead(plain)}; cro - paired is shown ahead after "
+                      f"{_ahead(pathway)}, {'including' if at_longest else 'not'} after {longest} steps: section 11 "
+                      f"(optional) shows where.")
     lines.append(f"From pure noise, the fading path (cro - cro_zero): "
                  f"{elimination_verdict(results, 'cro', 'cro_zero')}; SRA on top of CRO (cro_sra - cro): "
                  f"{elimination_verdict(results, 'cro_sra', 'cro')}. {noised}")
@@ -221,3 +262,96 @@ def budget_reading(budget: dict | None) -> str:
                      + f"; lowest interval bound after {last} steps: {lowest:+.1f} points.")
     lines += [f"Not run: {item['what']}: {item['why'].rstrip('.')}." for item in budget.get("not_run", [])]
     return markdown_list(lines)
+
+
+def noised_input_reading(budget: dict | None) -> str:
+    """Notebook 06, after the conclusion: the longest fine-tunes of ``budget`` (the shipped models' 1000 steps) from
+    the noised input (strength 0.6), on all scenes: whether ``cro_zero`` (CRO's weights, no fading path) falls behind
+    both ``cro`` (the fading path, same weights) and ``paired`` (the plain loss's full weight, no fading path
+    either), and what that says; ``cro - paired`` (the paper's claim proper) there, and over the shorter fine-tunes
+    and the two kinds of family; ``cro_sra - cro``. Each line gives the difference, its 95 % interval, McNemar's p
+    and the verdict by the one rule."""
+    what = "From the noised input (strength 0.6)"
+    if budget is None:
+        return markdown_list([not_measured(what, "data/results/cro_where_it_matters.json")])
+
+    def longest(comparison, scenes_of="all"):
+        rows = budget_rows(budget, comparison, 0.6, scenes_of)
+        return max(rows, key=lambda r: (r["finetune_steps"], r["learning_rate"])) if rows else None
+
+    def said(r):
+        e = r["elimination_ci95"]
+        verdict = {1: "shown ahead", -1: "shown behind", 0: "not shown"}[_verdict(r)]
+        return (f"{r['comparison']} {r['elimination_difference']:+.1f} points [{e[0]:+.1f}, {e[1]:+.1f}], "
+                f"McNemar p {r['p']:.2g}: {verdict}")
+
+    def where(comparison, scenes_of="all"):
+        found = {}
+        for r in budget_rows(budget, comparison, 0.6, scenes_of):
+            if _verdict(r) == 1:
+                found.setdefault(r["learning_rate"], []).append(r["finetune_steps"])
+        return "; ".join(f"lr {lr:.0e}: {', '.join(map(str, sorted(s)))} steps"
+                         for lr, s in sorted(found.items(), reverse=True)) or "none"
+
+    fading, plain, pathway, sra = (longest(c) for c in ("cro - cro_zero", "paired - cro_zero", "cro - paired",
+                                                        "cro_sra - cro"))
+    if not (fading and plain and pathway):
+        return markdown_list([not_measured(what, "cro - cro_zero, paired - cro_zero and cro - paired rows")])
+    steps = pathway["finetune_steps"]
+    lines = [f"The models fine-tuned {steps} steps (the shipped ones), from the noised input: {said(fading)}; "
+             f"{said(plain)}."]
+    if _verdict(fading) == 1 and _verdict(plain) == 1:
+        lines.append("So cro_zero, which has CRO's weights and no fading path, takes the object out less often than "
+                     "cro (the same weights with the fading path) and than paired (the plain loss's full weight, no "
+                     "fading path either). What cro_zero lacks is training signal at the mid-noise steps where, "
+                     "from the noised input, x_t still holds the object: CRO's weight there is a small fraction of "
+                     "the plain loss's (notebook 03's table, the w_bar column). The fading path is one way to "
+                     "supply it; the full weight is another.")
+    else:
+        lines.append("So the fading path and the plain loss's full weight are not both shown to help cro_zero take "
+                     "the object out here.")
+    trained, new = where("cro - paired", "trained families"), where("cro - paired", "new families")
+    lines.append(f"The paper's claim proper, cro over the plain loss: {said(pathway)} after {steps} steps. Over all "
+                 f"the fine-tunes it is shown ahead at: {where('cro - paired')}; split by family, on the trained "
+                 f"families at: {trained}; on the new families (buttons, eggs) at: {new}.")
+    lines.append(f"SRA trained in: {said(sra)}." if sra else not_measured("SRA trained in", "cro_sra - cro rows"))
+    return markdown_list(lines)
+
+
+def budget_pivot(budget: dict | None) -> str:
+    """Notebook 06, section 11: every comparison of ``budget`` at a glance, as fixed-width text. One row per
+    comparison, strength and kind of scenes (all, trained families, new families), one column per learning rate
+    and fine-tune length; a cell is ``+`` (A shown ahead of B in elimination, by the one rule), ``-`` (shown behind)
+    or ``.`` (not shown); a setting that was not run is blank. The numbers behind each cell stay in the file."""
+    if budget is None or not budget.get("rows"):
+        return not_measured("The short fine-tunes", "data/results/cro_where_it_matters.json") + "\n"
+    rows = budget["rows"]
+    columns = sorted({(r["learning_rate"], r["finetune_steps"]) for r in rows}, key=lambda c: (-c[0], c[1]))
+    kinds = ["all", "trained families", "new families"]
+    kinds += sorted({r.get("scenes_of", "all") for r in rows} - set(kinds))
+    order = ["cro - cro_zero", "paired - cro_zero", "cro - paired", "cro_sra - cro"]
+    order += sorted({r["comparison"] for r in rows} - set(order))
+    cell = {(r["comparison"], r["strength"], r.get("scenes_of", "all"), r["learning_rate"], r["finetune_steps"]):
+            "+-."[[1, -1, 0].index(_verdict(r))] for r in rows}
+    width = max(5, *(len(str(s)) + 1 for _, s in columns))
+    rates = []
+    for lr, _ in columns:
+        if not rates or rates[-1][0] != lr:
+            rates.append([lr, 0])
+        rates[-1][1] += 1
+    label = 10 + 19 + 18
+    head = " " * label + "  ".join(f"{'lr ' + format(lr, '.0e'):^{n * width}s}" for lr, n in rates)
+    steps = f"{'strength':10s}{'comparison A - B':19s}{'scenes':18s}" + "  ".join(
+        "".join(f"{s:>{width}d}" for l2, s in columns if l2 == lr) for lr, _ in rates)
+    lines = [f"+ A shown ahead of B, - shown behind, . not shown (elimination, by the one rule); columns: learning "
+             f"rate, then fine-tune steps; {budget.get('benchmark', {}).get('scenes', '?')} scenes x "
+             f"{budget.get('seeds', '?')} seeds", head, steps]
+    for strength in sorted({r["strength"] for r in rows}, reverse=True):
+        for comparison in order:
+            for kind in kinds:
+                if not any((comparison, strength, kind) == k[:3] for k in cell):
+                    continue
+                marks = "  ".join("".join(f"{cell.get((comparison, strength, kind, l2, s), ''):>{width}s}"
+                                          for l2, s in columns if l2 == lr) for lr, _ in rates)
+                lines.append(f"{strength:<10.1f}{comparison:19s}{kind:18s}{marks}")
+    return "\n".join(lines) + "\n"
