@@ -350,7 +350,7 @@ def test_every_solved_answer_passes_its_own_check(name, capsys):
 KEY_EXPRESSIONS = {
     "paste": ("(1 - alpha)", "rgb * alpha", "* alpha"),
     "mask_from_alpha": ("alpha > 0.5", "> 0.5"),
-    "mixup_lambdas": ("1 - alpha_bar", "lambda is 1 -"),
+    "mixup_lambdas": ("1 - alpha_bar", "lambda is 1 -", "destroyed"),
     "dynamic_image": ("(1 - lam)", "add up to 1", "1.3 images"),
     "noisy_mix": ("(1 - lam)", "add up to 1", "1.3 images", "sqrt(1 - a"),
     "ddim_jump": ("sqrt(a_s) x0_hat", "sqrt(1 - a_s)", "square roots"),

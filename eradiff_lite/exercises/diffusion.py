@@ -34,11 +34,25 @@ def grade_lambdas(answer) -> None:
         close(got, want, f"on the {kind} schedule", [
             (ab, "your lambda FALLS with t: about 1 at t = 0 and near 0 at t = T, so the target would hold the "
                  "object at the clean end and the background where x_t is mostly noise"),
-            ((1 - ab).sqrt(), f"your lambda rises from 0 to 1 but too early: {at_mid((1 - ab).sqrt())}; it is the "
-                              f"noise's scale in x_t, not the share of the clean signal the noise has destroyed"),
+            ((1 - ab).sqrt(), f"your lambda rises from 0 to 1 but too early: {at_mid((1 - ab).sqrt())}; yours is the "
+                              f"factor that multiplies the noise eps in x_t"),
             (1 - ab.sqrt(), f"your lambda rises from 0 to 1 but too late: {at_mid(1 - ab.sqrt())}"),
             (ab.sqrt(), "your lambda FALLS with t (it is the clean image's scale in x_t), while the share of the "
-                        "object must rise from 0 at t = 0 to about 1 at t = T")])
+                        "object must rise from 0 at t = 0 to about 1 at t = T")],
+              otherwise=_lambda_symptom(got, at_mid) if isinstance(got, torch.Tensor) and got.shape == ab.shape
+              else None)
+
+
+def _lambda_symptom(got: torch.Tensor, at_mid) -> str:
+    """What a wrong schedule looks like at its two ends and in the middle (never the expression that fixes it)."""
+    first, last = float(got[0]), float(got[-1])
+    if first > last:
+        return (f"your lambda FALLS with t: {first:.2f} at t = 0, {last:.2f} at t = T - 1; it must rise from 0 to "
+                f"about 1")
+    if abs(first) > 0.05 or abs(last - 1) > 0.05:
+        return (f"your lambda runs from {first:.2f} at t = 0 to {last:.2f} at t = T - 1; the share of the object "
+                f"must run from about 0 to about 1")
+    return f"your lambda has the right ends but the wrong shape between them: {at_mid(got)}"
 
 
 def grade_dynamic_image(answer) -> None:
