@@ -1,5 +1,5 @@
 """The readings: the sentences notebooks 06 and 08 show under their tables (`experiments.readings`,
-`experiments.fill_readings`, with `experiments.findings.elimination_verdict`).
+`experiments.budget_readings`, `experiments.fill_readings`, with `experiments.findings.elimination_verdict`).
 
 Each is built from small hand-made results (40 scenes, no model run), so the numbers behind a sentence are known:
 a sentence must change when its numbers do (a verdict flips from "not shown" to "shown ahead"), and a variant or
@@ -8,16 +8,10 @@ comparison that is missing must give a "not measured" line, never an exception.
 
 import json
 
+from eradiff_lite.experiments.budget_readings import budget_pivot, budget_reading, noised_input_reading
 from eradiff_lite.experiments.fill_readings import fill_study_reading, hole_only_reading
 from eradiff_lite.experiments.findings import elimination_verdict, findings
-from eradiff_lite.experiments.readings import (
-    answer_in_four_lines,
-    budget_pivot,
-    budget_reading,
-    erasing_reading,
-    noised_input_reading,
-    textured_reading,
-)
+from eradiff_lite.experiments.readings import answer_in_four_lines, erasing_reading, textured_reading
 from eradiff_lite.metrics.results import read_results
 from eradiff_lite.paths import data_dir
 

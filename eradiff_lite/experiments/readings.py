@@ -7,17 +7,16 @@ scenes and noise, shown by the one rule of `metrics.paired.difference_shown`).
 
 - `erasing_reading` (section 4): erasing, the pepperoni problem, the grain of the learned fills, the two judges;
 - `textured_reading` (section 8): the textured bucket (`metrics.results.bucket_means`);
-- `noised_input_reading` (section 9, after the conclusion): the shipped models from the noised input (strength 0.6);
-- `answer_in_four_lines` (before section 10): the short answer;
-- `budget_reading` and `budget_pivot` (section 11): the short fine-tunes of ``data/results/cro_where_it_matters.json``
-  (``experiments/cro_budget.py``), in sentences and as one compact table of verdicts.
+- `answer_in_four_lines` (before section 10): the short answer.
+
+The readings of the short fine-tunes (section 9's strength-0.6 lines, section 11) are in `experiments.budget_readings`.
 """
 
 from __future__ import annotations
 
 from ..metrics.judge import ELIMINATION_MARGIN_DB
-from ..metrics.paired import difference_shown
 from ..metrics.results import bucket_means
+from .budget_readings import budget_rows, budget_span, budget_verdict, shown_ahead
 from .findings import elimination_verdict, markdown_list, not_measured
 
 #: The lite models trained on the pairs, and the fills that learn nothing: the groups the readings compare.
@@ -139,29 +138,6 @@ def textured_reading(results: dict) -> str:
     ])
 
 
-def budget_rows(budget: dict, comparison: str, strength: float, scenes_of: str = "all") -> list[dict]:
-    """The rows of ``budget`` for one comparison ``A - B`` at one strength, on ``scenes_of`` (all, or one kind)."""
-    return [r for r in budget["rows"] if (r["comparison"], r["strength"], r.get("scenes_of", "all"))
-            == (comparison, strength, scenes_of)]
-
-
-def _verdict(row: dict) -> int:
-    """One budget row by the one rule (`metrics.paired.difference_shown`): +1 shown ahead, -1 behind, 0 not shown."""
-    return difference_shown(*row["elimination_ci95"], row["p"])
-
-
-def _ahead(rows: list[dict]) -> str:
-    """``k of n fine-tunes``: how many of ``rows`` are shown ahead."""
-    return f"{sum(_verdict(r) == 1 for r in rows)} of {len(rows)} fine-tunes"
-
-
-def _budgets(rows: list[dict]) -> str:
-    """``the fine-tunes of 50 to 1000 steps at two learning rates``: the range the ``rows`` cover."""
-    steps, rates = {r["finetune_steps"] for r in rows}, {r["learning_rate"] for r in rows}
-    return (f"the fine-tunes of {min(steps)} to {max(steps)} steps at {len(rates)} learning "
-            f"rate{'s' if len(rates) > 1 else ''}")
-
-
 def answer_in_four_lines(results: dict, budget: dict | None = None) -> str:
     """Notebook 06's short answer, as a numbered Markdown list: (1) does ``cro_sra`` erase, also against the same
     extra training without pairs; (2) the pepperoni problem in the near bucket; (3) from pure noise, the fading path
@@ -190,12 +166,12 @@ def answer_in_four_lines(results: dict, budget: dict | None = None) -> str:
                       "paired - cro_zero and cro - paired rows).")
         else:
             longest = max(r["finetune_steps"] for r in pathway)
-            at_longest = any(_verdict(r) == 1 for r in pathway if r["finetune_steps"] == longest)
-            noised = (f"From the noised input (strength 0.6), over {_budgets(fading)}: cro_zero is shown behind cro "
-                      f"(cro - cro_zero) after {_ahead(fading)} and behind paired, which has no fading path either "
-                      f"(paired - cro_zero), after {_ahead(plain)}; cro - paired is shown ahead after "
-                      f"{_ahead(pathway)}, {'including' if at_longest else 'not'} after {longest} steps: section 11 "
-                      f"(optional) shows where.")
+            at_longest = any(budget_verdict(r) == 1 for r in pathway if r["finetune_steps"] == longest)
+            noised = (f"From the noised input (strength 0.6), over {budget_span(fading)}: cro_zero is shown behind "
+                      f"cro (cro - cro_zero) after {shown_ahead(fading)} and behind paired, which has no fading path "
+                      f"either (paired - cro_zero), after {shown_ahead(plain)}; cro - paired is shown ahead after "
+                      f"{shown_ahead(pathway)}, {'including' if at_longest else 'not'} after {longest} steps: "
+                      f"section 11 (optional) shows where.")
     lines.append(f"From pure noise, the fading path (cro - cro_zero): "
                  f"{elimination_verdict(results, 'cro', 'cro_zero')}; SRA on top of CRO (cro_sra - cro): "
                  f"{elimination_verdict(results, 'cro_sra', 'cro')}. {noised}")
@@ -203,155 +179,3 @@ def answer_in_four_lines(results: dict, budget: dict | None = None) -> str:
                  f"within the texture band (biharmonic {value('classical', 'texture_smooth_within', '{:.0f} %')}): a "
                  f"visible grain, looked for in notebook 08.")
     return markdown_list(lines, numbered=True)
-
-
-def budget_reading(budget: dict | None) -> str:
-    """Notebook 06, section 11: where, over the short fine-tunes of ``budget`` (``data/results/
-    cro_where_it_matters.json``, written by ``experiments/cro_budget.py``), each comparison is shown ahead or
-    behind by the one rule: from pure noise and from the noised input, split by trained and new families, SRA
-    trained in, and how fine-tune length compares with the 1000-step models; then what was not run and why."""
-    if budget is None:
-        return markdown_list([not_measured("The short fine-tunes", "data/results/cro_where_it_matters.json: run "
-                                       "experiments/cro_budget.py")])
-
-    def where(comparison, strength, verdict, scenes_of="all"):
-        """``lr 3e-04: 300, 1000 steps; ...``: the budgets at which ``comparison`` has ``verdict``."""
-        found = {}
-        for r in budget_rows(budget, comparison, strength, scenes_of):
-            if difference_shown(*r["elimination_ci95"], r["p"]) == verdict:
-                found.setdefault(r["learning_rate"], []).append(r["finetune_steps"])
-        return "; ".join(f"lr {lr:.0e}: {', '.join(map(str, sorted(s)))} steps"
-                         for lr, s in sorted(found.items(), reverse=True)) or "none"
-
-    def count(comparison, strength, scenes_of="all"):
-        return len(budget_rows(budget, comparison, strength, scenes_of))
-
-    lines = []
-    if not count("cro - paired", 1.0):
-        lines.append(not_measured("From pure noise (strength 1)", "cro - paired rows"))
-    else:
-        lines.append(f"From pure noise (strength 1), cro - paired is shown ahead at: {where('cro - paired', 1.0, 1)}; "
-                     f"shown behind at: {where('cro - paired', 1.0, -1)} (of {count('cro - paired', 1.0)} budgets).")
-    if not (count("cro - cro_zero", 0.6) and count("cro - paired", 0.6)):
-        lines.append(not_measured("From the noised input (strength 0.6)", "cro - cro_zero and cro - paired rows"))
-    else:
-        lines.append(f"From the noised input (strength 0.6), the fading path alone (cro - cro_zero) is shown ahead "
-                     f"at: {where('cro - cro_zero', 0.6, 1)} (of {count('cro - cro_zero', 0.6)}); cro - paired is "
-                     f"shown ahead at: {where('cro - paired', 0.6, 1)} (of {count('cro - paired', 0.6)}).")
-    if not (count("cro - paired", 0.6, "trained families") and count("cro - paired", 0.6, "new families")):
-        lines.append(not_measured("Split by family", "cro - paired rows on trained and new families"))
-    else:
-        lines.append(f"Split by family at strength 0.6, cro - paired is shown ahead on the trained families at: "
-                     f"{where('cro - paired', 0.6, 1, 'trained families')}; on the new families (buttons, eggs) at: "
-                     f"{where('cro - paired', 0.6, 1, 'new families')}, shown behind at: "
-                     f"{where('cro - paired', 0.6, -1, 'new families')}.")
-    sra = [difference_shown(*r["elimination_ci95"], r["p"]) for r in budget["rows"]
-           if r["comparison"] == "cro_sra - cro" and r.get("scenes_of", "all") == "all"]
-    lines.append(f"SRA trained in (cro_sra - cro): an elimination difference shown in {sum(v != 0 for v in sra)} of "
-                 f"{len(sra)} settings." if sra else not_measured("SRA trained in", "cro_sra - cro rows"))
-    longest = [r for r in budget.get("plateau", []) if r["learning_rate"] == 3e-4]
-    if longest:
-        behind = {}
-        for r in longest:
-            behind.setdefault(r["finetune_steps"], []).append(difference_shown(*r["elimination_ci95"], r["p"]) == -1)
-        last = max(behind)
-        lowest = min(r["elimination_ci95"][0] for r in longest if r["finetune_steps"] == last)
-        lines.append(f"Fine-tune length (lr 3e-4; each variant against its own {longest[0]['against_steps']}-step "
-                     f"model, both strengths): shown to erase less after "
-                     + ", ".join(f"{steps} steps in {sum(v)} of {len(v)}" for steps, v in sorted(behind.items()))
-                     + f"; lowest interval bound after {last} steps: {lowest:+.1f} points.")
-    lines += [f"Not run: {item['what']}: {item['why'].rstrip('.')}." for item in budget.get("not_run", [])]
-    return markdown_list(lines)
-
-
-def noised_input_reading(budget: dict | None) -> str:
-    """Notebook 06, after the conclusion: the longest fine-tunes of ``budget`` (the shipped models' 1000 steps) from
-    the noised input (strength 0.6), on all scenes: whether ``cro_zero`` (CRO's weights, no fading path) falls behind
-    both ``cro`` (the fading path, same weights) and ``paired`` (the plain loss's full weight, no fading path
-    either), and what that says; ``cro - paired`` (the paper's claim proper) there, and over the shorter fine-tunes
-    and the two kinds of family; ``cro_sra - cro``. Each line gives the difference, its 95 % interval, McNemar's p
-    and the verdict by the one rule."""
-    what = "From the noised input (strength 0.6)"
-    if budget is None:
-        return markdown_list([not_measured(what, "data/results/cro_where_it_matters.json")])
-
-    def longest(comparison, scenes_of="all"):
-        rows = budget_rows(budget, comparison, 0.6, scenes_of)
-        return max(rows, key=lambda r: (r["finetune_steps"], r["learning_rate"])) if rows else None
-
-    def said(r):
-        e = r["elimination_ci95"]
-        verdict = {1: "shown ahead", -1: "shown behind", 0: "not shown"}[_verdict(r)]
-        return (f"{r['comparison']} {r['elimination_difference']:+.1f} points [{e[0]:+.1f}, {e[1]:+.1f}], "
-                f"McNemar p {r['p']:.2g}: {verdict}")
-
-    def where(comparison, scenes_of="all"):
-        found = {}
-        for r in budget_rows(budget, comparison, 0.6, scenes_of):
-            if _verdict(r) == 1:
-                found.setdefault(r["learning_rate"], []).append(r["finetune_steps"])
-        return "; ".join(f"lr {lr:.0e}: {', '.join(map(str, sorted(s)))} steps"
-                         for lr, s in sorted(found.items(), reverse=True)) or "none"
-
-    fading, plain, pathway, sra = (longest(c) for c in ("cro - cro_zero", "paired - cro_zero", "cro - paired",
-                                                        "cro_sra - cro"))
-    if not (fading and plain and pathway):
-        return markdown_list([not_measured(what, "cro - cro_zero, paired - cro_zero and cro - paired rows")])
-    steps = pathway["finetune_steps"]
-    lines = [f"The models fine-tuned {steps} steps (the shipped ones), from the noised input: {said(fading)}; "
-             f"{said(plain)}."]
-    if _verdict(fading) == 1 and _verdict(plain) == 1:
-        lines.append("So cro_zero, which has CRO's weights and no fading path, takes the object out less often than "
-                     "cro (the same weights with the fading path) and than paired (the plain loss's full weight, no "
-                     "fading path either). What cro_zero lacks is training signal at the mid-noise steps where, "
-                     "from the noised input, x_t still holds the object: CRO's weight there is a small fraction of "
-                     "the plain loss's (notebook 03's table, the w_bar column). The fading path is one way to "
-                     "supply it; the full weight is another.")
-    else:
-        lines.append("So the fading path and the plain loss's full weight are not both shown to help cro_zero take "
-                     "the object out here.")
-    trained, new = where("cro - paired", "trained families"), where("cro - paired", "new families")
-    lines.append(f"The paper's claim proper, cro over the plain loss: {said(pathway)} after {steps} steps. Over all "
-                 f"the fine-tunes it is shown ahead at: {where('cro - paired')}; split by family, on the trained "
-                 f"families at: {trained}; on the new families (buttons, eggs) at: {new}.")
-    lines.append(f"SRA trained in: {said(sra)}." if sra else not_measured("SRA trained in", "cro_sra - cro rows"))
-    return markdown_list(lines)
-
-
-def budget_pivot(budget: dict | None) -> str:
-    """Notebook 06, section 11: every comparison of ``budget`` at a glance, as fixed-width text. One row per
-    comparison, strength and kind of scenes (all, trained families, new families), one column per learning rate
-    and fine-tune length; a cell is ``+`` (A shown ahead of B in elimination, by the one rule), ``-`` (shown behind)
-    or ``.`` (not shown); a setting that was not run is blank. The numbers behind each cell stay in the file."""
-    if budget is None or not budget.get("rows"):
-        return not_measured("The short fine-tunes", "data/results/cro_where_it_matters.json") + "\n"
-    rows = budget["rows"]
-    columns = sorted({(r["learning_rate"], r["finetune_steps"]) for r in rows}, key=lambda c: (-c[0], c[1]))
-    kinds = ["all", "trained families", "new families"]
-    kinds += sorted({r.get("scenes_of", "all") for r in rows} - set(kinds))
-    order = ["cro - cro_zero", "paired - cro_zero", "cro - paired", "cro_sra - cro"]
-    order += sorted({r["comparison"] for r in rows} - set(order))
-    cell = {(r["comparison"], r["strength"], r.get("scenes_of", "all"), r["learning_rate"], r["finetune_steps"]):
-            "+-."[[1, -1, 0].index(_verdict(r))] for r in rows}
-    width = max(5, *(len(str(s)) + 1 for _, s in columns))
-    rates = []
-    for lr, _ in columns:
-        if not rates or rates[-1][0] != lr:
-            rates.append([lr, 0])
-        rates[-1][1] += 1
-    label = 10 + 19 + 18
-    head = " " * label + "  ".join(f"{'lr ' + format(lr, '.0e'):^{n * width}s}" for lr, n in rates)
-    steps = f"{'strength':10s}{'comparison A - B':19s}{'scenes':18s}" + "  ".join(
-        "".join(f"{s:>{width}d}" for l2, s in columns if l2 == lr) for lr, _ in rates)
-    lines = [f"+ A shown ahead of B, - shown behind, . not shown (elimination, by the one rule); columns: learning "
-             f"rate, then fine-tune steps; {budget.get('benchmark', {}).get('scenes', '?')} scenes x "
-             f"{budget.get('seeds', '?')} seeds", head, steps]
-    for strength in sorted({r["strength"] for r in rows}, reverse=True):
-        for comparison in order:
-            for kind in kinds:
-                if not any((comparison, strength, kind) == k[:3] for k in cell):
-                    continue
-                marks = "  ".join("".join(f"{cell.get((comparison, strength, kind, l2, s), ''):>{width}s}"
-                                          for l2, s in columns if l2 == lr) for lr, _ in rates)
-                lines.append(f"{strength:<10.1f}{comparison:19s}{kind:18s}{marks}")
-    return "\n".join(lines) + "\n"
