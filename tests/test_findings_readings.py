@@ -55,6 +55,9 @@ def test_the_erasing_reading_follows_the_table():
     said = erasing_reading(ablation())
     assert said.count("\n- ") == 4 and "not measured" not in said
     assert "eliminate 75 to 75 % of the holes" in said and "the baseline re-creates 88 % of the near holes" in said
+    # the group is named exactly: cro_const, also trained on pairs, is read apart (its own line)
+    assert "trained on pairs other than cro_const (paired, cro_zero, cro and cro_sra) eliminate" in said
+    assert "other than cro_const (paired and cro) eliminate" in erasing_reading(ablation(cro_zero=None, cro_sra=None))
     assert "(busier than the truth)" in said and "against 77 to 77 % for the classical fills" in said
     assert "the truth shifted by 3 px 98 %" in said and ", so it is the stricter of the two." in said
     # the "without mix-up" control, named, with its near re-creation and its difference with cro
@@ -139,20 +142,39 @@ def budget(*extra):
 
 def test_the_budget_reading_follows_the_rows():
     said = budget_reading(budget())
-    assert "cro - paired is shown ahead at: none; shown behind at: none (of 2 budgets)" in said
+    assert said.startswith("- From pure noise (strength 1), every cell shown over the 2 budgets, on all scenes and "
+                           "by family: none; every other cell not shown.")
     assert "(cro - cro_zero) is shown ahead at: lr 3e-04: 50, 300 steps (of 2)" in said
     assert "shown in 0 of 1 settings" in said and "- Not run: epsilon: speckle" in said
     said = budget_reading(budget(budget_row("cro - paired", 1000, 1e-4, 1.0, 1.0, 5.0, 0.01),
                                  budget_row("cro - paired", 100, 3e-4, 0.6, 2.0, 6.0, 0.2,  # McNemar does not confirm
                                             "new families")))
-    assert "strength 1), cro - paired is shown ahead at: lr 1e-04: 1000 steps; shown behind at: none (of 3" in said
+    assert ("strength 1), every cell shown over the 3 budgets, on all scenes and by family: cro - paired shown ahead "
+            "on all scenes at lr 1e-04: 1000 steps; every other cell not shown.") in said
     assert "on the new families (buttons, eggs) at: none" in said
+    # every shown cell at strength 1 is named, per comparison and kind of scenes, ahead and behind
+    said = budget_reading(budget(budget_row("cro - cro_zero", 50, 1e-4, 1.0, 1.0, 5.0, 0.01),
+                                 budget_row("cro - cro_zero", 50, 1e-4, 1.0, 1.0, 5.0, 0.01, "trained families"),
+                                 budget_row("cro - paired", 300, 3e-4, 1.0, -6.0, -1.0, 0.01, "trained families"),
+                                 budget_row("cro - paired", 300, 3e-4, 1.0, -6.0, -1.0, 0.2, "new families")))
+    assert ("cro - cro_zero shown ahead on all scenes at lr 1e-04: 50 steps, shown ahead on the trained families at "
+            "lr 1e-04: 50 steps; cro - paired shown behind on the trained families at lr 3e-04: 300 steps; every "
+            "other cell not shown.") in said
 
     answer = answer_in_four_lines(ablation(), budget())
     assert ("From the noised input (strength 0.6), over the fine-tunes of 50 to 300 steps at 1 learning rate: cro_zero "
             "is shown behind cro (cro - cro_zero) after 2 of 2 fine-tunes and behind paired, which has no fading path "
             "either (paired - cro_zero), after 1 of 2 fine-tunes; cro - paired is shown ahead after 0 of 2 fine-tunes, "
             "not after 300 steps") in answer
+    answer = answer_in_four_lines(ablation(), budget(budget_row("cro - cro_zero", 300, 3e-4, 1.0, -2.0, 2.0, 0.5)))
+    assert ("Over the short fine-tunes from pure noise, the fading path is shown ahead at: none (not after 300 steps, "
+            "the shipped models' length); cro - paired is shown at no budget.") in answer
+    answer = answer_in_four_lines(ablation(), budget(
+        budget_row("cro - cro_zero", 50, 1e-4, 1.0, 1.0, 5.0, 0.01),
+        budget_row("cro - paired", 300, 3e-4, 1.0, -6.0, -1.0, 0.01, "trained families")))
+    assert ("the fading path is shown ahead at: lr 1e-04: 50 steps (not after 300 steps, the shipped models' length); "
+            "cro - paired is shown behind on the trained families at lr 3e-04: 300 steps.") in answer
+    assert "(needs the strength-1 cro - cro_zero and cro - paired rows)" in answer_in_four_lines(ablation(), budget())
     # cro - paired shown ahead after the longest fine-tune: the line says so
     answer = answer_in_four_lines(ablation(), budget(budget_row("cro - paired", 1000, 3e-4, 0.6, 1.0, 9.0, 0.01)))
     assert "cro - paired is shown ahead after 1 of 3 fine-tunes, including after 1000 steps" in answer
@@ -199,7 +221,7 @@ def test_the_budget_pivot_marks_each_setting():
 def test_the_budget_reading_says_not_measured_for_what_is_missing():
     assert "not measured" in budget_reading(None)
     said = budget_reading({"rows": [budget_row("cro - cro_zero", 50, 3e-4, 0.6, 10.0, 30.0, 1e-5)]})
-    assert "From pure noise (strength 1): not measured (needs cro - paired rows)." in said
+    assert "From pure noise (strength 1): not measured (needs strength-1 rows)." in said
     assert "SRA trained in: not measured" in said and said.count("not measured") == 4
 
 

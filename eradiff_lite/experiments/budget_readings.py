@@ -5,7 +5,8 @@ elimination over the same scenes and noise, from pure noise (strength 1) and fro
 
 - `noised_input_reading` (section 9, after the conclusion): the longest fine-tunes (the shipped models) from the
   noised input: what ``cro_zero`` lacks, and where ``cro`` is shown ahead of ``paired``;
-- `budget_reading` (section 11): where each comparison is shown, fine-tune length, what was not run;
+- `budget_reading` (section 11): where each comparison is shown (from pure noise every shown cell, by
+  `pure_noise_cells`), fine-tune length, what was not run;
 - `budget_pivot` (section 11): every comparison, strength and kind of scene against every budget, one mark a cell.
 
 Every row is read by the one rule (`metrics.paired.difference_shown`, through `budget_verdict`); a file or comparison
@@ -41,6 +42,46 @@ def budget_span(rows: list[dict]) -> str:
             f"rate{'s' if len(rates) > 1 else ''}")
 
 
+def budget_where(budget: dict, comparison: str, strength: float, verdict: int, scenes_of: str = "all") -> str:
+    """``lr 3e-04: 300, 1000 steps; lr 1e-04: 50 steps``: the budgets at which ``comparison`` (at ``strength``, on
+    ``scenes_of``) has ``verdict`` by the one rule (+1 shown ahead, -1 shown behind), or ``none``."""
+    found = {}
+    for r in budget_rows(budget, comparison, strength, scenes_of):
+        if budget_verdict(r) == verdict:
+            found.setdefault(r["learning_rate"], []).append(r["finetune_steps"])
+    return "; ".join(f"lr {lr:.0e}: {', '.join(map(str, sorted(s)))} steps"
+                     for lr, s in sorted(found.items(), reverse=True)) or "none"
+
+
+#: The comparisons of the budget file, in the order the readings and the pivot list them.
+BUDGET_COMPARISONS = ("cro - cro_zero", "paired - cro_zero", "cro - paired", "cro_sra - cro")
+#: The kinds of scenes a budget row is read on, and how a sentence names them.
+SCENE_KINDS = {"all": "on all scenes", "trained families": "on the trained families",
+               "new families": "on the new families (buttons, eggs)"}
+
+
+def shown_cells(budget: dict, comparison: str, strength: float) -> list[str]:
+    """``shown ahead on all scenes at lr 1e-04: 50 steps``, one phrase per kind of scenes (`SCENE_KINDS`) and
+    direction where ``comparison`` is shown at ``strength`` by the one rule; empty when no cell is shown."""
+    return [f"shown {word} {name} at {at}" for kind, name in SCENE_KINDS.items()
+            for verdict, word in ((1, "ahead"), (-1, "behind"))
+            if (at := budget_where(budget, comparison, strength, verdict, kind)) != "none"]
+
+
+def pure_noise_cells(budget: dict) -> str:
+    """Section 11, from pure noise (strength 1): every cell of ``budget`` shown ahead or behind by the one rule, for
+    each comparison of `BUDGET_COMPARISONS` and each kind of scenes of `SCENE_KINDS` (all, trained and new
+    families), so that no shown cell is left out of the reading; ``not measured`` when there are no such rows."""
+    what = "From pure noise (strength 1)"
+    said = [f"{comparison} {', '.join(parts)}" for comparison in BUDGET_COMPARISONS
+            if (parts := shown_cells(budget, comparison, 1.0))]
+    budgets = {(r["learning_rate"], r["finetune_steps"]) for r in budget["rows"] if r["strength"] == 1.0}
+    if not budgets:
+        return not_measured(what, "strength-1 rows")
+    return (f"{what}, every cell shown over the {len(budgets)} budgets, on all scenes and by family: "
+            + ("; ".join(said) if said else "none") + "; every other cell not shown.")
+
+
 def budget_reading(budget: dict | None) -> str:
     """Notebook 06, section 11: where, over the short fine-tunes of ``budget`` (``data/results/
     cro_where_it_matters.json``, written by ``experiments/cro_budget.py``), each comparison is shown ahead or
@@ -51,23 +92,12 @@ def budget_reading(budget: dict | None) -> str:
                                        "experiments/cro_budget.py")])
 
     def where(comparison, strength, verdict, scenes_of="all"):
-        """``lr 3e-04: 300, 1000 steps; ...``: the budgets at which ``comparison`` has ``verdict``."""
-        found = {}
-        for r in budget_rows(budget, comparison, strength, scenes_of):
-            if difference_shown(*r["elimination_ci95"], r["p"]) == verdict:
-                found.setdefault(r["learning_rate"], []).append(r["finetune_steps"])
-        return "; ".join(f"lr {lr:.0e}: {', '.join(map(str, sorted(s)))} steps"
-                         for lr, s in sorted(found.items(), reverse=True)) or "none"
+        return budget_where(budget, comparison, strength, verdict, scenes_of)
 
     def count(comparison, strength, scenes_of="all"):
         return len(budget_rows(budget, comparison, strength, scenes_of))
 
-    lines = []
-    if not count("cro - paired", 1.0):
-        lines.append(not_measured("From pure noise (strength 1)", "cro - paired rows"))
-    else:
-        lines.append(f"From pure noise (strength 1), cro - paired is shown ahead at: {where('cro - paired', 1.0, 1)}; "
-                     f"shown behind at: {where('cro - paired', 1.0, -1)} (of {count('cro - paired', 1.0)} budgets).")
+    lines = [pure_noise_cells(budget)]
     if not (count("cro - cro_zero", 0.6) and count("cro - paired", 0.6)):
         lines.append(not_measured("From the noised input (strength 0.6)", "cro - cro_zero and cro - paired rows"))
     else:
@@ -122,12 +152,7 @@ def noised_input_reading(budget: dict | None) -> str:
                 f"McNemar p {r['p']:.2g}: {verdict}")
 
     def where(comparison, scenes_of="all"):
-        found = {}
-        for r in budget_rows(budget, comparison, 0.6, scenes_of):
-            if budget_verdict(r) == 1:
-                found.setdefault(r["learning_rate"], []).append(r["finetune_steps"])
-        return "; ".join(f"lr {lr:.0e}: {', '.join(map(str, sorted(s)))} steps"
-                         for lr, s in sorted(found.items(), reverse=True)) or "none"
+        return budget_where(budget, comparison, 0.6, 1, scenes_of)
 
     fading, plain, pathway, sra = (longest(c) for c in ("cro - cro_zero", "paired - cro_zero", "cro - paired",
                                                         "cro_sra - cro"))
@@ -165,7 +190,7 @@ def budget_pivot(budget: dict | None) -> str:
     columns = sorted({(r["learning_rate"], r["finetune_steps"]) for r in rows}, key=lambda c: (-c[0], c[1]))
     kinds = ["all", "trained families", "new families"]
     kinds += sorted({r.get("scenes_of", "all") for r in rows} - set(kinds))
-    order = ["cro - cro_zero", "paired - cro_zero", "cro - paired", "cro_sra - cro"]
+    order = list(BUDGET_COMPARISONS)
     order += sorted({r["comparison"] for r in rows} - set(order))
     cell = {(r["comparison"], r["strength"], r.get("scenes_of", "all"), r["learning_rate"], r["finetune_steps"]):
             "+-."[[1, -1, 0].index(budget_verdict(r))] for r in rows}

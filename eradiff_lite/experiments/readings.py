@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from ..metrics.judge import ELIMINATION_MARGIN_DB
 from ..metrics.results import bucket_means
-from .budget_readings import budget_rows, budget_span, budget_verdict, shown_ahead
+from .budget_readings import budget_rows, budget_span, budget_verdict, budget_where, shown_ahead, shown_cells
 from .findings import elimination_verdict, markdown_list, not_measured
 
-#: The lite models trained on the pairs, and the fills that learn nothing: the groups the readings compare.
+#: The lite models trained on the pairs with the plain loss or CRO's mix-up schedule (``cro_const``, lambda held at
+#: 0.5, is read apart: `without_mixup`), and the fills that learn nothing: the groups the readings compare.
 LEARNED = ("paired", "cro_zero", "cro", "cro_sra")
 CLASSICAL_FILLS = ("classical", "telea", "flat")
 
@@ -28,6 +29,12 @@ def span(table: dict, names, key: str, fmt: str = "{:.0f}") -> str:
     """``low to high`` of one column of ``table`` ({variant: {key: number}}) over ``names`` (those that have it)."""
     values = [table[n][key] for n in names if n in table and table[n].get(key) is not None]
     return f"{fmt.format(min(values))} to {fmt.format(max(values))}" if values else "-"
+
+
+def and_list(names) -> str:
+    """``paired, cro_zero, cro and cro_sra``: ``names`` as one phrase."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _has(table: dict, names, key: str) -> list[str]:
@@ -50,7 +57,8 @@ def erasing_reading(results: dict) -> str:
     if rows.get("baseline", {}).get("recreation_near") is None:
         lines.append(not_measured("Erasing", "the baseline with a near bucket"))
     else:
-        lines.append(f"Erasing: the models trained on pairs eliminate {span(rows, learned, 'elimination')} % of the "
+        lines.append(f"Erasing: the models trained on pairs other than cro_const "
+                     f"({and_list(learned)}) eliminate {span(rows, learned, 'elimination')} % of the "
                      f"holes and re-create {span(rows, learned, 'recreation_near')} % of the near ones; the baseline "
                      f"re-creates {rows['baseline']['recreation_near']:.0f} % of the near holes (the pepperoni "
                      f"problem).")
@@ -138,10 +146,29 @@ def textured_reading(results: dict) -> str:
     ])
 
 
+def pure_noise_budgets(budget: dict | None) -> str:
+    """The short fine-tunes of ``budget`` from pure noise (strength 1), for the short answer: where the fading path
+    (``cro - cro_zero``, all scenes) is shown ahead, whether also after the longest fine-tune (the shipped models'
+    length), and every cell where ``cro - paired`` is shown, on all scenes and by family (`shown_cells`)."""
+    what = "Over the short fine-tunes from pure noise"
+    if budget is None:
+        return f"{what}: not measured here (section 11's results file is not shipped)."
+    fading = budget_rows(budget, "cro - cro_zero", 1.0)
+    if not fading or not budget_rows(budget, "cro - paired", 1.0):
+        return f"{what}: not measured (needs the strength-1 cro - cro_zero and cro - paired rows)."
+    longest = max(r["finetune_steps"] for r in budget["rows"])
+    at_longest = any(budget_verdict(r) == 1 for r in fading if r["finetune_steps"] == longest)
+    pathway = shown_cells(budget, "cro - paired", 1.0)
+    return (f"{what}, the fading path is shown ahead at: {budget_where(budget, 'cro - cro_zero', 1.0, 1)} "
+            f"({'including' if at_longest else 'not'} after {longest} steps, the shipped models' length); "
+            f"cro - paired is {', '.join(pathway) if pathway else 'shown at no budget'}.")
+
+
 def answer_in_four_lines(results: dict, budget: dict | None = None) -> str:
     """Notebook 06's short answer, as a numbered Markdown list: (1) does ``cro_sra`` erase, also against the same
     extra training without pairs; (2) the pepperoni problem in the near bucket; (3) from pure noise, the fading path
-    and SRA on top of CRO, and, from the noised input, over the fine-tunes of ``budget``
+    and SRA on top of CRO for the shipped models, then over the short fine-tunes (`pure_noise_budgets`), and, from the
+    noised input, over the fine-tunes of ``budget``
     (``data/results/cro_where_it_matters.json``; None: not shipped), how often ``cro_zero`` is shown behind ``cro``
     and behind ``paired`` and ``cro`` ahead of ``paired`` (and whether after the longest fine-tune); (4) the grain of
     the fills on smooth holes. Each difference by `elimination_verdict` or, for ``budget``, by the same rule."""
@@ -172,9 +199,9 @@ def answer_in_four_lines(results: dict, budget: dict | None = None) -> str:
                       f"either (paired - cro_zero), after {shown_ahead(plain)}; cro - paired is shown ahead after "
                       f"{shown_ahead(pathway)}, {'including' if at_longest else 'not'} after {longest} steps: "
                       f"section 11 (optional) shows where.")
-    lines.append(f"From pure noise, the fading path (cro - cro_zero): "
+    lines.append(f"From pure noise, the shipped models: the fading path (cro - cro_zero): "
                  f"{elimination_verdict(results, 'cro', 'cro_zero')}; SRA on top of CRO (cro_sra - cro): "
-                 f"{elimination_verdict(results, 'cro_sra', 'cro')}. {noised}")
+                 f"{elimination_verdict(results, 'cro_sra', 'cro')}. {pure_noise_budgets(budget)} {noised}")
     lines.append(f"The fills: {value('cro_sra', 'texture_smooth_within', '{:.0f} %')} of cro_sra's smooth holes lie "
                  f"within the texture band (biharmonic {value('classical', 'texture_smooth_within', '{:.0f} %')}): a "
                  f"visible grain, looked for in notebook 08.")
