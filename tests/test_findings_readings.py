@@ -9,7 +9,14 @@ comparison that is missing must give a "not measured" line, never an exception.
 import json
 
 from eradiff_lite.experiments.budget_readings import budget_pivot, budget_reading, noised_input_reading
-from eradiff_lite.experiments.fill_readings import fill_study_reading, hole_only_reading
+from eradiff_lite.experiments.fill_readings import (
+    FILL_STUDY_PAIRS,
+    fill_study_compact,
+    fill_study_differences,
+    fill_study_differences_markdown,
+    fill_study_reading,
+    hole_only_reading,
+)
 from eradiff_lite.experiments.findings import elimination_verdict, findings
 from eradiff_lite.experiments.readings import answer_in_four_lines, erasing_reading, textured_reading
 from eradiff_lite.metrics.results import read_results
@@ -271,6 +278,46 @@ def test_the_fill_study_readings_say_not_measured_for_what_is_missing():
     assert "not measured" in hole_only_reading({"after_recipe": "x", "rows": []})
 
 
+def table_row(name, smooth, gradient=2.0, probe=None, reference=False):
+    part = {"median": 1.0, "within": smooth}
+    row = {"name": name, "erase": {"smooth": part, "textured": part, "elimination": 80.0, "recreation_near": 10.0,
+                                   "by_surface": {"gradient": {"median": gradient, "within": 0.0}}}}
+    if probe is not None:
+        row["x0_hat"] = {"20": {"smooth": {"median": probe}}}
+    return {**row, "reference": True} if reference else row
+
+
+def test_the_compact_fill_table_keeps_references_shipped_models_and_the_best_arm_per_idea():
+    study = {"rows": [table_row("flat", 75.0, reference=True), table_row("shipped paired", 25.0),
+                      table_row("shipped baseline, 100 steps", 8.0), table_row("paired_continue (EMA)", 28.0),
+                      table_row("paired_continue (raw weights)", 27.0), table_row("paired_gradient (EMA)", 38.0),
+                      table_row("paired_hole (EMA)", 57.0), table_row("paired_hole (raw weights)", 90.0),
+                      table_row("scratch_stem at 300 steps (EMA)", 20.0),
+                      table_row("scratch_nostem at 300 steps (EMA)", 17.0),
+                      table_row("scratch_stem at 500 steps (EMA)", 22.0)]}
+    said = fill_study_compact(study)
+    names = [line.split(" | ")[0][2:] for line in said.splitlines()[2:]]
+    # the best arm of the loss idea by its EMA row (not the raw row's 90 %), under its control; the sampling arm
+    # counts as an arm of an idea, not as a shipped model; the from-scratch pair at the most steps both reached
+    assert names == ["flat", "shipped paired", "shipped baseline, 100 steps", "paired_continue (EMA)",
+                     "paired_hole (EMA)", "scratch_stem at 300 steps (EMA)", "scratch_nostem at 300 steps (EMA)"]
+    assert "| paired_hole (EMA) | best arm of eraser: the loss | +1.00 / 57 |" in said
+    assert "not measured" in fill_study_compact({"rows": []})
+
+
+def test_the_fill_study_differences_read_each_arm_against_its_control():
+    study = {"rows": [table_row("paired_continue (EMA)", 28.0, gradient=2.0, probe=2.0),
+                      table_row("paired_hole (EMA)", 57.0, gradient=1.25, probe=1.5),
+                      table_row("shipped paired", 25.0, gradient=2.5)]}
+    said = fill_study_differences(study)
+    assert [(d["arm"], d["control"]) for d in said] == [("paired_continue (EMA)", "shipped paired"),
+                                                        ("paired_hole (EMA)", "paired_continue (EMA)")]
+    assert said[0]["x0_hat_t20"] is None and said[1]["x0_hat_t20"] == -0.5 and said[1]["gradient"] == -0.75
+    table = fill_study_differences_markdown(said)
+    assert "| paired_continue (EMA) | shipped paired | - | -0.50 |" in table
+    assert "| paired_hole (EMA) | paired_continue (EMA) | -0.50 | -0.75 |" in table
+
+
 # ------------------------------------------------------------------------------------------------------ shipped
 def test_every_reading_is_measured_on_the_shipped_files():
     shipped = read_results()
@@ -282,6 +329,9 @@ def test_every_reading_is_measured_on_the_shipped_files():
             fill_study_reading(files["fill_study"], files["recipe_check"]),
             hole_only_reading(files["recipe_check_hole_only"])]
     assert all(text.startswith(("- ", "1. ")) and "not measured" not in text for text in said)
+    compact = fill_study_compact(files["fill_study"])
+    assert "not measured" not in compact and "| paired_hole_gradient (EMA) | best arm of eraser: the loss |" in compact
+    assert len(fill_study_differences(files["fill_study"])) == len(FILL_STUDY_PAIRS)
     assert "(cro_sra - baseline_ft): +" in said[2] and "shown ahead." in said[2].splitlines()[0]
     assert "Without mix-up (cro_const" in said[0] and "over the fine-tunes of 50 to 1000 steps" in said[2]
     pivot = budget_pivot(files["cro_where_it_matters"])

@@ -3,7 +3,8 @@
 ``data/results/fill_study.json`` (``experiments/fill_study.py``: one training change per arm, scored on the texture
 measure and on erasing), ``recipe_check.json`` (the shipped variants retrained with the loss over the hole plus its
 gradient, scored on the benchmark half that did not choose it) and ``recipe_check_hole_only.json`` (the same
-without the gradient term). A row a file lacks gives a "not measured" line, never an exception.
+without the gradient term); and the fill study's compact table and each arm's difference against its control,
+which the notebook shows above the full tables. A row a file lacks gives a "not measured" line, never an exception.
 """
 
 from __future__ import annotations
@@ -111,3 +112,97 @@ def hole_only_reading(hole_only: dict, half: str = "128-255") -> str:
         lines.append("The CRO-loss variants erase fewer scenes without the gradient term too: the averaging over the "
                      "hole, not the gradient term, is what costs them erasing.")
     return markdown_list(lines)
+
+
+#: Notebook 08's fill study, each idea it tried and the arms that try it (their EMA rows, each read against its
+#: control in `FILL_STUDY_CONTROLS`, or paired_continue). The compact table shows, per idea, the arm with the most
+#: smooth holes within the texture band, under its control.
+FILL_STUDY_IDEAS = {"baseline: a setting of training or sampling": ("snr+1", "max(snr,1)", "refine16",
+                                                                    "shipped baseline, 100 steps"),
+                    "eraser: a setting of training": ("paired_dilate1-4", "paired_anneal", "paired_polyak"),
+                    "eraser: the training data": ("paired_smooth_only",),
+                    "eraser: the loss": ("paired_gradient", "paired_hole", "paired_hole_gradient")}
+
+#: Notebook 08's fill study: (arm's row, its control's row) for the differences printed under the full table.
+FILL_STUDY_PAIRS = (("snr+1 (EMA)", "continue (EMA)"), ("max(snr,1) (EMA)", "continue (EMA)"),
+                    ("refine16 (EMA)", "continue (EMA)"), ("continue (EMA)", "shipped baseline (6000 steps)"),
+                    ("continue (raw weights)", "continue (EMA)"),
+                    ("shipped baseline, 100 steps", "shipped baseline (6000 steps)"),
+                    ("paired_continue (EMA)", "shipped paired"), ("paired_dilate1-4 (EMA)", "paired_continue (EMA)"),
+                    ("paired_anneal (EMA)", "paired_continue (EMA)"), ("paired_polyak (EMA)", "paired_continue (EMA)"),
+                    ("paired_smooth_only (EMA)", "paired_continue (EMA)"),
+                    ("paired_gradient (EMA)", "paired_continue (EMA)"), ("paired_hole (EMA)", "paired_continue (EMA)"),
+                    ("paired_hole_gradient (EMA)", "paired_continue (EMA)"),
+                    *((f"scratch_nostem at {n} steps (EMA)", f"scratch_stem at {n} steps (EMA)")
+                      for n in (300, 500, 700)))
+
+
+def _table_row(name: str, role: str, erase: dict) -> str:
+    cell = lambda s: f"{s['median']:+.2f} / {s['within']:.0f}"  # noqa: E731
+    return (f"| {name} | {role} | {cell(erase['smooth'])} | {cell(erase['textured'])} | "
+            f"{erase['elimination']:.0f} | {erase['recreation_near']:.0f} |")
+
+
+def fill_study_compact(fill_study: dict) -> str:
+    """Notebook 08, section 6: the rows of the fill study (``data/results/fill_study.json``) a reader needs for its
+    reading, as one Markdown table: the reference fills, the shipped models, and per idea of `FILL_STUDY_IDEAS` the
+    EMA row of the arm with the most smooth holes within the texture band (under its control), then the
+    from-scratch pair at the most steps both reached. Rows the file lacks are left out; no row gives a "not
+    measured" line."""
+    rows = fill_study.get("rows", [])
+    arms = {arm: w["EMA"] for arm, w in fill_study_arms(fill_study).items() if "EMA" in w}
+    lines = ["| row | why it is here | smooth: median log2 / % within | textured | elimination % | "
+             "near re-creation % |", "|---|---|---|---|---|---|"]
+    lines += [_table_row(r["name"], "reference fill", r["erase"]) for r in rows if r.get("reference")]
+    tried = {arm for candidates in FILL_STUDY_IDEAS.values() for arm in candidates}
+    lines += [_table_row(r["name"], "shipped model", r["erase"]) for r in rows
+              if r["name"].startswith("shipped") and r["name"] not in tried and not r.get("reference")]
+    shown = {line.split(" | ")[0][2:] for line in lines[2:]}
+    for idea, candidates in FILL_STUDY_IDEAS.items():
+        present = [a for a in candidates if a in arms and arms[a]["name"] not in shown]
+        if not present:
+            continue
+        best = max(present, key=lambda a: arms[a]["erase"]["smooth"]["within"])
+        control = FILL_STUDY_CONTROLS.get(best, "paired_continue")
+        if control in arms and arms[control]["name"] not in shown:
+            lines.append(_table_row(arms[control]["name"], "control", arms[control]["erase"]))
+            shown.add(arms[control]["name"])
+        lines.append(_table_row(arms[best]["name"], f"best arm of {idea}", arms[best]["erase"]))
+        shown.add(arms[best]["name"])
+    steps = [n for n in (int(a.split(" at ")[1].split()[0]) for a in arms if a.startswith("scratch_stem at "))
+             if f"scratch_nostem at {n} steps" in arms]
+    if steps:
+        for arm in (f"scratch_stem at {max(steps)} steps", f"scratch_nostem at {max(steps)} steps"):
+            lines.append(_table_row(arms[arm]["name"], "architecture, from scratch", arms[arm]["erase"]))
+    if len(lines) == 2:
+        return markdown_list([not_measured("The fill study", "its rows")])
+    return "\n".join(lines)
+
+
+def fill_study_differences(fill_study: dict, pairs=FILL_STUDY_PAIRS) -> list[dict]:
+    """Notebook 08, section 6: each (arm, control) of ``pairs`` that the fill study holds, with the difference of
+    the two rows' median fill on the gradient backgrounds (log2) and, where both rows have the ``x0_hat`` probe, of
+    its smooth median at t = 20: ``{"arm", "control", "gradient", "x0_hat_t20"}`` (``x0_hat_t20`` None without
+    the probe)."""
+    named = {r["name"]: r for r in fill_study.get("rows", [])}
+    out = []
+    for arm, control in pairs:
+        if arm not in named or control not in named:
+            continue
+        a, c = named[arm], named[control]
+        probe = None
+        if "x0_hat" in a and "x0_hat" in c:
+            probe = a["x0_hat"]["20"]["smooth"]["median"] - c["x0_hat"]["20"]["smooth"]["median"]
+        out.append({"arm": arm, "control": control, "x0_hat_t20": probe,
+                    "gradient": (a["erase"]["by_surface"]["gradient"]["median"]
+                                 - c["erase"]["by_surface"]["gradient"]["median"])})
+    return out
+
+
+def fill_study_differences_markdown(differences: list[dict]) -> str:
+    """`fill_study_differences` as a Markdown table (arm, control, x0_hat at t = 20, fills on gradients)."""
+    lines = ["| arm | control | x0_hat (t = 20), log2 | fills on gradients, log2 |", "|---|---|---|---|"]
+    lines += [f"| {d['arm']} | {d['control']} | "
+              f"{'-' if d['x0_hat_t20'] is None else format(d['x0_hat_t20'], '+.2f')} | {d['gradient']:+.2f} |"
+              for d in differences]
+    return "\n".join(lines)
