@@ -259,6 +259,13 @@ def test_the_fill_study_reading_follows_the_files():
     assert "(paired_hole_gradient), moves the fills most: 62 % of smooth" in said and "No arm helps the pan" in said
     assert "paired erases as often as before (78.0 -> 78.0 %), but cro, cro_sra erase fewer scenes" in said
     assert "so the shipped models keep the paper's loss" in said
+    assert "gradient term alone" not in said  # the study has no paired_gradient row here
+
+    said = fill_study_reading(fill_study(**{"paired_gradient (EMA)": 38.0}), recipe())
+    assert ("The gradient term alone, the loss still over the whole picture (paired_gradient), moves less: 38 % of "
+            "smooth and 40 % of textured holes within the band, 80 % of scenes eliminated (its control 28 %") in said
+    said = fill_study_reading(fill_study(**{"paired_gradient (EMA)": 70.0}), recipe())
+    assert "(paired_gradient), moves as much or more: 70 % of smooth" in said
 
     said = fill_study_reading(fill_study(**{"snr+1 (EMA)": 70.0}), recipe(paired=1, cro=0))
     assert "snr+1 moves the share of smooth holes within the band most: +61 points" in said

@@ -20,6 +20,19 @@ FILL_STUDY_CONTROLS = {"continue": "shipped baseline", "snr+1": "continue", "max
                        "paired_anneal": "paired_continue", "paired_polyak": "paired_continue"}
 
 
+def gradient_alone(ema: dict, control: str, best: str, arm: str = "paired_gradient") -> str:
+    """One sentence on the image-gradient term alone, the loss still the mean over the whole picture (``arm``),
+    against ``control`` and ``best`` ({arm: erase scores of its EMA weights}); empty when the study lacks one."""
+    if not {arm, control, best} <= set(ema):
+        return ""
+    g, c = ema[arm], ema[control]
+    than = "less" if g["smooth"]["within"] < ema[best]["smooth"]["within"] else "as much or more"
+    return (f" The gradient term alone, the loss still over the whole picture ({arm}), moves {than}: "
+            f"{g['smooth']['within']:.0f} % of smooth and {g['textured']['within']:.0f} % of textured holes within "
+            f"the band, {g['elimination']:.0f} % of scenes eliminated (its control {c['smooth']['within']:.0f} %, "
+            f"{c['textured']['within']:.0f} %, {c['elimination']:.0f} %).")
+
+
 def fill_study_reading(fill_study: dict, recipe_check: dict, half: str = "128-255",
                        best: str = "paired_hole_gradient", control: str = "paired_continue",
                        small: float = 10.0) -> str:
@@ -68,7 +81,8 @@ def fill_study_reading(fill_study: dict, recipe_check: dict, half: str = "128-25
                      f"fills {'most' if most == best else f'(most: {most})'}: {b['smooth']['within']:.0f} % of smooth "
                      f"and {b['textured']['within']:.0f} % of textured holes within the band, against "
                      f"{c['smooth']['within']:.0f} % and {c['textured']['within']:.0f} % for its control, with "
-                     f"{b['elimination']:.0f} % of scenes eliminated against {c['elimination']:.0f} %." + pan_said)
+                     f"{b['elimination']:.0f} % of scenes eliminated against {c['elimination']:.0f} %."
+                     + gradient_alone(ema, control, best) + pan_said)
     by = {r["variant"]: r for r in recipe_check["rows"] if r["half"].startswith(half)}
     if not {"paired", "cro_sra"} <= set(by):
         lines.append(not_measured("The recipe check", f"paired and cro_sra on scenes {half}"))
