@@ -348,7 +348,7 @@ def test_the_loss_api_example_runs_as_written(capsys):
     assert lines["paired_x0_demo"].startswith("answering x_ori 0,")
 
 
-# The second comparison, from the noised input (strength 0.6): where notebook 06 section 11 shows CRO's fading path at
+# The second comparison, from the noised input (strength 0.6): where notebook 08 section 7 shows CRO's fading path at
 # work. It adds columns and changes nothing at strength 1.
 def _scored(name, eliminated, psnr):
     """A made-up row of `capstone.score_model`: per-scene elimination (0/1) and masked PSNR."""

@@ -18,7 +18,7 @@ from eradiff_lite.experiments.fill_readings import (
     hole_only_reading,
 )
 from eradiff_lite.experiments.findings import elimination_verdict, findings
-from eradiff_lite.experiments.readings import answer_in_four_lines, erasing_reading, textured_reading
+from eradiff_lite.experiments.readings import answer_in_short, erasing_reading, textured_reading
 from eradiff_lite.metrics.results import read_results
 from eradiff_lite.paths import data_dir
 
@@ -107,15 +107,15 @@ def test_the_textured_reading_says_not_measured_for_what_is_missing():
     assert "not measured" in textured_reading(bare)
 
 
-def test_the_answer_in_four_lines_flips_with_the_paired_differences():
-    said = answer_in_four_lines(ablation())
+def test_the_short_answer_flips_with_the_paired_differences():
+    said = answer_in_short(ablation())
     assert said.startswith("1. It erases: cro_sra eliminates 75.0 % of the held-out holes, the baseline 12.5 %")
     assert "(cro_sra - baseline_ft): +62.5 points" in said and "shown ahead." in said.splitlines()[0]
     assert "the fading path (cro - cro_zero): +0.0 points [+0.0, +0.0], not shown" in said
-    assert "section 11's results file is not shipped" in said and said.splitlines()[3].startswith("4. The fills: 25 %")
+    assert "cro_where_it_matters.json is not shipped" in said and said.splitlines()[4].startswith("5. The fills: 25 %")
 
     # cro now erases 10 scenes more than cro_zero: the fading path's verdict flips to shown ahead
-    said = answer_in_four_lines(ablation(cro=row("cro", erased=40)))
+    said = answer_in_short(ablation(cro=row("cro", erased=40)))
     assert "the fading path (cro - cro_zero): +25.0 points" in said and "], shown ahead; SRA on top of CRO" in said
     assert "(cro_sra - cro): -25.0 points" in said and "], shown behind." in said
 
@@ -125,9 +125,9 @@ def test_the_verdict_is_the_conclusions_and_a_missing_variant_is_not_measured():
     fading = {f.claim: f for f in findings(flipped)}["the fading path matters (not only CRO's jump and weighting)"]
     assert fading.verdict == "met" and fading.measured.startswith("+25.0 points (95 % CI")
     assert elimination_verdict(flipped, "cro", "cro_zero").startswith("+25.0 points [")
-    said = answer_in_four_lines(ablation(cro=None, baseline_ft=None))
+    said = answer_in_short(ablation(cro=None, baseline_ft=None))
     assert "(cro_sra - baseline_ft): not measured (needs baseline_ft)" in said
-    assert "(cro - cro_zero): not measured (needs cro)" in said and said.count("\n") == 4
+    assert "(cro - cro_zero): not measured (needs cro)" in said and said.count("\n") == 5
 
 
 def budget_row(comparison, steps, lr, strength, low, high, p, scenes_of="all"):
@@ -168,24 +168,13 @@ def test_the_budget_reading_follows_the_rows():
             "lr 1e-04: 50 steps; cro - paired shown behind on the trained families at lr 3e-04: 300 steps; every "
             "other cell not shown.") in said
 
-    answer = answer_in_four_lines(ablation(), budget())
-    assert ("From the noised input (strength 0.6), over the fine-tunes of 50 to 300 steps at 1 learning rate: cro_zero "
-            "is shown behind cro (cro - cro_zero) after 2 of 2 fine-tunes and behind paired, which has no fading path "
-            "either (paired - cro_zero), after 1 of 2 fine-tunes; cro - paired is shown ahead after 0 of 2 fine-tunes, "
-            "not after 300 steps") in answer
-    answer = answer_in_four_lines(ablation(), budget(budget_row("cro - cro_zero", 300, 3e-4, 1.0, -2.0, 2.0, 0.5)))
-    assert ("Over the short fine-tunes from pure noise, the fading path is shown ahead at: none (not after 300 steps, "
-            "the shipped models' length); cro - paired is shown at no budget.") in answer
-    answer = answer_in_four_lines(ablation(), budget(
-        budget_row("cro - cro_zero", 50, 1e-4, 1.0, 1.0, 5.0, 0.01),
-        budget_row("cro - paired", 300, 3e-4, 1.0, -6.0, -1.0, 0.01, "trained families")))
-    assert ("the fading path is shown ahead at: lr 1e-04: 50 steps (not after 300 steps, the shipped models' length); "
-            "cro - paired is shown behind on the trained families at lr 3e-04: 300 steps.") in answer
-    assert "(needs the strength-1 cro - cro_zero and cro - paired rows)" in answer_in_four_lines(ablation(), budget())
+    answer = answer_in_short(ablation(), budget())
+    assert ("4. From the noised input (strength 0.6), the fading path (cro - cro_zero) is shown ahead after 2 of 2 "
+            "fine-tunes; cro - paired after 0 of 2 fine-tunes, not after 300 steps.") in answer
     # cro - paired shown ahead after the longest fine-tune: the line says so
-    answer = answer_in_four_lines(ablation(), budget(budget_row("cro - paired", 1000, 3e-4, 0.6, 1.0, 9.0, 0.01)))
-    assert "cro - paired is shown ahead after 1 of 3 fine-tunes, including after 1000 steps" in answer
-    assert "(needs the cro - cro_zero, paired - cro_zero and cro - paired rows)" in answer_in_four_lines(
+    answer = answer_in_short(ablation(), budget(budget_row("cro - paired", 1000, 3e-4, 0.6, 1.0, 9.0, 0.01)))
+    assert "cro - paired after 1 of 3 fine-tunes, including after 1000 steps" in answer
+    assert "(needs the cro - cro_zero and cro - paired rows)" in answer_in_short(
         ablation(), {"rows": budget()["rows"][:2]})
 
 
@@ -331,7 +320,7 @@ def test_every_reading_is_measured_on_the_shipped_files():
     files = {name: json.loads((data_dir() / "results" / f"{name}.json").read_text())
              for name in ("cro_where_it_matters", "fill_study", "recipe_check", "recipe_check_hole_only")}
     said = [erasing_reading(shipped), textured_reading(shipped),
-            answer_in_four_lines(shipped, files["cro_where_it_matters"]), budget_reading(files["cro_where_it_matters"]),
+            answer_in_short(shipped, files["cro_where_it_matters"]), budget_reading(files["cro_where_it_matters"]),
             noised_input_reading(files["cro_where_it_matters"]),
             fill_study_reading(files["fill_study"], files["recipe_check"]),
             hole_only_reading(files["recipe_check_hole_only"])]
@@ -340,6 +329,7 @@ def test_every_reading_is_measured_on_the_shipped_files():
     assert "not measured" not in compact and "| paired_hole_gradient (EMA) | best arm of eraser: the loss |" in compact
     assert len(fill_study_differences(files["fill_study"])) == len(FILL_STUDY_PAIRS)
     assert "(cro_sra - baseline_ft): +" in said[2] and "shown ahead." in said[2].splitlines()[0]
-    assert "Without mix-up (cro_const" in said[0] and "over the fine-tunes of 50 to 1000 steps" in said[2]
+    assert "Without mix-up (cro_const" in said[0] and "4. From the noised input (strength 0.6)" in said[2]
+    assert all(len(line.split()) <= 35 for line in said[2].splitlines())  # short lines: the detail is elsewhere
     pivot = budget_pivot(files["cro_where_it_matters"])
     assert "not measured" not in pivot and len(pivot.splitlines()) == 3 + 2 * 4 * 3  # strengths x comparisons x kinds

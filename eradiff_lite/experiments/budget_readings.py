@@ -1,13 +1,14 @@
-"""The sentences and the table notebook 06 prints about the short fine-tunes of
+"""The sentences and the table notebooks 06 and 08 print about the short fine-tunes of
 ``data/results/cro_where_it_matters.json`` (written by ``experiments/cro_budget.py``): ``paired``, ``cro_zero``, ``cro``
 and ``cro_sra`` fine-tuned from the same baseline for 50 to 1000 steps at two learning rates, each pair compared in
 elimination over the same scenes and noise, from pure noise (strength 1) and from the noised input (strength 0.6).
 
 - `noised_input_reading` (section 9, after the conclusion): the longest fine-tunes (the shipped models) from the
   noised input: what ``cro_zero`` lacks, and where ``cro`` is shown ahead of ``paired``;
-- `budget_reading` (section 11): where each comparison is shown (from pure noise every shown cell, by
+- `budget_reading` (notebook 08, part 3): where each comparison is shown (from pure noise every shown cell, by
   `pure_noise_cells`), fine-tune length, what was not run;
-- `budget_pivot` (section 11): every comparison, strength and kind of scene against every budget, one mark a cell.
+- `budget_pivot` (notebook 08, part 3): every comparison, strength and kind of scene against every budget, one mark
+  a cell.
 
 Every row is read by the one rule (`metrics.paired.difference_shown`, through `budget_verdict`); a file or comparison
 that is missing gives a "not measured" line, never an exception.
@@ -69,8 +70,8 @@ def shown_cells(budget: dict, comparison: str, strength: float) -> list[str]:
 
 
 def pure_noise_cells(budget: dict) -> str:
-    """Section 11, from pure noise (strength 1): every cell of ``budget`` shown ahead or behind by the one rule, for
-    each comparison of `BUDGET_COMPARISONS` and each kind of scenes of `SCENE_KINDS` (all, trained and new
+    """Notebook 08, section 7, from pure noise (strength 1): every cell of ``budget`` shown ahead or behind by the
+    one rule, for each comparison of `BUDGET_COMPARISONS` and each kind of scenes of `SCENE_KINDS` (all, trained and new
     families), so that no shown cell is left out of the reading; ``not measured`` when there are no such rows."""
     what = "From pure noise (strength 1)"
     said = [f"{comparison} {', '.join(parts)}" for comparison in BUDGET_COMPARISONS
@@ -83,7 +84,7 @@ def pure_noise_cells(budget: dict) -> str:
 
 
 def budget_reading(budget: dict | None) -> str:
-    """Notebook 06, section 11: where, over the short fine-tunes of ``budget`` (``data/results/
+    """Notebook 08, part 3: where, over the short fine-tunes of ``budget`` (``data/results/
     cro_where_it_matters.json``, written by ``experiments/cro_budget.py``), each comparison is shown ahead or
     behind by the one rule: from pure noise and from the noised input, split by trained and new families, SRA
     trained in, and how fine-tune length compares with the 1000-step models; then what was not run and why."""
@@ -180,7 +181,7 @@ def noised_input_reading(budget: dict | None) -> str:
 
 
 def budget_pivot(budget: dict | None) -> str:
-    """Notebook 06, section 11: every comparison of ``budget`` at a glance, as fixed-width text. One row per
+    """Notebook 08, part 3: every comparison of ``budget`` at a glance, as fixed-width text. One row per
     comparison, strength and kind of scenes (all, trained families, new families), one column per learning rate
     and fine-tune length; a cell is ``+`` (A shown ahead of B in elimination, by the one rule), ``-`` (shown behind)
     or ``.`` (not shown); a setting that was not run is blank. The numbers behind each cell stay in the file."""

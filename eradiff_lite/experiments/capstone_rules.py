@@ -42,7 +42,7 @@ BUDGETS = {"cpu": Budget(400, 32, 1, 256, 0, 25),
            "smoke": Budget(2, 4, 1, 6, 0, 2)}
 
 # Where a row compares the model with cro_sra: from pure noise (strength 1: the official verdict) and from the input
-# noised to 60 % of the schedule (strength 0.6: x_t still holds the object, where notebook 06 section 11 shows CRO's
+# noised to 60 % of the schedule (strength 0.6: x_t still holds the object, where notebook 08 section 7 shows CRO's
 # fading path at work). Not part of the budget: ``--strengths 1`` skips 0.6 and the row stays official.
 NOISED_INPUT = 0.6
 STRENGTHS = (1.0, NOISED_INPUT)

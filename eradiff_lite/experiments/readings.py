@@ -7,16 +7,17 @@ scenes and noise, shown by the one rule of `metrics.paired.difference_shown`).
 
 - `erasing_reading` (section 4): erasing, the pepperoni problem, the grain of the learned fills, the two judges;
 - `textured_reading` (section 8): the textured bucket (`metrics.results.bucket_means`);
-- `answer_in_four_lines` (before section 10): the short answer.
+- `answer_in_short` (before section 10): the short answer, in five lines.
 
-The readings of the short fine-tunes (section 9's strength-0.6 lines, section 11) are in `experiments.budget_readings`.
+The readings of the short fine-tunes (section 9's strength-0.6 lines; notebook 08, part 3) are in
+`experiments.budget_readings`.
 """
 
 from __future__ import annotations
 
 from ..metrics.judge import ELIMINATION_MARGIN_DB
 from ..metrics.results import bucket_means
-from .budget_readings import budget_rows, budget_span, budget_verdict, budget_where, shown_ahead, shown_cells
+from .budget_readings import budget_rows, budget_verdict, shown_ahead
 from .findings import elimination_verdict, markdown_list, not_measured
 
 #: The lite models trained on the pairs with the plain loss or CRO's mix-up schedule (``cro_const``, lambda held at
@@ -146,32 +147,14 @@ def textured_reading(results: dict) -> str:
     ])
 
 
-def pure_noise_budgets(budget: dict | None) -> str:
-    """The short fine-tunes of ``budget`` from pure noise (strength 1), for the short answer: where the fading path
-    (``cro - cro_zero``, all scenes) is shown ahead, whether also after the longest fine-tune (the shipped models'
-    length), and every cell where ``cro - paired`` is shown, on all scenes and by family (`shown_cells`)."""
-    what = "Over the short fine-tunes from pure noise"
-    if budget is None:
-        return f"{what}: not measured here (section 11's results file is not shipped)."
-    fading = budget_rows(budget, "cro - cro_zero", 1.0)
-    if not fading or not budget_rows(budget, "cro - paired", 1.0):
-        return f"{what}: not measured (needs the strength-1 cro - cro_zero and cro - paired rows)."
-    longest = max(r["finetune_steps"] for r in budget["rows"])
-    at_longest = any(budget_verdict(r) == 1 for r in fading if r["finetune_steps"] == longest)
-    pathway = shown_cells(budget, "cro - paired", 1.0)
-    return (f"{what}, the fading path is shown ahead at: {budget_where(budget, 'cro - cro_zero', 1.0, 1)} "
-            f"({'including' if at_longest else 'not'} after {longest} steps, the shipped models' length); "
-            f"cro - paired is {', '.join(pathway) if pathway else 'shown at no budget'}.")
-
-
-def answer_in_four_lines(results: dict, budget: dict | None = None) -> str:
-    """Notebook 06's short answer, as a numbered Markdown list: (1) does ``cro_sra`` erase, also against the same
-    extra training without pairs; (2) the pepperoni problem in the near bucket; (3) from pure noise, the fading path
-    and SRA on top of CRO for the shipped models, then over the short fine-tunes (`pure_noise_budgets`), and, from the
-    noised input, over the fine-tunes of ``budget``
-    (``data/results/cro_where_it_matters.json``; None: not shipped), how often ``cro_zero`` is shown behind ``cro``
-    and behind ``paired`` and ``cro`` ahead of ``paired`` (and whether after the longest fine-tune); (4) the grain of
-    the fills on smooth holes. Each difference by `elimination_verdict` or, for ``budget``, by the same rule."""
+def answer_in_short(results: dict, budget: dict | None = None) -> str:
+    """Notebook 06's short answer, as five numbered Markdown lines of at most ~35 words each: (1) does ``cro_sra``
+    erase, also against the same extra training without pairs; (2) the pepperoni problem in the near bucket; (3) from
+    pure noise, the fading path and SRA on top of CRO for the shipped models; (4) from the noised input, over the
+    fine-tunes of ``budget`` (``data/results/cro_where_it_matters.json``; None: not shipped), how often the fading
+    path (``cro - cro_zero``) and ``cro - paired`` are shown ahead, and whether after the longest fine-tune; (5) the
+    grain of the fills on smooth holes. Each difference by `elimination_verdict` or, for ``budget``, by the same rule.
+    The detail is in section 9's strength-0.6 lines (`noised_input_reading`) and notebook 08, part 3."""
     rows = {row["variant"]: row for row in results["rows"]}
 
     def value(variant, key, fmt):
@@ -182,26 +165,23 @@ def answer_in_four_lines(results: dict, budget: dict | None = None) -> str:
              f"the baseline {value('baseline', 'elimination', '{:.1f} %')}; against the same extra training without "
              f"pairs (cro_sra - baseline_ft): {elimination_verdict(results, 'cro_sra', 'baseline_ft')}.",
              f"The pepperoni problem: the baseline re-creates {value('baseline', 'recreation_near', '{:.0f} %')} of "
-             f"the near-object holes, cro_sra {value('cro_sra', 'recreation_near', '{:.0f} %')}."]
+             f"the near-object holes, cro_sra {value('cro_sra', 'recreation_near', '{:.0f} %')}.",
+             f"From pure noise, the shipped models: the fading path (cro - cro_zero): "
+             f"{elimination_verdict(results, 'cro', 'cro_zero')}; SRA on top of CRO (cro_sra - cro): "
+             f"{elimination_verdict(results, 'cro_sra', 'cro')}."]
     if budget is None:
-        noised = "From the noised input: not measured here (section 11's results file is not shipped)."
+        lines.append("From the noised input: not measured here (cro_where_it_matters.json is not shipped).")
     else:
-        fading, plain, pathway = (budget_rows(budget, c, 0.6) for c in ("cro - cro_zero", "paired - cro_zero",
-                                                                         "cro - paired"))
-        if not (fading and plain and pathway):
-            noised = ("From the noised input (strength 0.6): not measured (needs the cro - cro_zero, "
-                      "paired - cro_zero and cro - paired rows).")
+        fading, pathway = (budget_rows(budget, c, 0.6) for c in ("cro - cro_zero", "cro - paired"))
+        if not (fading and pathway):
+            lines.append("From the noised input (strength 0.6): not measured (needs the cro - cro_zero and "
+                         "cro - paired rows).")
         else:
             longest = max(r["finetune_steps"] for r in pathway)
             at_longest = any(budget_verdict(r) == 1 for r in pathway if r["finetune_steps"] == longest)
-            noised = (f"From the noised input (strength 0.6), over {budget_span(fading)}: cro_zero is shown behind "
-                      f"cro (cro - cro_zero) after {shown_ahead(fading)} and behind paired, which has no fading path "
-                      f"either (paired - cro_zero), after {shown_ahead(plain)}; cro - paired is shown ahead after "
-                      f"{shown_ahead(pathway)}, {'including' if at_longest else 'not'} after {longest} steps: "
-                      f"section 11 (optional) shows where.")
-    lines.append(f"From pure noise, the shipped models: the fading path (cro - cro_zero): "
-                 f"{elimination_verdict(results, 'cro', 'cro_zero')}; SRA on top of CRO (cro_sra - cro): "
-                 f"{elimination_verdict(results, 'cro_sra', 'cro')}. {pure_noise_budgets(budget)} {noised}")
+            lines.append(f"From the noised input (strength 0.6), the fading path "
+                         f"(cro - cro_zero) is shown ahead after {shown_ahead(fading)}; cro - paired after "
+                         f"{shown_ahead(pathway)}, {'including' if at_longest else 'not'} after {longest} steps.")
     lines.append(f"The fills: {value('cro_sra', 'texture_smooth_within', '{:.0f} %')} of cro_sra's smooth holes lie "
                  f"within the texture band (biharmonic {value('classical', 'texture_smooth_within', '{:.0f} %')}): a "
                  f"visible grain, looked for in notebook 08.")
