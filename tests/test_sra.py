@@ -353,6 +353,10 @@ def test_sra_study_pairs_on_and_off_and_a_setting_where_sra_never_acts_changes_n
     assert "McNemar's p >= 0.05, so not shown: unconfirmed (+8.5 points, McNemar p = 0.12)" in words
     assert "masked PSNR (fidelity to the true background) shown higher with SRA: gain (+0.50 dB)" in words
     assert "helps" not in words and "measurable" not in words
+    assert "re-creation" not in words  # every re-creation interval above straddles 0
+    study["settings"]["gain"]["paired"]["recreation"] = {"mean": -3.1, "low": -6.2, "high": -0.8}
+    said = conclusion(study)
+    assert "- re-creation (a new object painted into the hole) shown lower with SRA: gain (-3.1 points)" in said
 
 
 @pytest.mark.parametrize("model", ["unet2d", "cond"])

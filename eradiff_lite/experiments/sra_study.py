@@ -142,8 +142,8 @@ def verdicts(study: dict) -> dict[str, str]:
 
 def conclusion(study: dict) -> str:
     """The verdicts in sentences, computed from the study (notebook 04 prints it): elimination by the one rule
-    (interval and McNemar), the settings whose interval alone excludes 0 named apart; masked PSNR (no McNemar
-    test) by its interval."""
+    (interval and McNemar), the settings whose interval alone excludes 0 named apart; re-creation and masked PSNR
+    (no McNemar test) by their interval."""
     from ..metrics.paired import difference_shown
 
     found = verdicts(study)
@@ -161,12 +161,14 @@ def conclusion(study: dict) -> str:
     if unconfirmed:
         lines.append(f"- elimination interval excludes 0 but McNemar's p >= 0.05, so not shown: "
                      f"{', '.join(unconfirmed)}")
-    for sign, word in ((1, "higher"), (-1, "lower")):
-        named = [f"{name} ({r['mean']:+.2f} dB)" for name, r in
-                 ((k, row["paired"].get("masked_psnr")) for k, row in study["settings"].items())
-                 if r is not None and difference_shown(r["low"], r["high"]) == sign]
-        if named:
-            lines.append(f"- masked PSNR (fidelity to the true background) shown {word} with SRA: {', '.join(named)}")
+    for key, what, unit in (("recreation", "re-creation (a new object painted into the hole)", "points"),
+                            ("masked_psnr", "masked PSNR (fidelity to the true background)", "dB")):
+        for sign, word in ((1, "higher"), (-1, "lower")):
+            named = [f"{name} ({r['mean']:+.{1 if unit == 'points' else 2}f} {unit})" for name, r in
+                     ((k, row["paired"].get(key)) for k, row in study["settings"].items())
+                     if r is not None and difference_shown(r["low"], r["high"]) == sign]
+            if named:
+                lines.append(f"- {what} shown {word} with SRA: {', '.join(named)}")
     return "\n".join(lines) + "\n"
 
 
