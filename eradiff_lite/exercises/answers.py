@@ -55,10 +55,11 @@ def _history() -> list[str] | None:
     return list(shell.user_ns.get("In", [])) if shell is not None else None
 
 
-def answer_from(source: str):
-    """The ``my_...`` function or ``My...`` class that ``source`` defines on its own (``torch`` and ``np`` given)."""
-    namespace = {"torch": torch, "np": np, "__name__": "eradiff_answer"}
-    exec(compile(source, "<your answer>", "exec"), namespace)  # noqa: S102 - the learner's own code, as in the cell
+def answer_from(source: str, filename: str = "<your answer>", **names):
+    """The ``my_...`` function or ``My...`` class that ``source`` defines on its own (``torch``, ``np`` and
+    ``names`` given): a kept answer here, a solution or wrong answer of the registry (`answer_from_source`)."""
+    namespace = {"torch": torch, "np": np, "__name__": "eradiff_answer", **names}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - the learner's or the course's own code
     return next(v for k, v in namespace.items() if k.startswith(("my_", "My")) and callable(v))
 
 

@@ -17,7 +17,7 @@ that is missing gives a "not measured" line, never an exception.
 from __future__ import annotations
 
 from ..metrics.paired import difference_shown
-from .findings import markdown_list, not_measured
+from .findings import SHOWN, markdown_list, not_measured
 
 
 def budget_rows(budget: dict, comparison: str, strength: float, scenes_of: str = "all") -> list[dict]:
@@ -112,7 +112,7 @@ def budget_reading(budget: dict | None) -> str:
                      f"{where('cro - paired', 0.6, 1, 'trained families')}; on the new families (buttons, eggs) at: "
                      f"{where('cro - paired', 0.6, 1, 'new families')}, shown behind at: "
                      f"{where('cro - paired', 0.6, -1, 'new families')}.")
-    sra = [difference_shown(*r["elimination_ci95"], r["p"]) for r in budget["rows"]
+    sra = [budget_verdict(r) for r in budget["rows"]
            if r["comparison"] == "cro_sra - cro" and r.get("scenes_of", "all") == "all"]
     lines.append(f"SRA trained in (cro_sra - cro): an elimination difference shown in {sum(v != 0 for v in sra)} of "
                  f"{len(sra)} settings." if sra else not_measured("SRA trained in", "cro_sra - cro rows"))
@@ -120,7 +120,7 @@ def budget_reading(budget: dict | None) -> str:
     if longest:
         behind = {}
         for r in longest:
-            behind.setdefault(r["finetune_steps"], []).append(difference_shown(*r["elimination_ci95"], r["p"]) == -1)
+            behind.setdefault(r["finetune_steps"], []).append(budget_verdict(r) == -1)
         last = max(behind)
         lowest = min(r["elimination_ci95"][0] for r in longest if r["finetune_steps"] == last)
         lines.append(f"Fine-tune length (lr 3e-4; each variant against its own {longest[0]['against_steps']}-step "
@@ -148,9 +148,8 @@ def noised_input_reading(budget: dict | None) -> str:
 
     def said(r):
         e = r["elimination_ci95"]
-        verdict = {1: "shown ahead", -1: "shown behind", 0: "not shown"}[budget_verdict(r)]
         return (f"{r['comparison']} {r['elimination_difference']:+.1f} points [{e[0]:+.1f}, {e[1]:+.1f}], "
-                f"McNemar p {r['p']:.2g}: {verdict}")
+                f"McNemar p {r['p']:.2g}: {SHOWN[budget_verdict(r)]}")
 
     def where(comparison, scenes_of="all"):
         return budget_where(budget, comparison, 0.6, 1, scenes_of)

@@ -32,8 +32,13 @@ class Finding:
     verdict: str  # "met" | "missed" | "not shown" (neither the gain nor its opposite shown) | "not measured"
 
 
-def _rows(results: dict) -> dict:
+def rows_by_variant(results: dict) -> dict:
+    """The results' rows by variant name: ``{variant: row}``."""
     return {r["variant"]: r for r in results["rows"]}
+
+
+#: How a difference reads by the one rule (`metrics.paired.difference_shown`: +1, -1 or 0).
+SHOWN = {1: "shown ahead", -1: "shown behind", 0: "not shown"}
 
 
 def _interval(stats: dict, key: str, unit: str) -> str:
@@ -81,7 +86,7 @@ def _gain(results, rows, a: str, b: str, claim: str, minimum: float = 0.0) -> Fi
 
 def findings(results: dict) -> list[Finding]:
     """The course's targets for the ablation, checked."""
-    rows = _rows(results)
+    rows = rows_by_variant(results)
     out = []
 
     out.append(_level(rows, "the pepperoni problem is real: the baseline re-creates a same-family object",
@@ -153,7 +158,7 @@ def plain_words(results: dict) -> list[str]:
     """What the findings mean, in sentences chosen by the numbers (so they cannot go stale): how many targets
     were met, which lite model and which no-learning fill eliminate most, and, where the paper credits its ideas
     with its gains, which of those gains this table does not show (or shows the other way)."""
-    rows, found = _rows(results), findings(results)
+    rows, found = rows_by_variant(results), findings(results)
     verdicts = {f.claim: f.verdict for f in found}
     measured = [f for f in found if f.verdict != "not measured"]
     out = [f"{sum(f.verdict == 'met' for f in measured)} of {len(measured)} measured targets met."]
@@ -210,12 +215,11 @@ def elimination_verdict(results: dict, a: str, b: str) -> str:
     every scene, paired over the same scenes and noise (`metrics.results.paired_stats`), read by the one rule
     (`metrics.paired.difference_shown`), as the conclusion reads it; ``not measured (needs ...)`` when a variant
     or its per-scene values are missing."""
-    rows = _rows(results)
+    rows = rows_by_variant(results)
     lacking = [v for v in (a, b) if "per_scene" not in rows.get(v, {})]
     if lacking:
         return f"not measured (needs {', '.join(lacking)})"
     stats = paired_stats(results, a, b)
     e = stats["elimination"]
-    said = {1: "shown ahead", -1: "shown behind", 0: "not shown"}[
-        difference_shown(e["low"], e["high"], stats["mcnemar"]["p_value"])]
+    said = SHOWN[difference_shown(e["low"], e["high"], stats["mcnemar"]["p_value"])]
     return f"{e['mean']:+.1f} points [{e['low']:+.1f}, {e['high']:+.1f}], {said}"

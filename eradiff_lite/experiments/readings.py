@@ -18,7 +18,7 @@ from __future__ import annotations
 from ..metrics.judge import ELIMINATION_MARGIN_DB
 from ..metrics.results import bucket_means
 from .budget_readings import budget_rows, budget_verdict, shown_ahead
-from .findings import elimination_verdict, markdown_list, not_measured
+from .findings import elimination_verdict, markdown_list, not_measured, rows_by_variant
 
 #: The lite models trained on the pairs with the plain loss or CRO's mix-up schedule (``cro_const``, lambda held at
 #: 0.5, is read apart: `without_mixup`), and the fills that learn nothing: the groups the readings compare.
@@ -47,7 +47,7 @@ def erasing_reading(results: dict) -> str:
     """Notebook 06, section 4: what the ablation table says about erasing, the pepperoni problem, the grain of
     the learned fills (the texture measure on smooth and textured holes) and the two judges, as Markdown bullets
     printed from the table's own numbers (`LEARNED` against `CLASSICAL_FILLS`)."""
-    rows = {row["variant"]: row for row in results["rows"]}
+    rows = rows_by_variant(results)
     learned = [n for n in LEARNED if n in rows]
     need_learned = "a model trained on the pairs: " + ", ".join(LEARNED)
     lines = []
@@ -100,7 +100,7 @@ def erasing_reading(results: dict) -> str:
 def without_mixup(results: dict) -> str:
     """The ablation's "without mix-up" control, ``cro_const`` (CRO with lambda held at 0.5): its elimination, its
     re-creation in the near bucket, and its paired difference with ``cro`` (`elimination_verdict`)."""
-    rows = {row["variant"]: row for row in results["rows"]}
+    rows = rows_by_variant(results)
     what = "Without mix-up (cro_const: CRO with lambda held at 0.5, the ablation's \"without mix-up\" control)"
     const = rows.get("cro_const", {})
     if const.get("elimination") is None or const.get("recreation_near") is None:
@@ -155,7 +155,7 @@ def answer_in_short(results: dict, budget: dict | None = None) -> str:
     path (``cro - cro_zero``) and ``cro - paired`` are shown ahead, and whether after the longest fine-tune; (5) the
     grain of the fills on smooth holes. Each difference by `elimination_verdict` or, for ``budget``, by the same rule.
     The detail is in section 9's strength-0.6 lines (`noised_input_reading`) and notebook 08, part 3."""
-    rows = {row["variant"]: row for row in results["rows"]}
+    rows = rows_by_variant(results)
 
     def value(variant, key, fmt):
         v = rows.get(variant, {}).get(key)
