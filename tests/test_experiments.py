@@ -18,6 +18,7 @@ def _load(name):
 
 
 fill_study, cro_budget, recipe_check = _load("fill_study"), _load("cro_budget"), _load("recipe_check")
+judge_vs_eye = _load("judge_vs_eye")
 
 
 def test_fill_study_arms_change_one_setting_at_an_equal_budget():
@@ -119,3 +120,39 @@ def test_budget_plateau_compares_each_variant_with_its_longest_fine_tune():
     assert short["against_steps"] == 1000 and short["elimination_ci95"][1] < 0 and short["p"] < 0.01
     assert enough["elimination_difference"] == 0 and enough["p"] == 1.0
     assert enough["texture_difference"] == pytest.approx(-1)
+
+
+def test_cohen_kappa_is_one_for_agreement_zero_for_chance_and_negative_for_opposition():
+    a = np.array([True, True, False, False])
+    assert judge_vs_eye.cohen_kappa(a, a) == 1.0
+    assert judge_vs_eye.cohen_kappa(a, ~a) == -1.0
+    assert abs(judge_vs_eye.cohen_kappa(a, np.array([True, False, True, False]))) < 1e-12
+
+
+def _item(arm, eliminated, recreated=False, texture=0.0):
+    return {"arm": arm, "scene": 0, "eliminated": eliminated, "recreated": recreated, "gain_db": 5.0,
+            "family_share": 0.1, "texture_log2": texture}
+
+
+def test_judge_vs_eye_weights_each_stratum_by_its_size_and_names_the_deciding_clause(tmp_path):
+    # arm "m": the judge eliminates 3 of 4 scenes; 2 sampled from each stratum
+    items = {"1": _item("m", True), "2": _item("m", True), "3": _item("m", False), "4": _item("m", False, True, 4.0)}
+    key = {"arms": {"m": {"spec": "x", "judge_eliminated": 3, "scenes": 4}}, "items": items}
+    (tmp_path / "key.json").write_text(json.dumps(key))
+    a = {"1": ("gone", "blends"), "2": ("visible", "patch"), "3": ("gone", "patch"), "4": ("unclear", "patch")}
+    (tmp_path / "a.json").write_text(json.dumps({n: {"object": o, "patch": p} for n, (o, p) in a.items()}))
+    out = tmp_path / "r.json"
+    judge_vs_eye.main(["score", "--key", str(tmp_path / "key.json"), "--labels", str(tmp_path / "a.json"),
+                       "--out", str(out)])
+    r = json.loads(out.read_text())
+    row = r["arms"]["m"]
+    assert row["judge_elimination"] == 75.0
+    # gone in 1 of 2 judge-eliminated items, 1 of 1 sure judge-not item: 0.75 * 50 + 0.25 * 100
+    assert row["eye_elimination_a"] == 62.5
+    assert r["labellers"]["a"]["unclear"] == 1 and r["labellers"]["a"]["table"]["judge not, eye gone"] == 1
+    assert r["judge_not_but_all_eyes_gone_by_clause"] == {"recreated": 0, "gain below 3 dB": 1}
+    assert r["labellers"]["a"]["patch_when_texture_outside"] == 100.0
+    (tmp_path / "b.json").write_text(json.dumps({"1": {"object": "gone"}}))
+    with pytest.raises(SystemExit, match="lack an answer"):
+        judge_vs_eye.main(["score", "--key", str(tmp_path / "key.json"), "--labels", str(tmp_path / "b.json"),
+                           "--out", str(out)])
