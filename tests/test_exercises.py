@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from eradiff_lite.exercises import EXERCISES, NotYet, answer_from_source, check, solution
+from eradiff_lite.exercises.references import reference_name
 
 
 @pytest.mark.parametrize("name", list(EXERCISES))
@@ -14,9 +15,13 @@ def test_the_check_accepts_the_solution_and_rejects_the_typical_mistake_with_a_h
         exercise.grade(answer_from_source(exercise.wrong))
     assert "differs from the reference" not in str(hint.value), "the typical mistake should get its own hint"
     assert check(name, answer_from_source(exercise.solution)) is True
+    passed = capsys.readouterr().out
     assert check(name, answer_from_source(exercise.wrong)) is False
     out = capsys.readouterr().out
-    assert out.startswith(f"correct ({name})") and f"not yet ({name})" in out
+    assert passed.startswith(f"correct ({name})") and f"not yet ({name})" in out
+    # a pass points at the package's version in one line (tests/test_exercises_reference.py); a failure does not
+    pointer = f"compare with the package's version: reference({name!r})  ({reference_name(name)})"
+    assert passed.splitlines()[1] == pointer and passed.count("reference(") == 1 and "reference(" not in out
     assert solution(name) == exercise.solution
 
 

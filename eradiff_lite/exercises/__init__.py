@@ -3,8 +3,9 @@
 A learner writes a small function in a notebook and hands it to `check`, which runs it on inputs of its own
 and compares the result with the package's reference implementation (float precision). A wrong answer gets
 a hint that names the usual mistake it looks like, not just "wrong". `solution` prints one solution to read
-after trying. The tests (tests/test_exercises.py) prove that each check accepts its solution and rejects
-the typical wrong answer in `Exercise.wrong`.
+after trying, `reference` the package's own version to compare with once it passes (`references.REFERENCES`).
+The tests (tests/test_exercises.py) prove that each check accepts its solution and rejects the typical wrong
+answer in `Exercise.wrong`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from . import (
     train_build,
 )
 from .check import NotYet
+from .references import reference as reference  # `reference`: public, like check
+from .references import reference_name
 from .tiers import TIERS
 
 
@@ -188,6 +191,7 @@ def check(name: str, answer) -> bool:
         print(f"not yet ({name}): your function raised {type(error).__name__}: {error}")
         return False
     print(f"correct ({name}): it matches the package's reference to float precision")
+    print(f"compare with the package's version: reference({name!r})  ({reference_name(name)})")
     answers.save_answer(name, answer, EXERCISES[name].grade)  # in a notebook: kept for later ones (`load_answer`)
     return True
 
@@ -196,6 +200,7 @@ def solution(name: str) -> str:
     """Print (and return) one solution of exercise ``name``."""
     code = EXERCISES[name].solution
     print(textwrap.indent(code, "    "))
+    print(f"    # the package's own version, to compare once yours passes: reference({name!r})")
     return code
 
 
