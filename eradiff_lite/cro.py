@@ -90,6 +90,18 @@ def x0_optimum(t, gamma, alphas_cumprod: Tensor, lambdas: Tensor | None = None) 
     return x0_optimum_terms(a_t, a_s, lam_t, lam_s)
 
 
+def x0_optimum_over_jumps(t, alphas_cumprod: Tensor, gamma_max: int, lambdas: Tensor | None = None):
+    """``(kappa_bar, w_bar)`` at steps ``t``: what training sees, since the network is not told the jump.
+
+    The mean of `x0_optimum` over ``gamma ~ U{1..gamma_max}`` (`sample_t_gamma`): ``w_bar = mean w``,
+    ``kappa_bar = sum w kappa / sum w``, so the mean loss is ``w_bar || x0_hat - x0_bar ||^2`` + a constant,
+    ``x0_bar = x_ori + kappa_bar (x_obj - x_ori)``. Float64 tensors of ``t``'s shape.
+    """
+    t = torch.as_tensor(t)
+    kappa, w = x0_optimum(t[..., None], torch.arange(1, int(gamma_max) + 1), alphas_cumprod, lambdas)
+    return (w * kappa).sum(-1) / w.sum(-1), w.mean(-1)
+
+
 def default_gamma_max(num_timesteps: int) -> int:
     """The paper's gamma_max = 100 for T = 1000, scaled to other T: ``max(1, round(100 T / 1000))``."""
     return max(1, round(100 * num_timesteps / 1000))

@@ -13,6 +13,7 @@ from eradiff_lite.cro import (
     epsilon_loss,
     sample_t_gamma,
     x0_optimum,
+    x0_optimum_over_jumps,
     x0_optimum_terms,
 )
 from eradiff_lite.models import build_lite_unet, masked_image, unet_input
@@ -302,3 +303,20 @@ def test_x0_optimum_on_the_lite_cosine_schedule():
     got_kappa, got_weight = x0_optimum(t, gamma, COSINE.double())
     torch.testing.assert_close(got_kappa, -phi_s.sin() * phi_t.sin() * (phi_s + phi_t).cos())
     torch.testing.assert_close(got_weight, ((phi_t - phi_s).sin() / phi_t.sin()) ** 2)
+
+
+def test_x0_optimum_over_jumps_is_the_minimiser_of_the_loss_averaged_over_gamma():
+    """w_bar = mean w, kappa_bar = sum w kappa / sum w over gamma ~ U{1..G}; notebook 03's table; the variants."""
+    ab, t = COSINE.double(), torch.tensor([0, 50, 300, 800, 950])
+    kappa_bar, w_bar = x0_optimum_over_jumps(t, ab, 100)
+    assert kappa_bar.shape == w_bar.shape == t.shape and kappa_bar.dtype == torch.float64
+    for i, t_i in enumerate(t.tolist()):  # one step at a time, from x0_optimum itself
+        kappa, w = x0_optimum(torch.full((100,), t_i), torch.arange(1, 101), ab)
+        x = torch.linspace(-1, 2, 301, dtype=torch.float64)  # candidate kappas: the w-weighted loss's minimiser
+        best = x[(w[:, None] * (x[None] - kappa[:, None]) ** 2).mean(0).argmin()]
+        assert w_bar[i].item() == pytest.approx(w.mean().item()) and abs(kappa_bar[i] - best) <= 0.01
+    assert kappa_bar[2].item() == pytest.approx(-0.109, abs=2e-3) and w_bar[3].item() == pytest.approx(0.009, abs=5e-4)
+    assert kappa_bar[0].item() == 0 and w_bar[0].item() == 1  # every jump from t = 0 lands on the clean image
+    zero, w_zero = x0_optimum_over_jumps(t, ab, 100, constant_lambdas(T, 0.0).double())
+    const, w_const = x0_optimum_over_jumps(800, ab, 100, constant_lambdas(T, 0.5).double())
+    assert (zero == 0).all() and torch.equal(w_zero, w_bar) and const.item() == pytest.approx(0.5)
