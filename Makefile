@@ -59,6 +59,7 @@ test-colab: $(STAMP)
 # from its public CDN (docs/teaching.md)
 slides: $(STAMP)
 	$(PY) tools/nbbuild.py slides $(NOTEBOOKS) --out runs/slides
+	$(PY) tools/nbbuild.py lectures docs/lecture_decks.json --out runs/slides
 
 lint: $(STAMP)
 	$(PY) -m ruff check eradiff_lite tests

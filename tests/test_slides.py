@@ -46,3 +46,32 @@ def test_every_notebook_round_trips_through_its_percent_script(tmp_path):
         assert cells(tmp_path / path.name) == cells(path), path.name
     script = (tmp_path / f"{NOTEBOOKS[0].stem}.py").read_text()
     assert '# %% tags=["parameters"]' in script and "# %% [markdown]" in script
+
+
+def test_lecture_decks_show_the_named_sections_of_several_notebooks(tmp_path):
+    import json
+
+    spec = ROOT / "docs" / "lecture_decks.json"
+    decks = nbbuild.export_lectures(spec, tmp_path)
+    plan = {k: v for k, v in json.loads(spec.read_text()).items() if k != "about"}
+    assert [d.name for d in decks] == [f"{k}.slides.html" for k in plan]
+    for deck, (lecture, lec) in zip(decks, plan.items()):
+        html = deck.read_text()
+        assert lec["title"] in html and "google.colab" not in html
+        assert html.count("<section") >= sum(len(p["sections"]) for p in lec["parts"]), lecture
+        for part in lec["parts"]:  # a curated deck: fewer cells than its notebooks
+            nb = nbformat.read(ROOT / "notebooks" / f"{part['notebook']}.ipynb", as_version=4)
+            assert 0 < len(nbbuild.sections(nb, part["sections"], part["notebook"])) < len(nb.cells)
+
+
+def test_a_deck_entry_must_name_exactly_one_heading():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_markdown_cell("## 1. One"),
+        nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_markdown_cell("## 10. Ten"),
+        nbformat.v4.new_markdown_cell("text")])
+    assert [c.source for c in nbbuild.sections(nb, ["## 10", "## 1. One"])] == ["## 10. Ten", "text", "## 1. One",
+                                                                                 "x = 1"]
+    with pytest.raises(ValueError, match="names 2 headings"):
+        nbbuild.sections(nb, ["## 1"], "nb")
+    with pytest.raises(ValueError, match="names 0 headings"):
+        nbbuild.sections(nb, ["## 2"], "nb")

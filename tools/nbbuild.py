@@ -4,11 +4,13 @@
     python tools/nbbuild.py script notebooks/NN_topic.ipynb SCRIPT.py     (back to a script, to edit)
     python tools/nbbuild.py execute notebooks/NN_topic.ipynb --profile cpu
     python tools/nbbuild.py slides notebooks/*.ipynb --out runs/slides
+    python tools/nbbuild.py lectures docs/lecture_decks.json --out runs/slides
 
 Slides (reveal.js, through nbconvert): every ``#``/``##`` heading starts a slide, every other Markdown cell a
 sub-slide (one idea per screen, read top to bottom), code and its output stay under the text that explains
 them; the Colab install cell and the parameters cell are skipped. `slide_metadata` writes exactly that into
-the cells' ``slideshow`` metadata (build and execute apply it).
+the cells' ``slideshow`` metadata (build and execute apply it). ``lectures`` builds the curated decks of
+``docs/lecture_decks.json``: per lecture, the named sections of several notebooks in one deck.
 
 Script format: jupytext's percent format (jupytext reads and writes it): cells start with ``# %%`` (code)
 or ``# %% [markdown]`` (Markdown, each line prefixed with ``# ``); ``# %% tags=["parameters"]`` tags a cell.
@@ -56,6 +58,48 @@ def export_slides(notebooks: list[Path], out: Path) -> list[Path]:
         slide_metadata(nb)
         body, _ = exporter.from_notebook_node(nb)
         deck = out / f"{path.stem}.slides.html"
+        deck.write_text(body)
+        decks.append(deck)
+        print(f"{deck} ({body.count('<section')} sections)")
+    return decks
+
+
+def sections(nb, starts: list[str], name: str = "") -> list:
+    """The cells of the sections of ``nb`` whose heading's first line starts with one of ``starts``, in that order: a
+    section is a ``#``/``##`` heading cell and every cell up to the next one. Each start must name one heading."""
+    heads = [i for i, c in enumerate(nb.cells) if slide_type(c) == "slide"] + [len(nb.cells)]
+    cells = []
+    for start in starts:
+        found = [i for i in heads[:-1] if nb.cells[i].source.lstrip().split("\n", 1)[0].startswith(start)]
+        if len(found) != 1:
+            raise ValueError(f"{name}: {start!r} names {len(found)} headings, not one: edit docs/lecture_decks.json")
+        cells += nb.cells[found[0]:heads[heads.index(found[0]) + 1]]
+    return cells
+
+
+def export_lectures(spec: Path, out: Path, notebooks: Path | None = None) -> list[Path]:
+    """One reveal.js deck per lecture of ``spec`` (docs/lecture_decks.json) in ``out``; returns their paths."""
+    import json
+
+    from nbconvert import SlidesExporter
+
+    notebooks = notebooks or spec.resolve().parent.parent / "notebooks"
+    out.mkdir(parents=True, exist_ok=True)
+    exporter = SlidesExporter(reveal_scroll=True)
+    decks = []
+    for lecture, plan in json.loads(spec.read_text()).items():
+        if lecture == "about":
+            continue
+        deck_nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {plan['title']}")])
+        for part in plan["parts"]:
+            nb = nbformat.read(notebooks / f"{part['notebook']}.ipynb", as_version=4)
+            slide_metadata(nb)
+            if not deck_nb.metadata:  # the kernel and language of the first notebook
+                deck_nb.metadata = {k: nb.metadata[k] for k in ("kernelspec", "language_info") if k in nb.metadata}
+            deck_nb.cells += sections(nb, part["sections"], part["notebook"])
+        slide_metadata(deck_nb)
+        body, _ = exporter.from_notebook_node(deck_nb)
+        deck = out / f"{lecture}.slides.html"
         deck.write_text(body)
         decks.append(deck)
         print(f"{deck} ({body.count('<section')} sections)")
@@ -130,6 +174,9 @@ if __name__ == "__main__":
     sl = sub.add_parser("slides")
     sl.add_argument("notebooks", type=Path, nargs="+")
     sl.add_argument("--out", type=Path, default=Path("runs/slides"))
+    lec = sub.add_parser("lectures")
+    lec.add_argument("spec", type=Path)
+    lec.add_argument("--out", type=Path, default=Path("runs/slides"))
     args = parser.parse_args()
     if args.cmd == "build":
         build(args.script, args.target)
@@ -137,5 +184,7 @@ if __name__ == "__main__":
         to_script(args.notebook, args.script)
     elif args.cmd == "execute":
         execute(args.notebook, args.profile)
+    elif args.cmd == "lectures":
+        export_lectures(args.spec, args.out)
     else:
         export_slides(args.notebooks, args.out)
