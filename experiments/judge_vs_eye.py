@@ -210,18 +210,26 @@ def score(args) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from eradiff_lite.cliargs import Parser, count
+
+    parser = Parser(prog="python experiments/judge_vs_eye.py", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sheets")
     s.add_argument("--out", required=True)
     s.add_argument("--arm", action="append", required=True, help="NAME=FOLDER:VARIANT or shifted_truth")
-    s.add_argument("--per-stratum", type=int, default=16)
+    s.add_argument("--per-stratum", type=count(1), default=16)
     c = sub.add_parser("score")
     c.add_argument("--key", required=True)
     c.add_argument("--labels", nargs="+", required=True)
     c.add_argument("--out", required=True)
     args = parser.parse_args(argv)
-    (make_sheets if args.command == "sheets" else score)(args)
+    try:
+        (make_sheets if args.command == "sheets" else score)(args)
+    except KeyboardInterrupt:  # the key and the results are written last, atomically: one line, no traceback
+        again = " ".join(["python experiments/judge_vs_eye.py", *(sys.argv[1:] if argv is None else argv)])
+        print(f"interrupted; no key or result was written, run it again: {again}", file=sys.stderr)
+        return 130
     return 0
 
 
