@@ -407,8 +407,9 @@ def test_a_table_written_before_the_06_columns_still_reads_and_renders(tmp_path)
     (before,) = read_rows(table)
     assert all(before[k] == "" for k in COLUMNS if k.startswith("s06_"))
     assert before["verdict"] == "no difference shown" and markdown([before]).splitlines()[2].endswith(
-        "| no difference shown | - | - | - | - | - |")
-    assert describe_row(before).endswith("from the noised input (strength 0.6): - (not scored)")
+        "| no difference shown | - | - | - | - | - |" + " - | - | - | - | - |")  # then no starter comparison either
+    assert "from the noised input (strength 0.6): - (not scored)\n  against the starter at the same budget: not " \
+           "compared" in describe_row(before)
 
     at06 = [_scored("mine", [1] * 8 + [0] * 2, [21.5] * 10), _scored("cro_sra", [1] * 2 + [0] * 8, [21.0] * 10)]
     append_row(table, _class_row(mine, mine | {"variant": "cro_sra"}, {"rows": at06, "paired": compare(*at06)}))
@@ -417,8 +418,9 @@ def test_a_table_written_before_the_06_columns_still_reads_and_renders(tmp_path)
     assert {k: rows[0][k] for k in COLUMNS_BEFORE_S06} == {**old, "team": "before"}
     assert rows[0]["s06_verdict"] == "" and rows[1]["s06_verdict"] == "beats cro_sra"
     lines = table.with_suffix(".md").read_text().splitlines()
-    assert lines[0].count("|") == lines[1].count("|") == lines[2].count("|") == lines[3].count("|") == 20
-    assert lines[2].endswith("| - | - | - | - | - |") and lines[3].endswith("| beats cro_sra |")
+    assert lines[0].count("|") == lines[1].count("|") == lines[2].count("|") == lines[3].count("|") == 25
+    assert lines[2].endswith("| - | - | - | - | - |" + " - | - | - | - | - |")
+    assert lines[3].endswith("| beats cro_sra |" + " - | - | - | - | - |")  # no starter comparison in this row
     with open(tmp_path / "other.csv", "w") as f:
         f.write("team,score\nada,1\n")
     with pytest.raises(ValueError, match="columns differ"):
@@ -466,6 +468,7 @@ def test_both_models_erase_at_06_with_the_same_noise_and_cro_sras_scores_are_cac
     assert calls == [(1.0, 0)] and "- (not scored)" in capsys.readouterr().out
     lin = _rows(table)[2]
     assert lin["official"] == "yes" and lin["verdict"] and lin["s06_verdict"] == "" == lin["s06_elimination"]
-    assert table.with_suffix(".md").read_text().splitlines()[4].endswith("| - | - | - | - | - |")
+    assert table.with_suffix(".md").read_text().splitlines()[4].endswith(
+        "| - | - | - | - | - |" + " - | - | - | - | - |")  # no 0.6 columns, and no starter comparison (smoke)
     assert main(args + ["--team", "x", "--out", str(runs / "x"), "--strengths", "0.8"]) == 2
     assert "--strengths takes 1" in capsys.readouterr().err

@@ -2,29 +2,17 @@
 
     OMP_NUM_THREADS=1 python -m eradiff_lite capstone assignments/capstone/my_variant.py --team NAME
 
-One command, five steps, nothing of them new statistics:
-
-1. import the variant file: it registers a loss (`eradiff_lite.losses.register_loss`) and a variant that trains
-   with it (`eradiff_lite.variants.register_variant`) and names it ``VARIANT``;
-2. fine-tune that variant from the shipped baseline (``data/checkpoints/baseline``) through the package's training
-   loop (`train.train`) under the `Budget`: exactly ``steps`` of ``batch_size`` images on ``threads`` torch threads.
-   The clock is measured and reported (the row's ``seconds`` and ``device``), never a stopping rule: a learner may
-   pass ``--max-seconds`` as a safety stop, and a row it stopped is not official (``why_not_official`` says so);
-3. erase a fixed held-out subset (benchmark ``heldout-v1``, scenes ``0 .. scenes-1``, sampling seed ``seed``,
-   ``sample_steps`` DDIM steps) with it and with the shipped ``cro_sra``, the same starting noise for both
-   (`experiments.evaluate.erase_benchmark`): from pure noise (strength 1, the official comparison), then from the
-   noised input (`NOISED_INPUT`, 0.6: ``x_t`` still holds the object; ``--strengths 1`` skips it);
-4. score both (`metrics.scoring.score_outputs`: the colour judge's elimination, masked PSNR, the texture measure,
-   ...) and compare them scene by scene (`metrics.results.paired_stats`: paired bootstrap intervals, McNemar);
-5. append one row to the class's table (`capstone_table`: CSV and its Markdown twin): its verdict, and whether it
-   is official, from strength 1; its ``s06_*`` columns, with a verdict by the same rule, from 0.6.
-
-The budgets, the strengths compared, the variant file's loading and checks, and the reasons a row is not official
-are in `capstone_rules` (all importable from here too); this module runs and scores.
-
-A row is official when it ran its profile's budget unchanged (``smoke`` included: an official smoke row only says
-that the file runs), from the shipped baseline, every one of the budget's steps; rows of the ``cpu`` and ``gpu``
-budgets (the same numbers) are the ones a class compares.
+One command, five steps, no new statistics: (1) import the variant file (it registers a loss and a variant, named
+``VARIANT``); (2) fine-tune it from the shipped baseline with `train.train` for exactly the `Budget`'s steps (the
+clock is reported, never a stopping rule: ``--max-seconds`` is a safety stop, and a row it stopped is not official);
+(3) erase the held-out subset (``heldout-v1``, scenes ``0 .. scenes-1``) with it and with the shipped ``cro_sra``,
+the same starting noise for both (`experiments.evaluate.erase_benchmark`), from pure noise (strength 1, the official
+comparison) and from the noised input (`NOISED_INPUT`, 0.6); (4) score both and compare them scene by scene
+(`metrics.results.paired_stats`), and so with the starter at the same budget where the budget and benchmark are its
+(`capstone_rules.STARTER_FILE`: evidence, never the verdict); (5) append one row to the class's table
+(`capstone_table`: its verdict from strength 1, its ``s06_*`` columns from 0.6, ``starter_*`` from the starter).
+The rules (budgets, strengths, the variant file's checks, the starter's file, what makes a row official: its profile's
+budget unchanged, from the shipped baseline, every step) are in `capstone_rules`; this module runs and scores.
 """
 
 from __future__ import annotations
@@ -43,12 +31,15 @@ from ..variants import Variant
 from .capstone_rules import (
     BUDGETS,
     NOISED_INPUT,
+    STARTER_FILE,
     STRENGTHS,
     Budget,
     budget_name,
     check_strengths,
     check_variant,
+    equal_budget_starter,
     load_variant_file,
+    ship_starter,
     why_not_official,
 )
 from .capstone_table import append_row, class_row
@@ -126,25 +117,25 @@ def score_model(name: str, folder: Path, sra: bool, budget: Budget, bench, kit, 
 
 
 def compare(mine: dict, reference: dict) -> dict:
-    """``mine`` against ``cro_sra`` scene by scene (`metrics.results.paired_stats`): two rows of `score_model` that
-    erased the same scenes with the same noise at the same strength."""
+    """``mine`` against ``reference`` (``cro_sra``, or the starter) scene by scene (`metrics.results.paired_stats`):
+    two rows of `score_model` that erased the same scenes with the same noise at the same strength."""
     from ..metrics.results import paired_stats
 
-    return paired_stats({"rows": [mine, reference]}, mine["variant"], REFERENCE)
+    return paired_stats({"rows": [mine, reference]}, mine["variant"], reference["variant"])
 
 
 def run_capstone(source: str | Path, team: str, budget: Budget, out: Path | None = None,
                  table: Path | None = None, init: Path | None = None, profile: str | None = None,
                  device: str | None = None, progress: bool = True, max_seconds: float | None = None,
-                 resume: bool = False, strengths=STRENGTHS) -> dict:
+                 resume: bool = False, strengths=STRENGTHS, starter: Path | None = None) -> dict:
     """Fine-tune, score against ``cro_sra``, append the class's row; returns ``{"row", "results", "paired",
-    "noised_input"}`` (the last ``None`` where ``strengths`` leaves out `NOISED_INPUT`).
+    "noised_input", "starter"}`` (``noised_input`` ``None`` where ``strengths`` leaves out `NOISED_INPUT`; ``starter``:
+    `capstone_rules.equal_budget_starter` of the file ``starter`` (default: shipped), its rows compared with mine).
 
     ``profile`` names the budget the row claims (default: the `BUDGETS` entry equal to ``budget``); the row is
-    official when ``budget`` is that profile's, ``init`` the shipped baseline, and every step ran (`why_not_official`).
-    ``max_seconds`` is a safety stop, not a budget: a run it stops is scored, and its row is not official.
-    ``resume`` continues a fine-tune that a Ctrl-C stopped (`CapstoneInterrupted`, raised with the run folder).
-    ``strengths``: 1 (the official comparison, always) and `NOISED_INPUT` (the second comparison, by default)."""
+    official when ``budget`` is that profile's, ``init`` the shipped baseline, and every step ran (`why_not_official`:
+    a run the safety stop ``max_seconds`` ended is scored, not official). ``resume`` continues a fine-tune that a
+    Ctrl-C stopped (`CapstoneInterrupted`). ``strengths``: 1 (the official comparison) and `NOISED_INPUT` (default)."""
     from ..metrics.benchmark import load_benchmark
     from ..metrics.scoring import load_metric_kit
 
@@ -176,11 +167,15 @@ def run_capstone(source: str | Path, team: str, budget: Budget, out: Path | None
         rows = [score_model(variant.name, out, variant.sra_at_inference, budget, bench, kit, device, NOISED_INPUT),
                 reference_row(budget, bench, kit, cache, device, NOISED_INPUT)]
         noised = {"strength": NOISED_INPUT, "rows": rows, "paired": compare(*rows)}
-    row = class_row(team, variant, digest, result, budget, profile, why, mine, reference, paired, noised)
+    vs = equal_budget_starter(budget, bench.describe(), starter)  # the equal-budget comparison, where one is made
+    vs |= {at: r and vs[at] and {"rows": [r, vs[at]], "paired": compare(r, vs[at])}
+           for at, r in (("1", mine), ("0.6", noised and noised["rows"][0]))}
+    row = class_row(team, variant, digest, result, budget, profile, why, mine, reference, paired, noised, vs)
+    saved = {at: v["paired"] if isinstance(v, dict) else v for at, v in vs.items()}
     write_text_atomic(out / "capstone.json", json.dumps({**results, "paired": paired, "noised_input": noised,
-                                                         "row": row}, indent=1) + "\n")
+                                                         "starter": saved, "row": row}, indent=1) + "\n")
     append_row(Path(table) if table else root / ("smoke.csv" if profile == "smoke" else "results.csv"), row)
-    return {"row": row, "results": results, "paired": paired, "noised_input": noised, "train": result}
+    return {"row": row, "results": results, "paired": paired, "noised_input": noised, "train": result, "starter": vs}
 
 
 def interrupted(out: Path, argv: list[str]) -> int:
@@ -203,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     p = Parser(prog="python -m eradiff_lite capstone", description=__doc__.split("\n\n")[0])
-    p.add_argument("variant", help="your variant file (assignments/capstone/my_variant.py), or a registered variant")
+    p.add_argument("variant", help="your variant file (assignments/capstone/my_variant.py), or a registered variant "
+                                   "(with --ship-starter: the starter's official capstone.json)")
     p.add_argument("--team", default="anonymous", help="your name or team's, as the class table shows it")
     p.add_argument("--profile", default=None, help="smoke | cpu | gpu: the budget (default: ERADIFF_PROFILE, else "
                                                    "by device); smoke runs the same command in seconds")
@@ -225,7 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", action="store_true",
                    help="continue the fine-tune a Ctrl-C stopped, from the checkpoint it saved in the run folder "
                         "(the same command, plus --resume)")
+    p.add_argument("--starter", default=None, help=f"the equal-budget comparator (default data/{STARTER_FILE})")
+    p.add_argument("--ship-starter", action="store_true", help="write the comparator (--starter, or the shipped file) "
+                   "from the starter's official run, the capstone.json given, and stop")
     args = p.parse_args(argv)
+    if args.ship_starter:  # the lecturer's step, once per benchmark version
+        print(f"wrote {ship_starter(args.variant, args.starter)} from {args.variant}")
+        return 0
     profile = args.profile or default_profile_name()
     if profile not in BUDGETS:
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(BUDGETS)}")
@@ -239,10 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         done = run_capstone(args.variant, args.team, budget, args.out, args.table, args.init, profile=profile,
                             device=args.device, max_seconds=args.max_seconds, resume=args.resume,
-                            strengths=strengths)
+                            strengths=strengths, starter=args.starter)
     except CapstoneInterrupted as stop:
         return interrupted(stop.out, argv)
     from .capstone_table import describe_row
 
-    print(describe_row(done["row"]))
+    print(describe_row(done["row"], done["starter"]["why_not"] or done["starter"]["file"]))
     return 0

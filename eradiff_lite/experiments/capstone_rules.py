@@ -1,6 +1,7 @@
 """The capstone's rules (`eradiff_lite.experiments.capstone`): the fixed `Budget` of each profile, the strengths a
 row is compared at (`STRENGTHS`), the learner's variant file (imported, then checked), and what makes a row official
-(`why_not_official`).
+(`why_not_official`); the shipped equal-budget comparator, the starter's official run (`STARTER_FILE`:
+`ship_starter` writes it, `load_starter` reads it, `why_no_starter` says when a run cannot be compared with it).
 
 Nothing here trains or scores: `capstone.run_capstone` takes the variant and the budget from here, fine-tunes, erases
 and scores, and writes the row with the reasons this module gives.
@@ -10,15 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
+import re
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from ..paths import data_dir
+from ..paths import data_dir, write_text_atomic
 from ..variants import ABLATION_ORDER, VARIANTS, Variant
 
-__all__ = ["BUDGETS", "NOISED_INPUT", "STRENGTHS", "Budget", "budget_name", "check_strengths", "check_variant",
-           "load_variant_file", "why_not_official"]
+__all__ = ["BUDGETS", "NOISED_INPUT", "STARTER", "STARTER_FILE", "STRENGTHS", "Budget", "budget_name",
+           "check_strengths", "check_variant", "equal_budget_starter", "load_starter", "load_variant_file",
+           "ship_starter", "starter_row", "why_no_starter", "why_not_official"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,14 @@ BUDGETS = {"cpu": Budget(400, 32, 1, 256, 0, 25),
 # fading path at work). Not part of the budget: ``--strengths 1`` skips 0.6 and the row stays official.
 NOISED_INPUT = 0.6
 STRENGTHS = (1.0, NOISED_INPUT)
+
+# The equal-budget comparator: the starter as shipped (cro_sra's recipe) fine-tuned under the cpu budget, its
+# official run's per-scene scores (`ship_starter`); a run of the same budget on the same benchmark is compared with it.
+STARTER_FILE = "results/capstone_starter.json"  # under data/
+STARTER = "starter"  # its rows' variant name in a comparison
+STARTER_PER_SCENE = ("eliminated", "recreated", "masked_psnr", "texture_log2")  # what the paired comparisons read
+STARTER_SUMMARY = ("elimination", "masked_psnr", "texture_smooth_within", "texture_textured_within")
+BENCHMARK_KEYS = ("version", "split", "seeds", "scenes", "image_size")  # the benchmark a comparison needs equal
 
 
 def load_variant_file(source: str | Path) -> tuple[Variant, str]:
@@ -77,7 +89,7 @@ def check_variant(variant: Variant) -> None:
     """A capstone variant trains, starts from the baseline, and is not one of the ablation's own rows."""
     from ..losses import loss_for
 
-    if variant.name in ABLATION_ORDER:
+    if variant.name in ABLATION_ORDER or variant.name == STARTER:  # STARTER: the comparator's rows are named so
         raise ValueError(f"{variant.name!r} is one of the shipped variants: give yours a name of its own")
     if not (variant.trains and variant.from_baseline):
         raise ValueError(f"variant {variant.name!r} must train (trains=True) from the baseline (from_baseline=True)")
@@ -118,3 +130,65 @@ def check_strengths(strengths) -> tuple[float, ...]:
         raise ValueError(f"--strengths takes 1 (the official comparison) and optionally {NOISED_INPUT:g}, got "
                          f"{' '.join(f'{s:g}' for s in strengths)}")
     return tuple(found)
+
+
+def ship_starter(run: str | Path, out: str | Path | None = None) -> Path:
+    """Write the equal-budget comparator (default ``data/`` + `STARTER_FILE`) from an official run of the starter, its
+    ``capstone.json``: where it came from (date, team, the file's digest, device), its budget and benchmark, and per
+    strength its summary and per-scene values (`STARTER_PER_SCENE`; shares as 0/1) for the paired comparisons."""
+    results = json.loads(Path(run).read_text())
+    row = results["row"]
+    if row["official"] != "yes":
+        raise ValueError(f"{run}: not an official row ({row['why_not_official']}): ship only an official run")
+    scored = [results["rows"][0]] + ([results["noised_input"]["rows"][0]] if results.get("noised_input") else [])
+    number = lambda v: int(v) if float(v).is_integer() else round(v, 4)  # noqa: E731
+    strengths = {f"{r['strength']:g}": {**{k: round(r[k], 4) for k in STARTER_SUMMARY if r.get(k) is not None},
+                                        "per_scene": {k: [number(v) for v in r["per_scene"][k]]
+                                                      for k in STARTER_PER_SCENE if k in r["per_scene"]}}
+                 for r in scored}
+    starter = {"about": f"The capstone's equal-budget comparator: the starter as shipped (assignments/capstone/"
+                        f"my_variant.py, cro_sra's recipe) fine-tuned {row['steps_run']} steps from the baseline. "
+                        f"Written by python -m eradiff_lite capstone --ship-starter <run>/capstone.json "
+                        f"(capstone_rules.ship_starter) from the official run below.",
+               "source": {k: row[k] for k in ("date", "team", "variant", "file_sha256", "budget", "official",
+                                              "steps_run", "seconds", "device")} | {
+                   "weights_sha256": results["rows"][0].get("weights_sha256")},
+               "budget": results["budget"], "benchmark": {k: results["benchmark"][k] for k in BENCHMARK_KEYS},
+               "strengths": strengths}
+    text = json.dumps(starter, indent=1)  # one line per list of per-scene values
+    text = re.sub(r"\[\n[-\d.,\s]+\]", lambda m: json.dumps(json.loads(m.group(0)), separators=(",", ":")), text)
+    return write_text_atomic(Path(out) if out else data_dir() / STARTER_FILE, text + "\n")
+
+
+def load_starter(path: str | Path | None = None) -> dict | None:
+    """The shipped comparator (`ship_starter`), or None where there is no such file."""
+    path = Path(path) if path else data_dir() / STARTER_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def why_no_starter(starter: dict | None, budget: Budget, benchmark: dict) -> str:
+    """Why a run is not compared with the starter ("" when it is): no file, or another budget or benchmark."""
+    if starter is None:
+        return f"no starter file (data/{STARTER_FILE})"
+    reasons = [f"{f.name.replace('_', '-')} {getattr(budget, f.name)} instead of the starter's "
+               f"{starter['budget'][f.name]}" for f in fields(Budget)
+               if getattr(budget, f.name) != starter["budget"][f.name]]
+    reasons += [f"benchmark {k} {benchmark.get(k)} instead of {starter['benchmark'][k]}" for k in BENCHMARK_KEYS
+                if benchmark.get(k) != starter["benchmark"][k]]
+    return "; ".join(reasons)
+
+
+def starter_row(starter: dict, strength: float) -> dict | None:
+    """The starter's results row at ``strength`` for `metrics.results.paired_stats` (variant `STARTER`: its
+    summary and per-scene values), or None where it was not scored at that strength."""
+    scored = starter["strengths"].get(f"{strength:g}")
+    return None if scored is None else {**scored, "variant": STARTER, "strength": strength}
+
+
+def equal_budget_starter(budget: Budget, benchmark: dict, path: str | Path | None = None) -> dict:
+    """The starter's rows a run is compared with: ``{"file", "why_not", "1": row, "0.6": row}`` (`starter_row`; both
+    None where ``why_not`` says why no equal-budget comparison is made)."""
+    starter = load_starter(path)
+    why = why_no_starter(starter, budget, benchmark)
+    return {"file": str(path or f"data/{STARTER_FILE}"), "why_not": why,
+            **{f"{s:g}": None if why else starter_row(starter, s) for s in STRENGTHS}}
