@@ -46,22 +46,21 @@ def slide_metadata(nb) -> None:
         cell.metadata["slideshow"] = {"slide_type": slide_type(cell)}
 
 
-def export_slides(notebooks: list[Path], out: Path) -> list[Path]:
-    """One reveal.js deck (HTML) per notebook in ``out``; returns their paths."""
+def write_deck(nb, deck: Path) -> Path:
+    """``nb`` as a reveal.js deck (HTML) at ``deck``, its cells' slide roles set by `slide_metadata`."""
     from nbconvert import SlidesExporter
 
+    slide_metadata(nb)
+    body, _ = SlidesExporter(reveal_scroll=True).from_notebook_node(nb)  # long cells scroll on a projector
+    deck.write_text(body)
+    print(f"{deck} ({body.count('<section')} sections)")
+    return deck
+
+
+def export_slides(notebooks: list[Path], out: Path) -> list[Path]:
+    """One reveal.js deck (HTML) per notebook in ``out``; returns their paths."""
     out.mkdir(parents=True, exist_ok=True)
-    exporter = SlidesExporter(reveal_scroll=True)  # long cells scroll instead of running off a projector
-    decks = []
-    for path in notebooks:
-        nb = nbformat.read(path, as_version=4)
-        slide_metadata(nb)
-        body, _ = exporter.from_notebook_node(nb)
-        deck = out / f"{path.stem}.slides.html"
-        deck.write_text(body)
-        decks.append(deck)
-        print(f"{deck} ({body.count('<section')} sections)")
-    return decks
+    return [write_deck(nbformat.read(path, as_version=4), out / f"{path.stem}.slides.html") for path in notebooks]
 
 
 def sections(nb, starts: list[str], name: str = "") -> list:
@@ -81,11 +80,8 @@ def export_lectures(spec: Path, out: Path, notebooks: Path | None = None) -> lis
     """One reveal.js deck per lecture of ``spec`` (docs/lecture_decks.json) in ``out``; returns their paths."""
     import json
 
-    from nbconvert import SlidesExporter
-
     notebooks = notebooks or spec.resolve().parent.parent / "notebooks"
     out.mkdir(parents=True, exist_ok=True)
-    exporter = SlidesExporter(reveal_scroll=True)
     decks = []
     for lecture, plan in json.loads(spec.read_text()).items():
         if lecture == "about":
@@ -97,12 +93,7 @@ def export_lectures(spec: Path, out: Path, notebooks: Path | None = None) -> lis
             if not deck_nb.metadata:  # the kernel and language of the first notebook
                 deck_nb.metadata = {k: nb.metadata[k] for k in ("kernelspec", "language_info") if k in nb.metadata}
             deck_nb.cells += sections(nb, part["sections"], part["notebook"])
-        slide_metadata(deck_nb)
-        body, _ = exporter.from_notebook_node(deck_nb)
-        deck = out / f"{lecture}.slides.html"
-        deck.write_text(body)
-        decks.append(deck)
-        print(f"{deck} ({body.count('<section')} sections)")
+        decks.append(write_deck(deck_nb, out / f"{lecture}.slides.html"))
     return decks
 
 
