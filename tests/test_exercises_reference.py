@@ -40,7 +40,8 @@ def test_in_a_notebook_the_source_is_a_highlighted_markdown_block(monkeypatch, c
     shown = []
     monkeypatch.setattr(refs, "_in_notebook", lambda: True)
     monkeypatch.setattr(display, "display", shown.append)
-    code = reference("cro_loss")
+    assert reference("cro_loss") is None  # a cell ending with it shows the block once, no echoed string
+    code = inspect.getsource(inspect.unwrap(refs.reference_object("cro_loss")))
     assert capsys.readouterr().out == "" and len(shown) == 1
     text = shown[0].data
     assert text.startswith("The package's version of `cro_loss`: `eradiff_lite.cro.cro_loss` (eradiff_lite/cro.py, ")

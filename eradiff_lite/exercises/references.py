@@ -81,9 +81,10 @@ def _in_notebook() -> bool:
     return getattr(get_ipython(), "kernel", None) is not None  # a Jupyter kernel, not a terminal IPython
 
 
-def reference(name: str) -> str:
-    """Show (and return) the source of the package's version of exercise ``name``, under its qualified name and
-    file: a highlighted code block in a notebook, plain text elsewhere."""
+def reference(name: str) -> str | None:
+    """Show the source of the package's version of exercise ``name``, under its qualified name and file: a
+    highlighted code block in a notebook (returning None, so the cell shows it once), plain text elsewhere (returning
+    the source)."""
     qualified, note = reference_name(name), REFERENCES[name][1]
     obj = inspect.unwrap(reference_object(name))  # a decorated function's own lines and file
     code = inspect.getsource(obj)
@@ -94,6 +95,7 @@ def reference(name: str) -> str:
         from IPython.display import Markdown, display
 
         display(Markdown(f"The package's version of `{name}`: `{qualified}` ({where}). {note}\n\n```python\n{code}```"))
+        return None
     else:
         print(textwrap.fill(f"The package's version of {name!r}: {qualified} ({where}). {note}", 110), code,
               sep="\n\n", end="")
