@@ -33,7 +33,8 @@ EpsFn = Callable[[Tensor, Tensor], Tensor]
 
 
 def ddim_jump(x_t: Tensor, eps: Tensor, alpha_bar_t, alpha_bar_s) -> Tensor:
-    """Eq. 8: one deterministic DDIM step from t to s with noise estimate ``eps`` (alpha_bars scalar or [B])."""
+    """Eq. 8: one deterministic DDIM step from t to s with noise estimate ``eps`` (alpha_bars: scalars, [B] or
+    [B, 1, 1, 1])."""
     if eps.shape != x_t.shape:
         raise ValueError(f"the noise estimate {tuple(eps.shape)} must have the shape of x_t {tuple(x_t.shape)}")
     a_t, a_s = per_item(alpha_bar_t, x_t), per_item(alpha_bar_s, x_t)

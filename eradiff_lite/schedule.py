@@ -51,13 +51,17 @@ def linear_lambdas(num_timesteps: int) -> Tensor:
 
 
 def per_item(value, like: Tensor) -> Tensor:
-    """``value`` (python float, 0-d or [B] tensor) as a tensor that broadcasts over ``like`` [B, ...].
+    """``value`` (python float, 0-d, [B] or already [B, 1, ..., 1] tensor) as a tensor that broadcasts over ``like``
+    [B, ...].
 
-    A [B] tensor becomes [B, 1, ..., 1]; a scalar stays 0-d. It takes ``like``'s device and dtype.
+    A [B] tensor becomes [B, 1, ..., 1]; a scalar stays 0-d; a [B, 1, ..., 1] tensor is kept. It takes ``like``'s
+    device and dtype.
     """
     value = torch.as_tensor(value, dtype=like.dtype if like.is_floating_point() else torch.float32,
                             device=like.device)
     if value.ndim == 0:
+        return value
+    if value.ndim == like.ndim and value.shape[0] == like.shape[0] and all(d == 1 for d in value.shape[1:]):
         return value
     if value.ndim != 1 or value.shape[0] != like.shape[0]:
         raise ValueError(f"a per-item value must be a scalar or have one entry per batch item "

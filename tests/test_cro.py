@@ -53,8 +53,12 @@ def test_ddim_jump_scalar_and_per_item_alpha_bars():
     torch.testing.assert_close(ddim_jump(x_t, e, 0.5, 1.0), (x_t - 0.5 ** 0.5 * e) / 0.5 ** 0.5)  # x0_hat
     with pytest.raises(ValueError, match="shape of x_t"):
         ddim_jump(x_t, e[:, :1], 0.5, 0.8)
+    shaped = torch.full((3, 1, 1, 1), 0.5, dtype=torch.float64)  # already shaped to broadcast, as notebook 03 makes
+    torch.testing.assert_close(ddim_jump(x_t, e, shaped, torch.tensor(0.8)), one)
     with pytest.raises(ValueError, match="one entry per batch item"):
         ddim_jump(x_t, e, torch.tensor([0.5, 0.4]), 0.8)
+    with pytest.raises(ValueError, match="one entry per batch item"):
+        ddim_jump(x_t, e, torch.full((3, 2, 1, 1), 0.5), 0.8)
 
 
 @pytest.mark.parametrize("lambdas", (None, linear_lambdas(T), constant_lambdas(T, 0.5)), ids=("mixup", "lin", "const"))
