@@ -138,8 +138,8 @@ def _check_input(net, batch, alphas, draw, loss, where):
     x_t = a_t.sqrt() * clean + (1 - a_t).sqrt() * noise
     masked = masked_image(x_obj, mask)
     close(seen, unet_input(x_t, mask, masked), f"training_step: {where}, the model's input", [
-        (unet_input(x_t, mask, x_obj), "the model's last three input channels show the picture with the object "
-                                       "inside the hole: it can copy what it should erase"),
+        (unet_input(x_t, mask, x_obj), "the model's input channels show the picture with the object inside the "
+         "hole: it can copy it (models.unet_input wants the picture already blanked; unet_input_fn takes x_obj)"),
         (unet_input(a_t.sqrt() * x_obj + (1 - a_t).sqrt() * noise, mask, masked),
          "the noisy image the model sees holds the whole object at every t, so nothing tells it to remove it"),
         (unet_input(clean, mask, masked), "the noisy image the model sees has no noise in it"),
