@@ -111,12 +111,12 @@ def test_the_short_answer_flips_with_the_paired_differences():
     said = answer_in_short(ablation())
     assert said.startswith("1. It erases: cro_sra eliminates 75.0 % of the held-out holes, the baseline 12.5 %")
     assert "(cro_sra - baseline_ft): +62.5 points" in said and "shown ahead." in said.splitlines()[0]
-    assert "the fading path (cro - cro_zero): +0.0 points [+0.0, +0.0], not shown" in said
+    assert "CRO's pathway (cro - cro_zero): +0.0 points [+0.0, +0.0], not shown" in said
     assert "cro_where_it_matters.json is not shipped" in said and said.splitlines()[4].startswith("5. The fills: 25 %")
 
-    # cro now erases 10 scenes more than cro_zero: the fading path's verdict flips to shown ahead
+    # cro now erases 10 scenes more than cro_zero: the pathway's verdict flips to shown ahead
     said = answer_in_short(ablation(cro=row("cro", erased=40)))
-    assert "the fading path (cro - cro_zero): +25.0 points" in said and "], shown ahead; SRA on top of CRO" in said
+    assert "CRO's pathway (cro - cro_zero): +25.0 points" in said and "], shown ahead; SRA on top of CRO" in said
     assert "(cro_sra - cro): -25.0 points" in said and "], shown behind." in said
 
 
@@ -151,7 +151,9 @@ def test_the_budget_reading_follows_the_rows():
     said = budget_reading(budget())
     assert said.startswith("- From pure noise (strength 1), every cell shown over the 2 budgets, on all scenes and "
                            "by family: none; every other cell not shown.")
-    assert "(cro - cro_zero) is shown ahead at: lr 3e-04: 50, 300 steps (of 2)" in said
+    assert ("(strength 0.6), cro - cro_zero (the pathway in target and input, same weights) is shown ahead at: "
+            "lr 3e-04: 50, 300 steps (of 2); paired - cro_zero (the full weight, no pathway) at: lr 3e-04: 50 steps "
+            "(of 2); cro - paired (the fading path proper, weights differing too) at: none (of 2).") in said
     assert "shown in 0 of 1 settings" in said and "- Not run: epsilon: speckle" in said
     said = budget_reading(budget(budget_row("cro - paired", 1000, 1e-4, 1.0, 1.0, 5.0, 0.01),
                                  budget_row("cro - paired", 100, 3e-4, 0.6, 2.0, 6.0, 0.2,  # McNemar does not confirm
@@ -168,13 +170,20 @@ def test_the_budget_reading_follows_the_rows():
             "lr 1e-04: 50 steps; cro - paired shown behind on the trained families at lr 3e-04: 300 steps; every "
             "other cell not shown.") in said
 
+    # paired - cro_zero is not shown after the longest fine-tune (300 steps): no reading of what cro_zero lacks
     answer = answer_in_short(ablation(), budget())
-    assert ("4. From the noised input (strength 0.6), the fading path (cro - cro_zero) is shown ahead after 2 of 2 "
-            "fine-tunes; cro - paired after 0 of 2 fine-tunes, not after 300 steps.") in answer
-    # cro - paired shown ahead after the longest fine-tune: the line says so
-    answer = answer_in_short(ablation(), budget(budget_row("cro - paired", 1000, 3e-4, 0.6, 1.0, 9.0, 0.01)))
-    assert "cro - paired after 1 of 3 fine-tunes, including after 1000 steps" in answer
-    assert "(needs the cro - cro_zero and cro - paired rows)" in answer_in_short(
+    assert ("4. From the noised input (strength 0.6), cro_zero is shown behind cro in 2/2 fine-tunes and paired in "
+            "1/2; cro ahead of paired (the fading path proper): 0/2, not at 300 steps.") in answer
+    # paired - cro_zero now shown after 300 steps too, and cro - paired after a longest fine-tune of 1000 steps
+    flipped = budget(budget_row("paired - cro_zero", 300, 3e-4, 0.6, 5.0, 9.0, 1e-3),
+                     budget_row("cro - paired", 1000, 3e-4, 0.6, 1.0, 9.0, 0.01))
+    flipped["rows"] = [r for r in flipped["rows"] if (r["comparison"], r["p"]) != ("paired - cro_zero", 0.3)]
+    answer = answer_in_short(ablation(), flipped)
+    assert ("4. From the noised input (strength 0.6), cro_zero, shown behind cro in 2/2 fine-tunes and paired in 2/2, "
+            "lacks mid-noise training signal; cro ahead of paired (the fading path proper): 1/3, also at 1000 "
+            "steps.") in answer
+    assert all(len(line.split()) <= 35 for line in answer.splitlines())
+    assert "(needs the cro - cro_zero, paired - cro_zero and cro - paired rows)" in answer_in_short(
         ablation(), {"rows": budget()["rows"][:2]})
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..metrics.judge import ELIMINATION_MARGIN_DB
 from ..metrics.results import bucket_means
-from .budget_readings import budget_rows, budget_verdict, shown_ahead
+from .budget_readings import budget_rows, budget_verdict
 from .findings import elimination_verdict, markdown_list, not_measured, rows_by_variant
 
 #: The lite models trained on the pairs with the plain loss or CRO's mix-up schedule (``cro_const``, lambda held at
@@ -150,11 +150,14 @@ def textured_reading(results: dict) -> str:
 def answer_in_short(results: dict, budget: dict | None = None) -> str:
     """Notebook 06's short answer, as five numbered Markdown lines of at most ~35 words each: (1) does ``cro_sra``
     erase, also against the same extra training without pairs; (2) the pepperoni problem in the near bucket; (3) from
-    pure noise, the fading path and SRA on top of CRO for the shipped models; (4) from the noised input, over the
-    fine-tunes of ``budget`` (``data/results/cro_where_it_matters.json``; None: not shipped), how often the fading
-    path (``cro - cro_zero``) and ``cro - paired`` are shown ahead, and whether after the longest fine-tune; (5) the
-    grain of the fills on smooth holes. Each difference by `elimination_verdict` or, for ``budget``, by the same rule.
-    The detail is in section 9's strength-0.6 lines (`noised_input_reading`) and notebook 08, part 3."""
+    pure noise, CRO's pathway (``cro - cro_zero``: lambda = 1 - alpha_bar against 0) and SRA on top of CRO for the
+    shipped models; (4) from the noised input, over the fine-tunes of ``budget``
+    (``data/results/cro_where_it_matters.json``; None: not shipped), how often ``cro_zero`` is shown behind ``cro``
+    and behind ``paired`` (both shown after the longest fine-tune: what ``cro_zero`` lacks is mid-noise training
+    signal, not the fading path alone, since ``paired`` has no fading path), and how often ``cro - paired``, the
+    fading path proper, is shown ahead, and whether after the longest fine-tune; (5) the grain of the fills on smooth
+    holes. Each difference by `elimination_verdict` or, for ``budget``, by the same rule. The detail is in section
+    9's strength-0.6 lines (`noised_input_reading`) and notebook 08, part 3."""
     rows = rows_by_variant(results)
 
     def value(variant, key, fmt):
@@ -166,22 +169,32 @@ def answer_in_short(results: dict, budget: dict | None = None) -> str:
              f"pairs (cro_sra - baseline_ft): {elimination_verdict(results, 'cro_sra', 'baseline_ft')}.",
              f"The pepperoni problem: the baseline re-creates {value('baseline', 'recreation_near', '{:.0f} %')} of "
              f"the near-object holes, cro_sra {value('cro_sra', 'recreation_near', '{:.0f} %')}.",
-             f"From pure noise, the shipped models: the fading path (cro - cro_zero): "
+             f"From pure noise, the shipped models: CRO's pathway (cro - cro_zero): "
              f"{elimination_verdict(results, 'cro', 'cro_zero')}; SRA on top of CRO (cro_sra - cro): "
              f"{elimination_verdict(results, 'cro_sra', 'cro')}."]
     if budget is None:
         lines.append("From the noised input: not measured here (cro_where_it_matters.json is not shipped).")
     else:
-        fading, pathway = (budget_rows(budget, c, 0.6) for c in ("cro - cro_zero", "cro - paired"))
-        if not (fading and pathway):
-            lines.append("From the noised input (strength 0.6): not measured (needs the cro - cro_zero and "
-                         "cro - paired rows).")
+        fading, plain, pathway = (budget_rows(budget, c, 0.6) for c in ("cro - cro_zero", "paired - cro_zero",
+                                                                         "cro - paired"))
+        if not (fading and plain and pathway):
+            lines.append("From the noised input (strength 0.6): not measured (needs the cro - cro_zero, "
+                         "paired - cro_zero and cro - paired rows).")
         else:
-            longest = max(r["finetune_steps"] for r in pathway)
-            at_longest = any(budget_verdict(r) == 1 for r in pathway if r["finetune_steps"] == longest)
-            lines.append(f"From the noised input (strength 0.6), the fading path "
-                         f"(cro - cro_zero) is shown ahead after {shown_ahead(fading)}; cro - paired after "
-                         f"{shown_ahead(pathway)}, {'including' if at_longest else 'not'} after {longest} steps.")
+            def ahead(rows):  # "7/7": fine-tunes shown ahead / fine-tunes run (the line must stay short)
+                return f"{sum(budget_verdict(r) == 1 for r in rows)}/{len(rows)}"
+
+            def after_longest(rows):
+                longest = max(r["finetune_steps"] for r in rows)
+                return longest, any(budget_verdict(r) == 1 for r in rows if r["finetune_steps"] == longest)
+
+            steps, at_longest = after_longest(pathway)
+            lacks = after_longest(fading)[1] and after_longest(plain)[1]  # both shown ahead of it at the longest
+            lines.append(f"From the noised input (strength 0.6), cro_zero{',' if lacks else ' is'} shown behind cro in "
+                         f"{ahead(fading)} fine-tunes and paired in {ahead(plain)}"
+                         + (", lacks mid-noise training signal; " if lacks else "; ")
+                         + f"cro ahead of paired (the fading path proper): {ahead(pathway)}, "
+                         f"{'also' if at_longest else 'not'} at {steps} steps.")
     lines.append(f"The fills: {value('cro_sra', 'texture_smooth_within', '{:.0f} %')} of cro_sra's smooth holes lie "
                  f"within the texture band (biharmonic {value('classical', 'texture_smooth_within', '{:.0f} %')}): a "
                  f"visible grain, looked for in notebook 08.")
