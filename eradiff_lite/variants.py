@@ -35,7 +35,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             about="the standard loss on the pairs: x_obj as condition, the clean background x_ori as target"),
     Variant("cro", "cro", "background", True, about="Chain-Rectifying Optimization (Eq. 6-9)"),
     Variant("cro_zero", "cro", "background", True, constant_lambda=0.0,
-            about="control: CRO's jump and c^2 weighting toward x_ori with lambda = 0 (no fading path)"),
+            about="control: CRO's jump and c^2 weighting toward x_ori with lambda = 0 (no pathway in target or input)"),
     Variant("sra", "denoise", "image", True, trains=False, sra_at_inference=True,
             about="the baseline's weights with Self-Rectifying Attention switched on when erasing"),
     Variant("cro_sra", "cro", "background", True, sra_in_training=True, sra_at_inference=True,

@@ -213,17 +213,17 @@ def test_findings_follow_the_evidence_both_ways(kit):
     assert set(verdicts.values()) == {"missed"}, verdicts
     partial = {**ours, "rows": [r for r in ours["rows"] if r["variant"] != "cro_zero"]}
     assert {f.claim: f.verdict for f in findings(partial)}[
-        "the fading path matters (not only CRO's jump and weighting)"] == "not measured"
+        "CRO's pathway matters (cro vs cro_zero, same weights)"] == "not measured"
     assert "| **met** |" in conclusion_markdown(ours) and "40 scenes, 32 px" in conclusion_markdown(ours)
     words = conclusion_markdown(ours)  # the plain-words reading follows the same numbers
     assert "12 of 13 measured targets met" in words and "SRA on top of CRO (cro_sra vs cro)" in words
-    assert "CRO's fading path" not in words and "not over classical inpainting" not in words
+    assert "(fewer objects eliminated): CRO's pathway" not in words and "not over classical inpainting" not in words
     assert "No gain shown from SRA on top of CRO" in words and "not evidence of no effect" in words
     assert "measurable" not in words and "helps" not in words
     words = conclusion_markdown(swapped)
     assert "of 13 measured targets met" in words and "Most eliminated: `baseline` among the lite" in words
     assert "The erasing shown here comes from" not in words  # the fix did not work: no reading of why
-    assert "Shown the other way (fewer objects eliminated): CRO's fading path" in words
+    assert "Shown the other way (fewer objects eliminated): CRO's pathway" in words
     words = conclusion_markdown(results([], ["baseline", "cro", "cro_sra", "paired"]))  # every model leaves it
     assert "not over classical inpainting" in words
 

@@ -122,7 +122,7 @@ def test_the_short_answer_flips_with_the_paired_differences():
 
 def test_the_verdict_is_the_conclusions_and_a_missing_variant_is_not_measured():
     flipped = ablation(cro=row("cro", erased=40))
-    fading = {f.claim: f for f in findings(flipped)}["the fading path matters (not only CRO's jump and weighting)"]
+    fading = {f.claim: f for f in findings(flipped)}["CRO's pathway matters (cro vs cro_zero, same weights)"]
     assert fading.verdict == "met" and fading.measured.startswith("+25.0 points (95 % CI")
     assert elimination_verdict(flipped, "cro", "cro_zero").startswith("+25.0 points [")
     said = answer_in_short(ablation(cro=None, baseline_ft=None))

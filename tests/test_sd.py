@@ -277,3 +277,12 @@ def test_sd_eraser_runs_a_learners_processor_class_like_the_packages():
                                                num_inference_steps=3, sra=False).images[0]
     assert calls == counted and not np.array_equal(plain, default)  # without SRA the class is not installed
     assert dict(pipe.unet.attn_processors) == before, "processors must be restored after the call"
+
+
+def test_sd2_parameter_counts_come_from_its_configs_without_weights():
+    from eradiff_lite.sd import sd2_parameter_counts
+
+    counts = sd2_parameter_counts()  # the classes built on the meta device: shapes only
+    # SD2-Inpaint's published sizes: UNet 865.9 M, VAE 83.7 M, OpenCLIP-H text encoder 340.4 M parameters
+    assert round(counts["unet"] / 1e5) == 8659 and round(counts["vae"] / 1e5) == 837
+    assert round(counts["text_encoder"] / 1e5) == 3404

@@ -96,7 +96,7 @@ def findings(results: dict) -> list[Finding]:
     out.append(_level(rows, "cro_sra brings the hole close to the true background", "cro_sra", "erase_ratio_share",
                       ">=", 80, "share of scenes with erase ratio < 0.5"))
     out.append(_gain(results, rows, "cro_sra", "baseline_ft", "the fix works beyond extra training", minimum=30))
-    out.append(_gain(results, rows, "cro", "cro_zero", "the fading path matters (not only CRO's jump and weighting)"))
+    out.append(_gain(results, rows, "cro", "cro_zero", "CRO's pathway matters (cro vs cro_zero, same weights)"))
     out.append(_gain(results, rows, "cro", "paired", "CRO beats the plain loss on the same pairs"))
     out.append(_gain(results, rows, "sra", "baseline", "SRA at inference raises the baseline's elimination"))
     out.append(_gain(results, rows, "cro_sra", "cro", "SRA on top of CRO raises elimination"))
@@ -170,8 +170,8 @@ def plain_words(results: dict) -> list[str]:
         out.append(f"Most eliminated: `{best}` among the lite models ({a:.1f} %), `{fill}` among the fills that "
                    f"learn nothing ({b:.1f} %)" + (": on these scenes the lite models' gain is over their own "
                                                    "baseline, not over classical inpainting." if b >= a else "."))
-    quiet = {"the fading path matters (not only CRO's jump and weighting)":
-             "CRO's fading path (cro vs cro_zero)",
+    quiet = {"CRO's pathway matters (cro vs cro_zero, same weights)":
+             "CRO's pathway (cro vs cro_zero)",
              "CRO beats the plain loss on the same pairs": "CRO over the plain loss on the same pairs (cro vs paired)",
              "SRA on top of CRO raises elimination": "SRA on top of CRO (cro_sra vs cro)"}
     none = [what for claim, what in quiet.items() if verdicts.get(claim) == "not shown"]

@@ -18,7 +18,7 @@
 from .adapter import ADAPTERS, InpaintAdapter, adapter_for, get_adapter, register_adapter
 from .cro_lora import LatentTriplet, LoraRunStats, cro_latent_loss, encode_triplet, latent_loss, train_cro_lora
 from .lora import LORA_TARGETS, add_cro_lora, load_cro_lora, lora_parameters, save_cro_lora
-from .model import SD2_INPAINT_ID, SD2Inpaint, build_tiny_sd_inpaint, load_sd_inpaint, native_size
+from .model import SD2_INPAINT_ID, SD2Inpaint, build_tiny_sd_inpaint, load_sd_inpaint, native_size, sd2_parameter_counts
 from .pairs import PUBLIC_PHOTOS, load_photos, photo_cutouts, photo_triplets, real_photo_triplets
 from .removal import SDEraser, erase_with_sd, latent_hw
 
@@ -28,5 +28,5 @@ __all__ = [
     "build_tiny_sd_inpaint", "cro_latent_loss", "encode_triplet", "erase_with_sd", "latent_hw", "latent_loss",
     "load_cro_lora",
     "load_photos", "load_sd_inpaint", "lora_parameters", "native_size", "photo_cutouts", "photo_triplets",
-    "real_photo_triplets", "save_cro_lora", "train_cro_lora",
+    "real_photo_triplets", "save_cro_lora", "sd2_parameter_counts", "train_cro_lora",
 ]

@@ -28,6 +28,29 @@ SD2_INPAINT_ID = "sd2-community/stable-diffusion-2-inpainting"
 SD2_SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                      clip_sample=False, set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon")
 
+# SD2-Inpaint's own component configs (the published config.json of its unet, vae and text_encoder, the fields that
+# set the weights' shapes): `sd2_parameter_counts` builds them without weights to count what the download holds.
+SD2_UNET = dict(sample_size=64, in_channels=9, out_channels=4, layers_per_block=2,
+                block_out_channels=(320, 640, 1280, 1280),
+                down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+                cross_attention_dim=1024, attention_head_dim=(5, 10, 20, 20), use_linear_projection=True)
+SD2_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(128, 256, 512, 512),
+               layers_per_block=2, down_block_types=("DownEncoderBlock2D",) * 4,
+               up_block_types=("UpDecoderBlock2D",) * 4, sample_size=768)
+SD2_TEXT = dict(vocab_size=49408, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23,
+                num_attention_heads=16, max_position_embeddings=77, hidden_act="gelu", projection_dim=512)
+
+
+def sd2_parameter_counts() -> dict[str, int]:
+    """``{"unet", "vae", "text_encoder": parameters}`` of SD2-Inpaint, its classes built from `SD2_UNET`, `SD2_VAE`
+    and `SD2_TEXT` on the ``meta`` device (shapes only: no memory, no download)."""
+    with torch.device("meta"):
+        parts = {"unet": UNet2DConditionModel(**SD2_UNET), "vae": AutoencoderKL(**SD2_VAE),
+                 "text_encoder": CLIPTextModel(CLIPTextConfig(**SD2_TEXT))}
+    return {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}
+
+
 # Tiny components: the shapes of SD2-Inpaint (9 input channels, cross-attention, linear projections,
 # self-attention at the high resolutions only), a few thousand times fewer weights.
 TINY_UNET = dict(in_channels=9, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
