@@ -64,6 +64,16 @@ def erasing_reading(results: dict) -> str:
                      f"re-creates {rows['baseline']['recreation_near']:.0f} % of the near holes (the pepperoni "
                      f"problem).")
 
+    classical = [n for n in CLASSICAL_FILLS if n in rows]
+    if classical:
+        c = [rows[n]["elimination"] for n in classical]
+        ml = [rows[n]["elimination"] for n in learned]
+        than = ("as many as the learned models or more" if min(c) >= max(ml) else
+                "fewer than the learned models" if max(c) < min(ml) else "about as many as the learned models")
+        lines.append(f"Erasing needs no learning here: the classical fills eliminate "
+                     f"{span(rows, classical, 'elimination')} % of the holes, {than}; they cannot paint an object. "
+                     f"What learning adds shows in how a hole is filled (below).")
+
     smooth = _has(rows, learned, "texture_smooth_median")
     if not smooth or not _has(rows, CLASSICAL_FILLS, "texture_smooth_within"):
         lines.append(not_measured("Smooth holes", "the texture measure on the learned and the classical fills"))
