@@ -21,7 +21,8 @@ TIERS: dict[str, tuple[str, str]] = {
         "eradiff_lite.cro.region_loss(residual, mask))."),
     "mixup_lambdas": (
         "lambda is the share of the object image in the target. It must be about 0 at t = 0 (the clean end) and "
-        "grow to about 1 at high noise, following how much of the clean signal the noise has already destroyed.",
+        "grow to about 1 at high noise, following the share of x_t's variance the noise has taken by step t (of "
+        "variance, not of amplitude).",
         "lambda_t = 1 - alpha_bar_t (paper Sec. 5.1), elementwise over alphas_cumprod."),
     "dynamic_image": (
         "The dynamic image slides from the clean background x_ori (lam = 0) to the picture with the object x_obj "
