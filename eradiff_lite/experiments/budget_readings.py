@@ -166,14 +166,13 @@ def noised_input_reading(budget: dict | None) -> str:
     lines = [f"The models fine-tuned {steps} steps (the shipped ones), from the noised input: {said(fading)}; "
              f"{said(plain)}."]
     if budget_verdict(fading) == 1 and budget_verdict(plain) == 1:
-        lines.append("So cro_zero, which has CRO's weights and no fading path, takes the object out less often than "
-                     "cro (the same weights with the fading path) and than paired (the plain loss's full weight, no "
-                     "fading path either). What cro_zero lacks is training signal at the mid-noise steps where, "
-                     "from the noised input, x_t still holds the object: CRO's weight there is a small fraction of "
-                     "the plain loss's (notebook 03's table, the w_bar column). The fading path is one way to "
-                     "supply it; the full weight is another.")
+        lines.append("So cro_zero takes the object out less often than both cro and paired. paired has no pathway "
+                     "either, so the pathway is not what cro_zero lacks. It lacks training signal at mid-noise steps, "
+                     "where from the noised input x_t still holds the object: CRO's weight there is a small fraction "
+                     "of the plain loss's (notebook 03, the w_bar column). cro's pathway supplies that signal one "
+                     "way, paired's full weight another.")
     else:
-        lines.append("So the fading path and the plain loss's full weight are not both shown to help cro_zero take "
+        lines.append("So cro's pathway and the plain loss's full weight are not both shown to help cro_zero take "
                      "the object out here.")
     trained, new = where("cro - paired", "trained families"), where("cro - paired", "new families")
     lines.append(f"The paper's claim proper, cro over the plain loss (the fading path proper, against the full "
