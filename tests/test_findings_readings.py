@@ -206,7 +206,7 @@ def test_the_noised_input_reading_reads_the_longest_fine_tunes():
     flipped["rows"] = [r for r in flipped["rows"] if (r["comparison"], r["p"]) != ("paired - cro_zero", 0.3)]
     said = noised_input_reading(flipped)
     assert "paired - cro_zero +7.0 points [+5.0, +9.0], McNemar p 0.001: shown ahead." in said
-    assert "What cro_zero lacks is training signal at the mid-noise steps" in said
+    assert "It lacks training signal at mid-noise steps" in said
     assert "on the trained families at: lr 1e-04: 100 steps; on the new families" in said
     assert "- SRA trained in: cro_sra - cro +0.0 points [-1.0, +1.0], McNemar p 1: not shown." in said
     assert "not measured" in noised_input_reading(None)
