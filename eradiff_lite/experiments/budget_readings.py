@@ -167,10 +167,10 @@ def noised_input_reading(budget: dict | None) -> str:
              f"{said(plain)}."]
     if budget_verdict(fading) == 1 and budget_verdict(plain) == 1:
         lines.append("So cro_zero takes the object out less often than both cro and paired. paired has no pathway "
-                     "either, so the pathway is not what cro_zero lacks. It lacks training signal at mid-noise steps, "
-                     "where from the noised input x_t still holds the object: CRO's weight there is a small fraction "
-                     "of the plain loss's (notebook 03, the w_bar column). cro's pathway supplies that signal one "
-                     "way, paired's full weight another.")
+                     "either, so the missing pathway is not the whole story. It lacks training signal at mid-noise "
+                     "steps, where from the noised input x_t still holds the object: CRO's weight there is a small "
+                     "fraction of the plain loss's (notebook 03, the w_bar column). cro's pathway supplies that "
+                     "signal one way, paired's full weight another.")
     else:
         lines.append("So cro's pathway and the plain loss's full weight are not both shown to help cro_zero take "
                      "the object out here.")
