@@ -38,7 +38,7 @@ def test_an_unknown_name_raises_and_lists_the_known_ones():
 def test_in_a_notebook_the_source_is_a_highlighted_markdown_block(monkeypatch, capsys):
     display = pytest.importorskip("IPython.display")
     shown = []
-    monkeypatch.setattr(refs, "_in_notebook", lambda: True)
+    monkeypatch.setattr(refs, "in_notebook", lambda: True)
     monkeypatch.setattr(display, "display", shown.append)
     assert reference("cro_loss") is None  # a cell ending with it shows the block once, no echoed string
     code = inspect.getsource(inspect.unwrap(refs.reference_object("cro_loss")))
@@ -49,7 +49,7 @@ def test_in_a_notebook_the_source_is_a_highlighted_markdown_block(monkeypatch, c
 
 
 def test_outside_a_kernel_it_is_plain_text():
-    assert refs._in_notebook() is False  # pytest runs no Jupyter kernel
+    assert refs.in_notebook() is False  # pytest runs no Jupyter kernel
 
 
 def test_a_failing_check_does_not_point_and_the_solution_does(capsys):
@@ -61,3 +61,14 @@ def test_a_failing_check_does_not_point_and_the_solution_does(capsys):
                         "(eradiff_lite.data.compose.mask_from_alpha)")
     assert solution("mask_from_alpha") == EXERCISES["mask_from_alpha"].solution
     assert "reference('mask_from_alpha')" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_in_a_notebook_hint_and_solution_print_once_and_return_nothing(monkeypatch, capsys):
+    import eradiff_lite.exercises as exercises
+
+    monkeypatch.setattr(exercises, "in_notebook", lambda: True)
+    assert exercises.hint("cro_loss", 1) is None and exercises.solution("cro_loss") is None
+    out = capsys.readouterr().out
+    assert "def my_cro_loss" in out and out.count("def my_cro_loss") == 1  # the solution, printed once
+    monkeypatch.setattr(exercises, "in_notebook", lambda: False)
+    assert exercises.hint("cro_loss", 3) == exercises.solution("cro_loss")  # outside: the text, for code and tests

@@ -32,8 +32,8 @@ from . import (
     train_build,
 )
 from .check import NotYet
+from .references import in_notebook, reference_name
 from .references import reference as reference  # `reference`: public, like check
-from .references import reference_name
 from .tiers import TIERS
 
 
@@ -196,16 +196,17 @@ def check(name: str, answer) -> bool:
     return True
 
 
-def solution(name: str) -> str:
-    """Print (and return) one solution of exercise ``name``."""
+def solution(name: str) -> str | None:
+    """Print one solution of exercise ``name``; return it outside a notebook (None in one: shown once)."""
     code = EXERCISES[name].solution
     print(textwrap.indent(code, "    "))
     print(f"    # the package's own version, to compare once yours passes: reference({name!r})")
-    return code
+    return None if in_notebook() else code
 
 
-def hint(name: str, tier: int = 1) -> str:
-    """Print (and return) hint ``tier`` of exercise ``name``: 1 the idea, 2 the equation, 3 the code (`solution`)."""
+def hint(name: str, tier: int = 1) -> str | None:
+    """Print hint ``tier`` of exercise ``name`` (1 the idea, 2 the equation, 3 the code: `solution`); return it outside
+    a notebook (None in one, so a cell ending with it shows it once)."""
     if name not in EXERCISES:
         raise KeyError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
     if tier not in (1, 2, 3):
@@ -216,7 +217,7 @@ def hint(name: str, tier: int = 1) -> str:
                                                             f"it; solution({name!r}) shows the code"))
     text = idea if tier == 1 else equation
     print(textwrap.fill(text, 110))
-    return text
+    return None if in_notebook() else text
 
 
 SOLUTIONS_ENV = "ERADIFF_SOLUTIONS"

@@ -73,7 +73,7 @@ def reference_object(name: str):
     return getattr(importlib.import_module(module), attribute)
 
 
-def _in_notebook() -> bool:
+def in_notebook() -> bool:
     try:
         from IPython import get_ipython
     except ImportError:
@@ -91,7 +91,7 @@ def reference(name: str) -> str | None:
     lines, first = inspect.getsourcelines(obj)
     root = Path(importlib.import_module("eradiff_lite").__file__).parents[1]
     where = f"{Path(inspect.getsourcefile(obj)).relative_to(root).as_posix()}, lines {first}-{first + len(lines) - 1}"
-    if _in_notebook():
+    if in_notebook():
         from IPython.display import Markdown, display
 
         display(Markdown(f"The package's version of `{name}`: `{qualified}` ({where}). {note}\n\n```python\n{code}```"))
