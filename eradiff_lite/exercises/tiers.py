@@ -38,6 +38,12 @@ TIERS: dict[str, tuple[str, str]] = {
         "The mask marks the pixels to erase: where the pasted object covers more of the pixel than the background "
         "does. Faint halo pixels, mostly background, stay out.",
         "mask = alpha > 0.5 (a bool H x W array, True = erase)."),
+    "composite": (
+        "Paste as in my_paste, only the part of the cut-out that lands inside the picture; the mask is the pasted "
+        "alpha as in my_mask. Then the pair rule: outside the mask x_obj must equal x_ori exactly, so the faint halo "
+        "of soft-edged pixels that the mask leaves out goes back to the background.",
+        "clip the cut-out to the picture;  x_obj = paste(background, part);  mask = alpha > 0.5 at the pasted place;  "
+        "x_obj = where(mask, x_obj, background);  return (x_obj, background copy, mask)."),
     "ddim_jump": (
         "Read the clean image off x_t with the noise you are given, then noise that clean image again to time s "
         "with the SAME noise (DDIM with eta = 0 adds nothing new).",
