@@ -9,6 +9,7 @@ comparison that is missing must give a "not measured" line, never an exception.
 import json
 
 from eradiff_lite.experiments.budget_readings import budget_pivot, budget_reading, noised_input_reading
+from eradiff_lite.experiments.budget_table import noised_input_table
 from eradiff_lite.experiments.fill_readings import (
     FILL_STUDY_PAIRS,
     fill_study_compact,
@@ -213,6 +214,26 @@ def test_the_noised_input_reading_reads_the_longest_fine_tunes():
     assert "not measured" in noised_input_reading({"rows": budget()["rows"][:2]})
 
 
+def test_the_noised_input_table_has_the_four_rows_and_follows_them():
+    table = noised_input_table(budget(budget_row("cro_sra - cro", 300, 3e-4, 0.6, -1.0, 1.0, 1.0)))
+    lines = table.splitlines()
+    assert lines[0] == ("Elimination from the noised input (strength 0.6), the models fine-tuned 300 steps "
+                        "(the shipped ones):")
+    assert [line.split(" | ")[0] for line in lines[4:]] == ["| cro - cro_zero", "| paired - cro_zero",
+                                                             "| cro - paired", "| cro_sra - cro"]
+    assert "| cro - cro_zero | the pathway in target and input, same weights | +20.0 [+10.0, +30.0] | 1e-05 | " \
+           "shown ahead |" in lines
+    assert "| paired - cro_zero | the weighting | +3.0 [-2.0, +8.0] | 0.3 | not shown |" in lines
+    assert "| cro_sra - cro | SRA trained in | +0.0 [-1.0, +1.0] | 1 | not shown |" in lines
+    # a verdict flipped in the rows is flipped in the table; a comparison without rows is not measured
+    flipped = budget(budget_row("cro - paired", 1000, 3e-4, 0.6, -9.0, -1.0, 0.01))
+    lines = noised_input_table(flipped).splitlines()
+    assert "| cro - paired | closest to the fading path alone | -5.0 [-9.0, -1.0] | 0.01 | shown behind |" in lines
+    assert "| cro_sra - cro | SRA trained in | not measured | | |" in lines
+    assert lines[0].endswith("fine-tuned 300 / 1000 steps (the shipped ones):")
+    assert noised_input_table(None).count("not measured") == 5
+
+
 def test_the_budget_pivot_marks_each_setting():
     table = budget_pivot(budget(budget_row("cro - paired", 100, 1e-4, 1.0, -9.0, -1.0, 0.01)))
     lines = table.splitlines()
@@ -343,5 +364,7 @@ def test_every_reading_is_measured_on_the_shipped_files():
     assert "(cro_sra - baseline_ft): +" in said[2] and "shown ahead." in said[2].splitlines()[0]
     assert "Without mix-up (cro_const" in said[0] and "4. From the noised input (strength 0.6)" in said[2]
     assert all(len(line.split()) <= 35 for line in said[2].splitlines())  # short lines: the detail is elsewhere
+    table = noised_input_table(files["cro_where_it_matters"])
+    assert "not measured" not in table and len(table.splitlines()) == 8
     pivot = budget_pivot(files["cro_where_it_matters"])
     assert "not measured" not in pivot and len(pivot.splitlines()) == 3 + 2 * 4 * 3  # strengths x comparisons x kinds

@@ -4,7 +4,8 @@ and ``cro_sra`` fine-tuned from the same baseline for 50 to 1000 steps at two le
 elimination over the same scenes and noise, from pure noise (strength 1) and from the noised input (strength 0.6).
 
 - `noised_input_reading` (section 9, after the conclusion): the longest fine-tunes (the shipped models) from the
-  noised input: what ``cro_zero`` lacks, and where ``cro`` is shown ahead of ``paired``;
+  noised input: what ``cro_zero`` lacks, and where ``cro`` is shown ahead of ``paired`` (the same rows as a table:
+  `experiments.budget_table.noised_input_table`, through `longest_row` and `row_cells`);
 - `budget_reading` (notebook 08, part 3): where each comparison is shown (from pure noise every shown cell, by
   `pure_noise_cells`), fine-tune length, what was not run;
 - `budget_pivot` (notebook 08, part 3): every comparison, strength and kind of scene against every budget, one mark
@@ -135,6 +136,27 @@ def budget_reading(budget: dict | None) -> str:
     return markdown_list(lines)
 
 
+def row_cells(row: dict) -> tuple[str, str, str, str]:
+    """One budget row as printed: ``+9.1`` (the elimination difference, points), ``[+1.0, +17.4]`` (its 95 %
+    interval), McNemar's ``0.09`` and the verdict by the one rule (`budget_verdict`)."""
+    e = row["elimination_ci95"]
+    return (f"{row['elimination_difference']:+.1f}", f"[{e[0]:+.1f}, {e[1]:+.1f}]", f"{row['p']:.2g}",
+            SHOWN[budget_verdict(row)])
+
+
+def said(row: dict) -> str:
+    """``cro - paired +9.1 points [+1.0, +17.4], McNemar p 0.09: not shown``: one budget row in a sentence."""
+    difference, interval, p, verdict = row_cells(row)
+    return f"{row['comparison']} {difference} points {interval}, McNemar p {p}: {verdict}"
+
+
+def longest_row(budget: dict, comparison: str, scenes_of: str = "all") -> dict | None:
+    """The row of ``comparison`` from the noised input (strength 0.6) after the longest fine-tune (the shipped
+    models' 1000 steps), or None."""
+    rows = budget_rows(budget, comparison, 0.6, scenes_of)
+    return max(rows, key=lambda r: (r["finetune_steps"], r["learning_rate"])) if rows else None
+
+
 def noised_input_reading(budget: dict | None) -> str:
     """Notebook 06, after the conclusion: the longest fine-tunes of ``budget`` (the shipped models' 1000 steps) from
     the noised input (strength 0.6), on all scenes: whether ``cro_zero`` (CRO's weights, no fading path) falls behind
@@ -146,20 +168,10 @@ def noised_input_reading(budget: dict | None) -> str:
     if budget is None:
         return markdown_list([not_measured(what, "data/results/cro_where_it_matters.json")])
 
-    def longest(comparison, scenes_of="all"):
-        rows = budget_rows(budget, comparison, 0.6, scenes_of)
-        return max(rows, key=lambda r: (r["finetune_steps"], r["learning_rate"])) if rows else None
-
-    def said(r):
-        e = r["elimination_ci95"]
-        return (f"{r['comparison']} {r['elimination_difference']:+.1f} points [{e[0]:+.1f}, {e[1]:+.1f}], "
-                f"McNemar p {r['p']:.2g}: {SHOWN[budget_verdict(r)]}")
-
     def where(comparison, scenes_of="all"):
         return budget_where(budget, comparison, 0.6, 1, scenes_of)
 
-    fading, plain, pathway, sra = (longest(c) for c in ("cro - cro_zero", "paired - cro_zero", "cro - paired",
-                                                        "cro_sra - cro"))
+    fading, plain, pathway, sra = (longest_row(budget, c) for c in BUDGET_COMPARISONS)
     if not (fading and plain and pathway):
         return markdown_list([not_measured(what, "cro - cro_zero, paired - cro_zero and cro - paired rows")])
     steps = pathway["finetune_steps"]
