@@ -50,11 +50,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from eradiff_lite.paths import write_text_atomic
 
 SCENES, STEPS, SEED = 256, 25, 0
 OBJECT_ANSWERS, PATCH_ANSWERS = ("gone", "visible", "unclear"), ("blends", "patch")
@@ -158,9 +159,7 @@ def make_sheets(args) -> None:
         draw_sheet(items[page:page + PER_SHEET], out / f"sheet_{page // PER_SHEET + 1:02d}.png")
     template = {str(n): {"object": "", "patch": ""} for n in range(1, len(items) + 1)}
     (out / "labels_template.json").write_text(json.dumps(template, indent=1))
-    tmp = out / "key.json.tmp"
-    tmp.write_text(json.dumps(key, indent=1))
-    os.replace(tmp, out / "key.json")
+    write_text_atomic(out / "key.json", json.dumps(key, indent=1))
     print(f"{len(items)} items on {(len(items) + PER_SHEET - 1) // PER_SHEET} sheets in {out}")
 
 
@@ -228,9 +227,7 @@ def score(args) -> None:
         patch = np.array([lab[n]["patch"] == "patch" for n in ids])
         result["labellers"][who]["patch_when_texture_within"] = 100 * float(np.mean(patch[within]))
         result["labellers"][who]["patch_when_texture_outside"] = 100 * float(np.mean(patch[~within]))
-    tmp = Path(args.out).with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, args.out)
+    write_text_atomic(args.out, json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
 
 
@@ -269,9 +266,7 @@ def make_pairs(args) -> None:
         draw_sheet(items[page:page + PER_SHEET], out / f"pairs_{page // PER_SHEET + 1:02d}.png")
     (out / "labels_template.json").write_text(json.dumps({str(n): {"gone": "", "blends": ""}
                                                           for n in range(1, len(differ) + 1)}, indent=1))
-    tmp = out / "key.json.tmp"
-    tmp.write_text(json.dumps(key, indent=1))
-    os.replace(tmp, out / "key.json")
+    write_text_atomic(out / "key.json", json.dumps(key, indent=1))
     print(f"{len(differ)} scenes ({sum(v == 'random' for v in chosen.values())} at random, the others where the judge "
           f"tells {names[0]} and {names[1]} apart) on "
           f"{(len(items) + PER_SHEET - 1) // PER_SHEET} sheets in {out}")
@@ -313,9 +308,7 @@ def score_pairs(args) -> None:
         a, b = labels[names[0]], labels[names[1]]
         result["between_labellers"] = {what: float(np.mean([a[n][what] == b[n][what] for n in key["items"]]))
                                        for what in ("gone", "blends")}
-    tmp = Path(args.out).with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, args.out)
+    write_text_atomic(args.out, json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
 
 

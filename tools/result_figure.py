@@ -25,6 +25,7 @@ from eradiff_lite.experiments.evaluate import erase_benchmark, load_pipeline  # 
 from eradiff_lite.metrics.benchmark import load_benchmark  # noqa: E402
 from eradiff_lite.metrics.classical import inpaint_classical  # noqa: E402
 from eradiff_lite.metrics.judge import judge  # noqa: E402
+from eradiff_lite.paths import atomic_write  # noqa: E402
 from eradiff_lite.pipeline.shipped import find_variants  # noqa: E402
 from eradiff_lite.viz import as_image, overlay_mask  # noqa: E402
 
@@ -66,11 +67,9 @@ def draw(out: Path, checkpoints: Path | None = None) -> Path:
                 ax.set_xlabel(f"judge: {verdicts[c]}", fontsize=8)
     fig.suptitle("The first four near-object scenes of the held-out benchmark (not picked), seed 0", fontsize=10)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".tmp" + out.suffix)
-    fig.savefig(tmp, dpi=72)
+    with atomic_write(out) as tmp:
+        fig.savefig(tmp, dpi=72, format=out.suffix.lstrip(".") or "png")
     plt.close(fig)
-    tmp.replace(out)
     return out
 
 
